@@ -1,0 +1,181 @@
+#include "config.h"
+
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Housekeeping (timeouts) runs every second of packet time; metrics every
+ * step. */
+#define HOUSEKEEP_NS CW_NS_PER_SEC
+/* A jump in packet time longer than this many steps (a gap between files)
+ * is not filled step by step. */
+#define MAX_CATCHUP_STEPS 10000
+
+struct engine {
+    const cw_config_t *cfg;
+    decoder_t *dec;
+    cw_ns_t step_ns;
+
+    cw_ns_t now;            /* the clock: the latest packet (or idle) time */
+    cw_ns_t next_housekeep; /* 0 until the first packet */
+    cw_ns_t next_step;
+
+    uint64_t packets, bytes, steps;
+    cw_ns_t first_ts, last_ts;
+    capture_stats_t kernel;
+
+    char **sources;
+    size_t nsources;
+    char **warnings;
+    size_t nwarnings;
+    bool finished;
+};
+
+engine_t *engine_new(const cw_config_t *cfg)
+{
+    engine_t *e = cw_calloc(1, sizeof(*e));
+
+    e->cfg = cfg;
+    e->dec = decoder_new(0, 0);
+    e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : 10);
+    return e;
+}
+
+void engine_free(engine_t *e)
+{
+    if (!e)
+        return;
+    decoder_free(e->dec);
+    for (size_t i = 0; i < e->nsources; i++)
+        free(e->sources[i]);
+    free(e->sources);
+    for (size_t i = 0; i < e->nwarnings; i++)
+        free(e->warnings[i]);
+    free(e->warnings);
+    free(e);
+}
+
+void engine_add_source(engine_t *e, const char *name)
+{
+    e->sources = cw_realloc(e->sources, (e->nsources + 1) * sizeof(*e->sources));
+    e->sources[e->nsources++] = cw_strdup(name);
+}
+
+void engine_add_warning(engine_t *e, const char *msg)
+{
+    e->warnings = cw_realloc(e->warnings, (e->nwarnings + 1) * sizeof(*e->warnings));
+    e->warnings[e->nwarnings++] = cw_strdup(msg);
+}
+
+static void housekeep(engine_t *e, cw_ns_t now)
+{
+    decoder_expire(e->dec, now);
+}
+
+/* One metrics step [start, start + step) is over. */
+static void step_tick(engine_t *e, cw_ns_t start)
+{
+    (void)start;
+    e->steps++;
+}
+
+/* Moves the clock to t and runs every timer that fell due on the way. */
+static void advance(engine_t *e, cw_ns_t t)
+{
+    if (e->next_step == 0) {
+        /* Steps align to multiples of the step since the epoch, as RRD
+         * files do, so series from several probes line up. */
+        e->next_step = (t / e->step_ns + 1) * e->step_ns;
+        e->next_housekeep = t + HOUSEKEEP_NS;
+        e->now = t;
+        return;
+    }
+    if (t <= e->now)
+        return; /* packet time never goes back */
+    e->now = t;
+    if (t >= e->next_housekeep) {
+        housekeep(e, t);
+        e->next_housekeep = t + HOUSEKEEP_NS;
+    }
+    if (t >= e->next_step && (t - e->next_step) / e->step_ns > MAX_CATCHUP_STEPS) {
+        /* A long gap: close the current step and resume at t. */
+        step_tick(e, e->next_step - e->step_ns);
+        e->next_step = (t / e->step_ns) * e->step_ns;
+    }
+    while (t >= e->next_step) {
+        step_tick(e, e->next_step - e->step_ns);
+        e->next_step += e->step_ns;
+    }
+}
+
+void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
+{
+    decode_pkt_t dp;
+
+    e->packets++;
+    e->bytes += pkt->wirelen;
+    if (e->packets == 1 || pkt->ts < e->first_ts)
+        e->first_ts = pkt->ts;
+    if (pkt->ts > e->last_ts)
+        e->last_ts = pkt->ts;
+    advance(e, pkt->ts);
+
+    switch (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp)) {
+    case DECODE_OK:
+        /* Later stages (SIP, RTP, traffic) take the packet from here. */
+        break;
+    default:
+        break;
+    }
+}
+
+void engine_idle(engine_t *e, cw_ns_t now)
+{
+    if (e->next_step && now > e->now)
+        advance(e, now);
+}
+
+void engine_kernel_stats(engine_t *e, const capture_stats_t *st)
+{
+    e->kernel = *st;
+}
+
+void engine_finish(engine_t *e)
+{
+    if (e->finished)
+        return;
+    e->finished = true;
+    if (e->next_step) {
+        housekeep(e, e->now);
+        /* The last, partial step. */
+        step_tick(e, e->next_step - e->step_ns);
+    }
+}
+
+cw_ns_t engine_now(const engine_t *e)
+{
+    return e->now;
+}
+
+void engine_capture_info(const engine_t *e, engine_capture_info_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->packets = e->packets;
+    out->bytes = e->bytes;
+    out->start = e->first_ts;
+    out->end = e->last_ts;
+    out->kernel_received = e->kernel.received;
+    out->kernel_dropped = e->kernel.dropped;
+    out->kernel_ifdropped = e->kernel.ifdropped;
+    out->steps = e->steps;
+    out->nfiles = e->nsources;
+    out->files = (const char *const *)e->sources;
+    out->nwarnings = e->nwarnings;
+    out->warnings = (const char *const *)e->warnings;
+}
+
+void engine_decode_stats(const engine_t *e, decode_stats_t *out)
+{
+    decoder_get_stats(e->dec, out);
+}

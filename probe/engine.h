@@ -1,0 +1,62 @@
+/* engine: the probe's pipeline, from a captured frame to per-step metrics.
+ *
+ * One engine per run.  Packet time is the clock: every timer (fragment
+ * timeouts, step ticks) runs on it, so offline results are the same however
+ * fast the capture is read.  In live mode engine_idle() moves the clock
+ * with the wall clock while no packets come.  Not thread-safe: the capture
+ * thread owns it. */
+#ifndef CW_ENGINE_H
+#define CW_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "cwconfig.h"
+#include "decode.h"
+#include "util.h"
+
+typedef struct engine engine_t;
+
+typedef struct engine_capture_info {
+    uint64_t packets; /* frames read from the sources */
+    uint64_t bytes;   /* their bytes on the wire */
+    cw_ns_t start, end; /* first and last packet time; 0 if none */
+    uint64_t kernel_received, kernel_dropped, kernel_ifdropped; /* live only */
+    uint64_t steps;   /* step ticks run */
+    size_t nfiles;
+    const char *const *files; /* names of the sources, in order */
+    size_t nwarnings;
+    const char *const *warnings; /* e.g. a truncated file and the offset reached */
+} engine_capture_info_t;
+
+/* cfg is read, not copied: it must outlive the engine. */
+engine_t *engine_new(const cw_config_t *cfg);
+void engine_free(engine_t *e);
+
+/* Records a capture source (a file or an interface) for the report. */
+void engine_add_source(engine_t *e, const char *name);
+
+/* Keeps a warning for the report (copies msg). */
+void engine_add_warning(engine_t *e, const char *msg);
+
+/* Processes one captured frame of link type dlt. */
+void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt);
+
+/* Live mode: no packet for a while; advance the clock to `now` if it is
+ * ahead of packet time. */
+void engine_idle(engine_t *e, cw_ns_t now);
+
+/* Live mode: the kernel's capture counters, cumulative. */
+void engine_kernel_stats(engine_t *e, const capture_stats_t *st);
+
+/* End of input: runs the last tick.  No packets may follow. */
+void engine_finish(engine_t *e);
+
+/* The current clock (packet time); 0 before the first packet. */
+cw_ns_t engine_now(const engine_t *e);
+
+void engine_capture_info(const engine_t *e, engine_capture_info_t *out);
+void engine_decode_stats(const engine_t *e, decode_stats_t *out);
+
+#endif

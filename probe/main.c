@@ -1,0 +1,452 @@
+/* callwatch: VoIP quality and network degradation monitor. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "cwconfig.h"
+#include "engine.h"
+#include "report.h"
+#include "util.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+enum report_format { REPORT_NONE, REPORT_JSON, REPORT_TEXT };
+
+struct options {
+    const char **files;
+    size_t nfiles;
+    const char *interface;
+    const char *filter;
+    const char *config;
+    const char *data_dir;
+    const char *web;
+    enum report_format report;
+    double replay_speed;
+    long snaplen;
+    long buffer_mb;
+    bool no_promisc;
+    int verbosity;
+};
+
+static volatile sig_atomic_t stop_requested;
+static capture_t *volatile current_capture;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+    if (current_capture)
+        capture_breakloop(current_capture);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: callwatch [-c FILE] [-i IFACE | -r FILE ...] [options]\n"
+            "\n"
+            "Watches VoIP calls and the network they cross: follows SIP dialogs, measures\n"
+            "every RTP stream (loss, jitter, MOS), and says why calls dropped.\n"
+            "\n"
+            "Input (one of):\n"
+            "  -i, --interface IFACE     capture live from IFACE (needs root or CAP_NET_RAW)\n"
+            "  -r, --read FILE           read a pcap or pcapng file; repeat to read several,\n"
+            "                            in the order given, as one continuous capture\n"
+            "\n"
+            "Options:\n"
+            "  -f, --filter BPF          capture filter in tcpdump syntax, e.g. \"udp or tcp\"\n"
+            "  -c, --config FILE         INI configuration (see the README); command-line\n"
+            "                            options override it\n"
+            "  -d, --data-dir DIR        where RRD files and the call database go\n"
+            "                            (default /var/lib/callwatch)\n"
+            "      --web ADDR:PORT       serve the dashboard there (default 127.0.0.1:8080);\n"
+            "                            \"off\" disables it\n"
+            "      --report json|text    offline: print the analysis report to stdout at the\n"
+            "                            end of the capture, then exit\n"
+            "      --replay-speed X      offline: pace packets at X times real time\n"
+            "                            (default 0: as fast as possible)\n"
+            "  -s, --snaplen BYTES       live: bytes kept per packet (default 262144)\n"
+            "  -B, --buffer-size MB      live: kernel capture buffer (default 32)\n"
+            "      --no-promisc          live: do not put the interface in promiscuous mode\n"
+            "  -v, --verbose             say more on stderr (repeat for debug)\n"
+            "  -q, --quiet               only errors on stderr\n"
+            "  -h, --help                show this help and exit\n"
+            "  -V, --version             show the version and exit\n"
+            "\n"
+            "With -r, callwatch exits at the end of the capture when --report is given or\n"
+            "--web is off; otherwise it keeps serving the captured period until SIGINT or\n"
+            "SIGTERM.  Packet time drives every timer, so results do not depend on how\n"
+            "fast a file is read.\n"
+            "\n"
+            "Examples:\n"
+            "  callwatch -r calls.pcap --report text\n"
+            "  callwatch -r a.pcap -r b.pcapng --report json > report.json\n"
+            "  callwatch -c /etc/callwatch.ini -i eth1 -f \"udp or tcp port 5060\"\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("callwatch: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'callwatch --help' for more information.\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Validates "ADDR:PORT", "[v6]:PORT" or "off". */
+static bool web_addr_valid(const char *s)
+{
+    const char *colon;
+    long port;
+
+    if (strcmp(s, "off") == 0)
+        return true;
+    colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return false;
+    if (cw_parse_long(colon + 1, 1, 65535, &port) != 0)
+        return false;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    enum { OPT_WEB = 256, OPT_REPORT, OPT_REPLAY, OPT_NO_PROMISC };
+    static const struct option longopts[] = {
+        { "interface", required_argument, NULL, 'i' },
+        { "read", required_argument, NULL, 'r' },
+        { "filter", required_argument, NULL, 'f' },
+        { "config", required_argument, NULL, 'c' },
+        { "data-dir", required_argument, NULL, 'd' },
+        { "web", required_argument, NULL, OPT_WEB },
+        { "report", required_argument, NULL, OPT_REPORT },
+        { "replay-speed", required_argument, NULL, OPT_REPLAY },
+        { "snaplen", required_argument, NULL, 's' },
+        { "buffer-size", required_argument, NULL, 'B' },
+        { "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->snaplen = -1;
+    o->buffer_mb = -1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:r:f:c:d:s:B:vqhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            o->interface = optarg;
+            break;
+        case 'r':
+            o->files = cw_realloc(o->files, (o->nfiles + 1) * sizeof(*o->files));
+            o->files[o->nfiles++] = optarg;
+            break;
+        case 'f':
+            o->filter = optarg;
+            break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'd':
+            o->data_dir = optarg;
+            break;
+        case OPT_WEB:
+            if (!web_addr_valid(optarg))
+                return usage_error("--web: \"%s\" is not ADDR:PORT (e.g. 127.0.0.1:8080) or off",
+                                   optarg);
+            o->web = optarg;
+            break;
+        case OPT_REPORT:
+            if (strcmp(optarg, "json") == 0)
+                o->report = REPORT_JSON;
+            else if (strcmp(optarg, "text") == 0)
+                o->report = REPORT_TEXT;
+            else
+                return usage_error("--report: \"%s\" is not json or text", optarg);
+            break;
+        case OPT_REPLAY:
+            if (cw_parse_double(optarg, 0, 1e6, &o->replay_speed) != 0)
+                return usage_error("--replay-speed: \"%s\" is not a number from 0 to 1000000",
+                                   optarg);
+            break;
+        case 's':
+            if (cw_parse_long(optarg, 64, 262144, &o->snaplen) != 0)
+                return usage_error("--snaplen: \"%s\" is not a number of bytes from 64 to 262144",
+                                   optarg);
+            break;
+        case 'B':
+            if (cw_parse_long(optarg, 1, 4096, &o->buffer_mb) != 0)
+                return usage_error("--buffer-size: \"%s\" is not a size in MB from 1 to 4096",
+                                   optarg);
+            break;
+        case OPT_NO_PROMISC:
+            o->no_promisc = true;
+            break;
+        case 'v':
+            o->verbosity++;
+            break;
+        case 'q':
+            o->verbosity = -1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("callwatch %s\n", PACKAGE_VERSION);
+            exit(0);
+        case ':':
+            if (optopt)
+                return usage_error("option -%c needs an argument", optopt);
+            return usage_error("option %s needs an argument", argv[optind - 1]);
+        case '?':
+        default:
+            if (optopt)
+                return usage_error("unknown option -%c", optopt);
+            return usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument \"%s\" (files to read go after -r)", argv[optind]);
+    if (o->interface && o->nfiles)
+        return usage_error("-i and -r are alternatives: capture live or read files, not both");
+    if (o->replay_speed > 0 && !o->nfiles)
+        return usage_error("--replay-speed applies only to -r");
+    return 0;
+}
+
+static void warn_truncated(engine_t *e, capture_t *c)
+{
+    char msg[1024];
+
+    snprintf(msg, sizeof(msg), "%s: capture is cut short at byte offset %ld (%s); analysed up to there",
+             capture_name(c), capture_offset(c), capture_error(c));
+    cw_log(CW_LOG_WARN, "%s", msg);
+    engine_add_warning(e, msg);
+}
+
+/* Sleeps so that packet time ts plays at `speed` times real time. */
+static void pace(double speed, cw_ns_t ts, cw_ns_t *first_ts, cw_ns_t *wall0)
+{
+    cw_ns_t due, now;
+
+    if (*first_ts == 0) {
+        *first_ts = ts;
+        *wall0 = cw_wall_now();
+        return;
+    }
+    if (ts <= *first_ts)
+        return;
+    due = *wall0 + (cw_ns_t)((double)(ts - *first_ts) / speed);
+    while (!stop_requested && (now = cw_wall_now()) < due) {
+        cw_ns_t wait = due - now;
+        struct timespec req;
+
+        if (wait > 200 * CW_NS_PER_MS)
+            wait = 200 * CW_NS_PER_MS; /* stay responsive to signals */
+        req.tv_sec = (time_t)(wait / CW_NS_PER_SEC);
+        req.tv_nsec = (long)(wait % CW_NS_PER_SEC);
+        nanosleep(&req, NULL);
+    }
+}
+
+static int run_files(const struct options *o, engine_t *e)
+{
+    capture_t **caps = cw_calloc(o->nfiles, sizeof(*caps));
+    char err[1024];
+    cw_ns_t first_ts = 0, wall0 = 0;
+    int rc = 0;
+
+    /* Open every file first: a bad one is bad input, found before work. */
+    for (size_t i = 0; i < o->nfiles; i++) {
+        caps[i] = capture_open_file(o->files[i], err, sizeof(err));
+        if (!caps[i]) {
+            cw_log(CW_LOG_ERR, "%s", err);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        if (o->filter && capture_set_filter(caps[i], o->filter, err, sizeof(err)) != 0) {
+            cw_log(CW_LOG_ERR, "%s", err);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < o->nfiles && !stop_requested; i++) {
+        capture_t *c = caps[i];
+        capture_pkt_t pkt;
+        int r = CAPTURE_EOF;
+
+        engine_add_source(e, capture_name(c));
+        current_capture = c;
+        while (!stop_requested && (r = capture_next(c, &pkt)) == CAPTURE_PACKET) {
+            if (o->replay_speed > 0)
+                pace(o->replay_speed, pkt.ts, &first_ts, &wall0);
+            engine_packet(e, capture_dlt(c), &pkt);
+        }
+        current_capture = NULL;
+        if (!stop_requested && r == CAPTURE_ERROR)
+            warn_truncated(e, c);
+    }
+out:
+    for (size_t i = 0; i < o->nfiles; i++)
+        capture_close(caps[i]);
+    free(caps);
+    return rc;
+}
+
+static int run_live(const struct options *o, const cw_config_t *cfg, engine_t *e)
+{
+    const char *iface = o->interface ? o->interface : cfg->interface;
+    const char *filter = o->filter ? o->filter : cfg->filter;
+    long snaplen = o->snaplen > 0 ? o->snaplen : cfg->snaplen;
+    long buffer_mb = o->buffer_mb > 0 ? o->buffer_mb : cfg->buffer_mb;
+    char err[1024];
+    capture_t *c;
+    capture_pkt_t pkt;
+    capture_stats_t st;
+    cw_ns_t next_stats = 0;
+
+    c = capture_open_live(iface, (int)snaplen, (int)(buffer_mb * 1024 * 1024),
+                          cfg->promisc && !o->no_promisc, err, sizeof(err));
+    if (!c) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return EXIT_RUNTIME;
+    }
+    if (filter && capture_set_filter(c, filter, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        capture_close(c);
+        return EXIT_USAGE;
+    }
+    engine_add_source(e, iface);
+    current_capture = c;
+    cw_log(CW_LOG_INFO, "capturing on %s", iface);
+    while (!stop_requested) {
+        int r = capture_next(c, &pkt);
+        cw_ns_t now;
+
+        if (r == CAPTURE_PACKET) {
+            engine_packet(e, capture_dlt(c), &pkt);
+            continue;
+        }
+        if (r == CAPTURE_ERROR) {
+            cw_log(CW_LOG_ERR, "%s: %s", iface, capture_error(c));
+            current_capture = NULL;
+            capture_close(c);
+            return EXIT_RUNTIME;
+        }
+        now = cw_wall_now();
+        engine_idle(e, now);
+        if (now >= next_stats && capture_stats(c, &st) == 0) {
+            engine_kernel_stats(e, &st);
+            next_stats = now + CW_NS_PER_SEC;
+        }
+    }
+    if (capture_stats(c, &st) == 0)
+        engine_kernel_stats(e, &st);
+    current_capture = NULL;
+    capture_close(c);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    cw_config_t cfg;
+    engine_t *e = NULL;
+    char err[1024];
+    struct sigaction sa;
+    enum report_format report;
+    int rc;
+
+    rc = parse_args(argc, argv, &o);
+    if (rc) {
+        free(o.files);
+        return rc;
+    }
+    if (o.verbosity < 0)
+        cw_log_set_level(CW_LOG_ERR);
+    else if (o.verbosity == 1)
+        cw_log_set_level(CW_LOG_INFO);
+    else if (o.verbosity > 1)
+        cw_log_set_level(CW_LOG_DEBUG);
+    else
+        cw_log_set_level(CW_LOG_WARN);
+
+    config_init(&cfg);
+    if (o.config && config_load(&cfg, o.config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callwatch: %s\n", err);
+        config_free(&cfg);
+        free(o.files);
+        return EXIT_USAGE;
+    }
+    if (o.data_dir) {
+        free(cfg.data_dir);
+        cfg.data_dir = cw_strdup(o.data_dir);
+    }
+    if (o.web) {
+        free(cfg.web_listen);
+        cfg.web_listen = cw_strdup(o.web);
+    }
+    if (!o.nfiles && !o.interface && !cfg.interface) {
+        config_free(&cfg);
+        free(o.files);
+        return usage_error("nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
+    }
+    report = o.report;
+    if (o.nfiles && report == REPORT_NONE) {
+        /* The dashboard arrives with the web server; until then an offline
+         * run shows its analysis as text. */
+        report = REPORT_TEXT;
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    e = engine_new(&cfg);
+    if (o.nfiles)
+        rc = run_files(&o, e);
+    else
+        rc = run_live(&o, &cfg, e);
+    if (rc == 0 || stop_requested) {
+        engine_finish(e);
+        if (report != REPORT_NONE && (rc == 0)) {
+            json_t *r = report_build(e);
+            int wrc = report == REPORT_JSON ? report_write_json(stdout, r)
+                                            : report_write_text(stdout, r);
+
+            json_decref(r);
+            if (wrc != 0 || fflush(stdout) != 0) {
+                cw_log(CW_LOG_ERR, "cannot write the report to standard output: %s",
+                       strerror(errno));
+                rc = EXIT_RUNTIME;
+            }
+        }
+    }
+    engine_free(e);
+    config_free(&cfg);
+    free(o.files);
+    return rc;
+}

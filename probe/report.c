@@ -1,0 +1,125 @@
+#include "config.h"
+
+#include "report.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static json_t *capture_section(const engine_t *e)
+{
+    engine_capture_info_t ci;
+    decode_stats_t ds;
+    json_t *cap = json_object(), *files = json_array(), *mal = json_object();
+
+    engine_capture_info(e, &ci);
+    engine_decode_stats(e, &ds);
+    for (size_t i = 0; i < ci.nfiles; i++)
+        json_array_append_new(files, json_string(ci.files[i]));
+    for (int r = 0; r < DR_COUNT; r++)
+        if (ds.malformed[r])
+            json_object_set_new(mal, decode_reason_name(r), json_integer((json_int_t)ds.malformed[r]));
+
+    json_object_set_new(cap, "files", files);
+    json_object_set_new(cap, "packets", json_integer((json_int_t)ci.packets));
+    json_object_set_new(cap, "bytes", json_integer((json_int_t)ci.bytes));
+    json_object_set_new(cap, "start", json_real(ci.packets ? cw_ns_to_sec(ci.start) : 0.0));
+    json_object_set_new(cap, "end", json_real(ci.packets ? cw_ns_to_sec(ci.end) : 0.0));
+    json_object_set_new(cap, "malformed", mal);
+    /* Beyond the contract's minimum: what a person asks next. */
+    json_object_set_new(cap, "ipv4", json_integer((json_int_t)ds.ipv4));
+    json_object_set_new(cap, "ipv6", json_integer((json_int_t)ds.ipv6));
+    json_object_set_new(cap, "not_ip", json_integer((json_int_t)ds.not_ip));
+    json_object_set_new(cap, "udp", json_integer((json_int_t)ds.udp));
+    json_object_set_new(cap, "tcp", json_integer((json_int_t)ds.tcp));
+    json_object_set_new(cap, "fragments", json_integer((json_int_t)ds.fragments));
+    json_object_set_new(cap, "reassembled", json_integer((json_int_t)ds.reassembled));
+    json_object_set_new(cap, "snaplen_cut", json_integer((json_int_t)ds.snaplen_cut));
+    json_object_set_new(cap, "kernel_dropped", json_integer((json_int_t)ci.kernel_dropped));
+    if (ci.nwarnings) {
+        json_t *w = json_array();
+
+        for (size_t i = 0; i < ci.nwarnings; i++)
+            json_array_append_new(w, json_string(ci.warnings[i]));
+        json_object_set_new(cap, "warnings", w);
+    }
+    return cap;
+}
+
+json_t *report_build(const engine_t *e)
+{
+    json_t *r = json_object();
+
+    json_object_set_new(r, "version", json_integer(REPORT_VERSION));
+    json_object_set_new(r, "capture", capture_section(e));
+    json_object_set_new(r, "calls", json_array());
+    json_object_set_new(r, "streams", json_array());
+    json_object_set_new(r, "incidents", json_array());
+    json_object_set_new(r, "top_talkers", json_array());
+    return r;
+}
+
+int report_write_json(FILE *out, const json_t *report)
+{
+    if (json_dumpf(report, out, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0)
+        return -EIO;
+    fputc('\n', out);
+    return ferror(out) ? -EIO : 0;
+}
+
+static const char *fmt_time(double t, char *buf, size_t len)
+{
+    time_t s = (time_t)t;
+    struct tm tm;
+
+    if (t <= 0) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    gmtime_r(&s, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf + strlen(buf), len - strlen(buf), ".%03d UTC", (int)((t - (double)s) * 1000));
+    return buf;
+}
+
+int report_write_text(FILE *out, const json_t *report)
+{
+    const json_t *cap = json_object_get(report, "capture");
+    const json_t *files = json_object_get(cap, "files"), *mal = json_object_get(cap, "malformed");
+    const json_t *v;
+    const char *key;
+    size_t i;
+    char t1[64], t2[64];
+    double start = json_real_value(json_object_get(cap, "start"));
+    double end = json_real_value(json_object_get(cap, "end"));
+
+    fprintf(out, "callwatch report\n\nCapture\n");
+    json_array_foreach(files, i, v)
+        fprintf(out, "  source    %s\n", json_string_value(v));
+    fprintf(out, "  packets   %lld (%lld bytes)\n",
+            (long long)json_integer_value(json_object_get(cap, "packets")),
+            (long long)json_integer_value(json_object_get(cap, "bytes")));
+    fprintf(out, "  from      %s\n  to        %s (%.3f s)\n", fmt_time(start, t1, sizeof(t1)),
+            fmt_time(end, t2, sizeof(t2)), end > start ? end - start : 0.0);
+    fprintf(out, "  decoded   %lld IPv4, %lld IPv6, %lld not IP; %lld UDP, %lld TCP\n",
+            (long long)json_integer_value(json_object_get(cap, "ipv4")),
+            (long long)json_integer_value(json_object_get(cap, "ipv6")),
+            (long long)json_integer_value(json_object_get(cap, "not_ip")),
+            (long long)json_integer_value(json_object_get(cap, "udp")),
+            (long long)json_integer_value(json_object_get(cap, "tcp")));
+    if (json_object_size(mal) == 0) {
+        fprintf(out, "  malformed none\n");
+    } else {
+        fprintf(out, "  malformed\n");
+        json_object_foreach((json_t *)mal, key, v)
+            fprintf(out, "    %-26s %lld\n", key, (long long)json_integer_value(v));
+    }
+    json_array_foreach(json_object_get(cap, "warnings"), i, v)
+        fprintf(out, "  warning   %s\n", json_string_value(v));
+
+    fprintf(out, "\nCalls: %zu   Streams: %zu   Incidents: %zu\n",
+            json_array_size(json_object_get(report, "calls")),
+            json_array_size(json_object_get(report, "streams")),
+            json_array_size(json_object_get(report, "incidents")));
+    return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,239 @@
+#include "config.h"
+
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static enum cw_log_level log_level = CW_LOG_INFO;
+
+cw_ns_t cw_wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (cw_ns_t)ts.tv_sec * CW_NS_PER_SEC + ts.tv_nsec;
+}
+
+bool cw_addr_equal(const cw_addr_t *a, const cw_addr_t *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+uint32_t cw_addr_hash(const cw_addr_t *a, uint32_t seed)
+{
+    /* FNV-1a over the family and the address bytes in use. */
+    uint32_t h = 2166136261u ^ seed;
+    size_t n = a->family == 6 ? 16 : 4;
+
+    h = (h ^ a->family) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ a->bytes[i]) * 16777619u;
+    return h;
+}
+
+const char *cw_addr_str(const cw_addr_t *a, char *buf, size_t len)
+{
+    if (a->family == 4) {
+        if (!inet_ntop(AF_INET, a->bytes, buf, (socklen_t)len))
+            cw_strlcpy(buf, "?", len);
+    } else if (a->family == 6) {
+        if (!inet_ntop(AF_INET6, a->bytes, buf, (socklen_t)len))
+            cw_strlcpy(buf, "?", len);
+    } else {
+        cw_strlcpy(buf, "-", len);
+    }
+    return buf;
+}
+
+const char *cw_endpoint_str(const cw_addr_t *a, uint16_t port, char *buf, size_t len)
+{
+    char ip[CW_ADDR_STRLEN];
+
+    cw_addr_str(a, ip, sizeof(ip));
+    if (a->family == 6)
+        snprintf(buf, len, "[%s]:%u", ip, port);
+    else
+        snprintf(buf, len, "%s:%u", ip, port);
+    return buf;
+}
+
+int cw_addr_parse(const char *s, cw_addr_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, s, out->bytes) == 1) {
+        out->family = 4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, out->bytes) == 1) {
+        out->family = 6;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+void cw_log_set_level(enum cw_log_level level)
+{
+    log_level = level;
+}
+
+enum cw_log_level cw_log_get_level(void)
+{
+    return log_level;
+}
+
+void cw_vlog(enum cw_log_level level, const char *fmt, va_list ap)
+{
+    static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+    char line[1024];
+
+    if (level > log_level)
+        return;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    /* One write per line so concurrent threads do not interleave. */
+    fprintf(stderr, "callwatch: %s%s\n", prefix[level], line);
+}
+
+void cw_log(enum cw_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    cw_vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+static void oom(void)
+{
+    fputs("callwatch: error: out of memory\n", stderr);
+    abort();
+}
+
+void *cw_calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+
+    if (!p)
+        oom();
+    return p;
+}
+
+void *cw_realloc(void *p, size_t size)
+{
+    void *q = realloc(p, size ? size : 1);
+
+    if (!q)
+        oom();
+    return q;
+}
+
+char *cw_strdup(const char *s)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    d = strdup(s);
+    if (!d)
+        oom();
+    return d;
+}
+
+int cw_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end != '\0')
+        return -EINVAL;
+    if (errno == ERANGE || v < min || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int cw_parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    double v;
+
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (*end != '\0' || isnan(v))
+        return -EINVAL;
+    if (errno == ERANGE || v < min || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int cw_parse_bitrate(const char *s, uint64_t *out_bps)
+{
+    char *end;
+    double v, mult = 1;
+
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || errno == ERANGE || isnan(v) || v <= 0)
+        return -EINVAL;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        mult = 1e3;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1e6;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1e9;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mult = 1e12;
+        end++;
+        break;
+    default:
+        return -EINVAL;
+    }
+    /* Accept an optional "bps" or "bit/s" suffix for readability. */
+    if (*end && strcmp(end, "bps") != 0 && strcmp(end, "bit/s") != 0 && strcmp(end, "b") != 0)
+        return -EINVAL;
+    v *= mult;
+    if (v < 1 || v > 1e15)
+        return -ERANGE;
+    *out_bps = (uint64_t)v;
+    return 0;
+}
+
+void cw_strlcpy(char *dst, const char *src, size_t len)
+{
+    size_t n;
+
+    if (!len)
+        return;
+    n = strlen(src);
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}

@@ -1,0 +1,74 @@
+/* util: time, addresses and logging shared by every callwatch module. */
+#ifndef CW_UTIL_H
+#define CW_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Time is nanoseconds since the Unix epoch.  In offline mode it is packet
+ * time; in live mode packet time with a wall-clock tick when idle. */
+typedef int64_t cw_ns_t;
+
+#define CW_NS_PER_SEC  1000000000LL
+#define CW_NS_PER_MS   1000000LL
+#define CW_SEC(s)      ((cw_ns_t)(s) * CW_NS_PER_SEC)
+
+static inline double cw_ns_to_sec(cw_ns_t t)
+{
+    return (double)(t / CW_NS_PER_SEC) + (double)(t % CW_NS_PER_SEC) / 1e9;
+}
+
+/* Wall-clock time now. */
+cw_ns_t cw_wall_now(void);
+
+/* An IPv4 or IPv6 address.  family is 4 or 6; an IPv4 address uses the first
+ * four bytes and leaves the rest zero, so structs compare with memcmp. */
+typedef struct cw_addr {
+    uint8_t family;
+    uint8_t bytes[16];
+} cw_addr_t;
+
+#define CW_ADDR_STRLEN     48 /* enough for "[v6]:port" too */
+#define CW_ENDPOINT_STRLEN 56
+
+bool cw_addr_equal(const cw_addr_t *a, const cw_addr_t *b);
+uint32_t cw_addr_hash(const cw_addr_t *a, uint32_t seed);
+
+/* Formats the address into buf (at least CW_ADDR_STRLEN); returns buf. */
+const char *cw_addr_str(const cw_addr_t *a, char *buf, size_t len);
+
+/* "ip:port", IPv6 as "[addr]:port"; returns buf. */
+const char *cw_endpoint_str(const cw_addr_t *a, uint16_t port, char *buf, size_t len);
+
+/* Parses a textual IPv4 or IPv6 address; returns 0 or -EINVAL. */
+int cw_addr_parse(const char *s, cw_addr_t *out);
+
+/* Logging to stderr, prefixed "callwatch: ".  Never call on the per-packet
+ * path: count instead. */
+enum cw_log_level { CW_LOG_ERR = 0, CW_LOG_WARN, CW_LOG_INFO, CW_LOG_DEBUG };
+
+void cw_log_set_level(enum cw_log_level level);
+enum cw_log_level cw_log_get_level(void);
+void cw_log(enum cw_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cw_vlog(enum cw_log_level level, const char *fmt, va_list ap);
+
+/* Allocation helpers that abort with a message on out-of-memory: callwatch
+ * cannot do anything useful once malloc fails. */
+void *cw_calloc(size_t n, size_t size);
+void *cw_realloc(void *p, size_t size);
+char *cw_strdup(const char *s);
+
+/* Strict number parsing: the whole string must be a number in range.
+ * Return 0 or -EINVAL / -ERANGE. */
+int cw_parse_long(const char *s, long min, long max, long *out);
+int cw_parse_double(const char *s, double min, double max, double *out);
+
+/* Parses "100M", "1G", "512k", "2000000" (bits per second, SI multipliers). */
+int cw_parse_bitrate(const char *s, uint64_t *out_bps);
+
+/* Copies at most len-1 bytes and always terminates. */
+void cw_strlcpy(char *dst, const char *src, size_t len);
+
+#endif

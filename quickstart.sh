@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# callwatch quick start for a fresh Debian 12 machine (run as root).
+#
+#   ./quickstart.sh demo   install what is missing, build, and run callwatch
+#                          on the bundled recording
+#   ./quickstart.sh test   install what is missing, build, and run every test:
+#                          the -Werror build, the AddressSanitizer/UBSan build,
+#                          the fuzz targets and make distcheck
+#   ./quickstart.sh build  install and build only (into ./build)
+set -euo pipefail
+cd "$(dirname "$0")"
+TOP=$(pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+# Build and link dependencies, then the real peers the tests use.
+BUILD_PACKAGES=(
+    build-essential autoconf automake pkg-config clang libclang-rt-14-dev
+    libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
+    libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
+)
+TEST_PACKAGES=(tshark jq iproute2)
+
+say() { printf '\n== %s\n' "$*"; }
+
+install_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "quickstart: these Debian packages are missing: ${missing[*]}" >&2
+        echo "quickstart: run as root, or install them with apt-get first" >&2
+        exit 1
+    fi
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+bootstrap() {
+    if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+        say "bootstrapping (autoreconf)"
+        autoreconf -fi
+    fi
+}
+
+# configure_in DIR ARGS...: configure into DIR unless it is configured alike.
+configure_in() {
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.cw-configure-args" 2>/dev/null)" != "$*" ] ||
+        [ configure -nt "$dir/Makefile" ]; then
+        (cd "$dir" && "$TOP/configure" "$@")
+        echo "$*" >"$dir/.cw-configure-args"
+    fi
+}
+
+build() {
+    bootstrap
+    say "building (build/)"
+    configure_in build --enable-werror
+    make -C build -j"$JOBS"
+}
+
+check_in() {
+    local dir=$1
+    if ! make -C "$dir" -j"$JOBS" check; then
+        cat "$dir/test-suite.log" >&2 || true
+        exit 1
+    fi
+}
+
+run_tests() {
+    build
+    say "unit and integration tests (gcc, -Werror)"
+    check_in build
+
+    say "tests under AddressSanitizer and UBSan (clang)"
+    configure_in build-asan --enable-werror --enable-sanitizers CC=clang CFLAGS="-O1 -g"
+    make -C build-asan -j"$JOBS"
+    check_in build-asan
+
+    say "fuzz targets (libFuzzer, clang)"
+    configure_in build-fuzz --enable-fuzzing CC=clang CFLAGS="-O1 -g"
+    make -C build-fuzz -j"$JOBS" all
+    tests/fuzz/run.sh build-fuzz "${CW_FUZZ_SECONDS:-20}"
+
+    say "make distcheck"
+    make -C build -j"$JOBS" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
+    say "all tests passed"
+}
+
+demo() {
+    build
+    say "callwatch on the bundled capture captures/public/rtp-protocol.pcap"
+    ./build/callwatch -r captures/public/rtp-protocol.pcap --report text
+}
+
+case "${1:-}" in
+demo)
+    install_packages "${BUILD_PACKAGES[@]}"
+    demo
+    ;;
+test)
+    install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    run_tests
+    ;;
+build)
+    install_packages "${BUILD_PACKAGES[@]}"
+    build
+    ;;
+*)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

@@ -1,0 +1,257 @@
+/* Reading captures: formats, link types, nanosecond time, truncation. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture.h"
+#include "engine.h"
+#include "pcapgen.h"
+
+static char path[64];
+
+static void make_path(const char *tag)
+{
+    snprintf(path, sizeof(path), "/tmp/cw-test-capture-%s-%d", tag, (int)getpid());
+}
+
+struct fmt_case {
+    enum pg_format fmt;
+    int linktype;
+    int nvlan;
+    const char *src, *dst;
+};
+
+static const struct fmt_case fmt_cases[] = {
+    { PG_PCAP_US, PG_LINK_ETHERNET, 0, "10.0.0.1", "10.0.0.2" },
+    { PG_PCAP_NS, PG_LINK_ETHERNET, 1, "10.0.0.1", "10.0.0.2" },
+    { PG_PCAPNG, PG_LINK_ETHERNET, 2, "2001:db8::1", "2001:db8::2" },
+    { PG_PCAPNG, PG_LINK_SLL, 0, "10.0.0.1", "10.0.0.2" },
+    { PG_PCAP_NS, PG_LINK_SLL2, 0, "2001:db8::1", "2001:db8::2" },
+    { PG_PCAP_US, PG_LINK_RAW, 0, "10.0.0.1", "10.0.0.2" },
+    { PG_PCAPNG, PG_LINK_NULL, 0, "10.0.0.1", "10.0.0.2" },
+    { PG_PCAP_NS, PG_LINK_LOOP, 0, "2001:db8::1", "2001:db8::2" },
+};
+
+/* Writes n UDP frames 20 ms + 1 ns apart, starting at t0. */
+static void write_capture(const struct fmt_case *c, int n, cw_ns_t t0)
+{
+    pcapgen_t *g = pcapgen_open(path, c->fmt, c->linktype, 0);
+    uint16_t vlans[2] = { 10, 20 };
+    cw_addr_t s = pg_addr(c->src), d = pg_addr(c->dst);
+
+    assert_non_null(g);
+    for (int i = 0; i < n; i++) {
+        pg_buf_t l4 = { .len = 0 }, ip = { .len = 0 }, frame = { .len = 0 };
+        char pl[32];
+
+        snprintf(pl, sizeof(pl), "packet %d", i);
+        pg_udp(&l4, 4000, 4002, pl, strlen(pl));
+        if (s.family == 6)
+            pg_ipv6(&ip, &s, &d, 17, NULL, 0, l4.data, l4.len);
+        else
+            pg_ipv4(&ip, &s, &d, 17, (uint16_t)i, 0, 0, l4.data, l4.len);
+        pg_link(&frame, c->linktype, (unsigned)c->nvlan, vlans, ip.data, ip.len);
+        assert_int_equal(pcapgen_write(g, t0 + i * (20 * CW_NS_PER_MS + 1), frame.data,
+                                       (uint32_t)frame.len, (uint32_t)frame.len),
+                         0);
+    }
+    assert_int_equal(pcapgen_close(g), 0);
+}
+
+static void test_formats_and_links(void **state)
+{
+    (void)state;
+    make_path("fmt");
+    for (size_t i = 0; i < sizeof(fmt_cases) / sizeof(fmt_cases[0]); i++) {
+        const struct fmt_case *c = &fmt_cases[i];
+        cw_ns_t t0 = CW_SEC(1700000000) + 123456789;
+        char err[256];
+        capture_t *cap;
+        capture_pkt_t pkt;
+        cw_config_t cfg;
+        engine_t *e;
+        engine_capture_info_t ci;
+        decode_stats_t ds;
+        int n = 0;
+
+        write_capture(c, 50, t0);
+        cap = capture_open_file(path, err, sizeof(err));
+        if (!cap)
+            fail_msg("case %zu: %s", i, err);
+        config_init(&cfg);
+        e = engine_new(&cfg);
+        while (capture_next(cap, &pkt) == CAPTURE_PACKET) {
+            cw_ns_t want = t0 + n * (20 * CW_NS_PER_MS + 1);
+
+            if (c->fmt == PG_PCAP_US)
+                want = want / 1000 * 1000; /* microsecond files lose the rest */
+            assert_int_equal(pkt.ts, want);
+            engine_packet(e, capture_dlt(cap), &pkt);
+            n++;
+        }
+        engine_finish(e);
+        assert_int_equal(n, 50);
+        engine_capture_info(e, &ci);
+        engine_decode_stats(e, &ds);
+        assert_int_equal(ci.packets, 50);
+        assert_int_equal(ds.udp, 50);
+        assert_int_equal(ds.malformed_total, 0);
+        engine_free(e);
+        config_free(&cfg);
+        capture_close(cap);
+    }
+    unlink(path);
+}
+
+static void test_truncated_file(void **state)
+{
+    const struct fmt_case c = { PG_PCAP_US, PG_LINK_ETHERNET, 0, "10.0.0.1", "10.0.0.2" };
+    char err[256];
+    capture_t *cap;
+    capture_pkt_t pkt;
+    FILE *f;
+    long size;
+    int n = 0, rc;
+
+    (void)state;
+    make_path("trunc");
+    write_capture(&c, 10, CW_SEC(1000));
+    f = fopen(path, "r+");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+    /* Cut in the middle of the last packet's data. */
+    assert_int_equal(truncate(path, size - 10), 0);
+    cap = capture_open_file(path, err, sizeof(err));
+    assert_non_null(cap);
+    while ((rc = capture_next(cap, &pkt)) == CAPTURE_PACKET)
+        n++;
+    assert_int_equal(n, 9);
+    assert_int_equal(rc, CAPTURE_ERROR);
+    assert_non_null(strstr(capture_error(cap), "truncated"));
+    assert_true(capture_offset(cap) > 24);
+    capture_close(cap);
+    unlink(path);
+}
+
+static void test_not_a_capture(void **state)
+{
+    char err[256];
+    FILE *f;
+
+    (void)state;
+    make_path("text");
+    f = fopen(path, "w");
+    fputs("this is not a capture file, just some text that is long enough\n", f);
+    fclose(f);
+    assert_null(capture_open_file(path, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "not a pcap or pcapng capture file"));
+    unlink(path);
+    assert_null(capture_open_file(path, err, sizeof(err)));
+    assert_non_null(strstr(err, "No such file or directory"));
+    assert_null(capture_open_file("/", err, sizeof(err)));
+    assert_non_null(strstr(err, "is a directory"));
+}
+
+static void test_unsupported_linktype(void **state)
+{
+    pcapgen_t *g;
+    char err[256];
+    uint8_t frame[40] = { 0 };
+
+    (void)state;
+    make_path("dlt");
+    g = pcapgen_open(path, PG_PCAP_US, 105 /* IEEE 802.11 */, 0);
+    pcapgen_write(g, CW_SEC(1), frame, sizeof(frame), sizeof(frame));
+    pcapgen_close(g);
+    assert_null(capture_open_file(path, err, sizeof(err)));
+    assert_non_null(strstr(err, "is not supported"));
+    unlink(path);
+}
+
+static void test_snaplen_cut_counted(void **state)
+{
+    pcapgen_t *g;
+    char err[256];
+    capture_t *cap;
+    capture_pkt_t pkt;
+    pg_buf_t frame = { .len = 0 };
+    uint8_t big[400] = { 0 };
+    cw_config_t cfg;
+    engine_t *e;
+    decode_stats_t ds;
+
+    (void)state;
+    make_path("snap");
+    g = pcapgen_open(path, PG_PCAP_US, PG_LINK_ETHERNET, 96);
+    pg_eth_udp(&frame, "10.0.0.1", 5004, "10.0.0.2", 5006, big, sizeof(big));
+    pcapgen_write(g, CW_SEC(1), frame.data, 96, (uint32_t)frame.len);
+    pcapgen_close(g);
+    cap = capture_open_file(path, err, sizeof(err));
+    assert_non_null(cap);
+    config_init(&cfg);
+    e = engine_new(&cfg);
+    assert_int_equal(capture_next(cap, &pkt), CAPTURE_PACKET);
+    assert_int_equal(pkt.caplen, 96);
+    engine_packet(e, capture_dlt(cap), &pkt);
+    engine_decode_stats(e, &ds);
+    assert_int_equal(ds.snaplen_cut, 1);
+    assert_int_equal(ds.udp, 1);
+    assert_int_equal(ds.malformed_total, 0);
+    engine_free(e);
+    config_free(&cfg);
+    capture_close(cap);
+    unlink(path);
+}
+
+/* Packet time drives the steps: the same capture gives the same number of
+ * step ticks however it is read. */
+static void test_steps_follow_packet_time(void **state)
+{
+    cw_config_t cfg;
+    engine_t *e;
+    engine_capture_info_t ci;
+    uint8_t frame[60] = { 0 };
+    capture_pkt_t pkt = { .caplen = 60, .wirelen = 60, .data = frame };
+
+    (void)state;
+    config_init(&cfg);
+    e = engine_new(&cfg);
+    frame[12] = 0x08;
+    frame[13] = 0x06; /* ARP: not IP, still a packet */
+    /* 95 s of packets from t = 1000.5 s: steps end at 1010, 1020, ... 1090 */
+    for (int i = 0; i <= 95; i++) {
+        pkt.ts = CW_SEC(1000) + CW_NS_PER_SEC / 2 + CW_SEC(i);
+        engine_packet(e, 1, &pkt);
+    }
+    engine_capture_info(e, &ci);
+    assert_int_equal(ci.steps, 9);
+    engine_finish(e);
+    engine_capture_info(e, &ci);
+    assert_int_equal(ci.steps, 10);
+    assert_int_equal(ci.packets, 96);
+    engine_free(e);
+    config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_formats_and_links),   cmocka_unit_test(test_truncated_file),
+        cmocka_unit_test(test_not_a_capture),       cmocka_unit_test(test_unsupported_linktype),
+        cmocka_unit_test(test_snaplen_cut_counted), cmocka_unit_test(test_steps_follow_packet_time),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

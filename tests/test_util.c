@@ -1,0 +1,114 @@
+/* Helpers: number parsing, addresses, endpoints. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+struct long_case {
+    const char *s;
+    long min, max;
+    int rc;
+    long v;
+};
+
+static const struct long_case long_cases[] = {
+    { "10", 1, 100, 0, 10 },  { "-5", -10, 10, 0, -5 },       { "", 0, 10, -EINVAL, 0 },
+    { "10x", 0, 100, -EINVAL, 0 }, { " 10", 0, 100, 0, 10 }, { "101", 0, 100, -ERANGE, 0 },
+    { "99999999999999999999", 0, 100, -ERANGE, 0 }, { "0", 1, 10, -ERANGE, 0 },
+};
+
+static void test_parse_long(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(long_cases) / sizeof(long_cases[0]); i++) {
+        long v = 0;
+        int rc = cw_parse_long(long_cases[i].s, long_cases[i].min, long_cases[i].max, &v);
+
+        if (rc != long_cases[i].rc)
+            fail_msg("\"%s\": rc %d", long_cases[i].s, rc);
+        if (rc == 0)
+            assert_int_equal(v, long_cases[i].v);
+    }
+}
+
+struct rate_case {
+    const char *s;
+    int rc;
+    uint64_t bps;
+};
+
+static const struct rate_case rate_cases[] = {
+    { "100M", 0, 100000000ULL }, { "1G", 0, 1000000000ULL }, { "512k", 0, 512000ULL },
+    { "2000000", 0, 2000000ULL }, { "1.5M", 0, 1500000ULL }, { "10Mbps", 0, 10000000ULL },
+    { "fast", -EINVAL, 0 },      { "-1M", -EINVAL, 0 },      { "5X", -EINVAL, 0 },
+    { "", -EINVAL, 0 },
+};
+
+static void test_parse_bitrate(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(rate_cases) / sizeof(rate_cases[0]); i++) {
+        uint64_t v = 0;
+        int rc = cw_parse_bitrate(rate_cases[i].s, &v);
+
+        if (rc != rate_cases[i].rc)
+            fail_msg("\"%s\": rc %d", rate_cases[i].s, rc);
+        if (rc == 0)
+            assert_int_equal(v, rate_cases[i].bps);
+    }
+}
+
+static void test_endpoints(void **state)
+{
+    cw_addr_t a, b;
+    char buf[CW_ENDPOINT_STRLEN];
+
+    (void)state;
+    assert_int_equal(cw_addr_parse("192.0.2.7", &a), 0);
+    assert_string_equal(cw_endpoint_str(&a, 5060, buf, sizeof(buf)), "192.0.2.7:5060");
+    assert_int_equal(cw_addr_parse("2001:db8::1", &b), 0);
+    assert_string_equal(cw_endpoint_str(&b, 8000, buf, sizeof(buf)), "[2001:db8::1]:8000");
+    assert_false(cw_addr_equal(&a, &b));
+    assert_int_equal(cw_addr_parse("not-an-ip", &a), -EINVAL);
+    assert_int_equal(cw_addr_parse("10.0.0.1", &a), 0);
+    assert_int_equal(cw_addr_parse("10.0.0.1", &b), 0);
+    assert_true(cw_addr_equal(&a, &b));
+    assert_int_equal(cw_addr_hash(&a, 1), cw_addr_hash(&b, 1));
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    assert_true(cw_ns_to_sec(CW_SEC(1700000000) + 123456789) - 1700000000.123456789 < 1e-6);
+    assert_int_equal(CW_SEC(2), 2000000000LL);
+}
+
+static void test_strlcpy(void **state)
+{
+    char buf[4];
+
+    (void)state;
+    cw_strlcpy(buf, "abcdef", sizeof(buf));
+    assert_string_equal(buf, "abc");
+    cw_strlcpy(buf, "", sizeof(buf));
+    assert_string_equal(buf, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_long), cmocka_unit_test(test_parse_bitrate),
+        cmocka_unit_test(test_endpoints),  cmocka_unit_test(test_time),
+        cmocka_unit_test(test_strlcpy),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
