@@ -14,6 +14,7 @@
 
 struct engine {
     const cw_config_t *cfg;
+    metrics_t *metrics;
     decoder_t *dec;
     cw_ns_t step_ns;
 
@@ -22,6 +23,8 @@ struct engine {
     cw_ns_t next_step;
 
     uint64_t packets, bytes, steps;
+    uint64_t step_packets, step_bytes; /* in the current step */
+    uint64_t drops_reported;           /* kernel drops already put in a step */
     cw_ns_t first_ts, last_ts;
     capture_stats_t kernel;
 
@@ -32,11 +35,12 @@ struct engine {
     bool finished;
 };
 
-engine_t *engine_new(const cw_config_t *cfg)
+engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
 {
     engine_t *e = cw_calloc(1, sizeof(*e));
 
     e->cfg = cfg;
+    e->metrics = m;
     e->dec = decoder_new(0, 0);
     e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : 10);
     return e;
@@ -74,9 +78,22 @@ static void housekeep(engine_t *e, cw_ns_t now)
 }
 
 /* One metrics step [start, start + step) is over. */
+static void put(engine_t *e, const char *name, cw_ns_t t, double v)
+{
+    if (e->metrics)
+        metrics_put(e->metrics, name, t, v);
+}
+
 static void step_tick(engine_t *e, cw_ns_t start)
 {
-    (void)start;
+    double secs = (double)e->step_ns / 1e9;
+    uint64_t drops = e->kernel.dropped + e->kernel.ifdropped;
+
+    put(e, "traffic.bps", start, (double)e->step_bytes * 8.0 / secs);
+    put(e, "traffic.pps", start, (double)e->step_packets / secs);
+    put(e, "capture.drops", start, (double)(drops - e->drops_reported));
+    e->drops_reported = drops;
+    e->step_bytes = e->step_packets = 0;
     e->steps++;
 }
 
@@ -120,6 +137,9 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
     if (pkt->ts > e->last_ts)
         e->last_ts = pkt->ts;
     advance(e, pkt->ts);
+    /* Counted in the step the packet falls in, after any tick it closed. */
+    e->step_packets++;
+    e->step_bytes += pkt->wirelen;
 
     switch (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp)) {
     case DECODE_OK:

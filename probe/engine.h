@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "cwconfig.h"
 #include "decode.h"
+#include "metrics.h"
 #include "util.h"
 
 typedef struct engine engine_t;
@@ -30,8 +31,10 @@ typedef struct engine_capture_info {
     const char *const *warnings; /* e.g. a truncated file and the offset reached */
 } engine_capture_info_t;
 
-/* cfg is read, not copied: it must outlive the engine. */
-engine_t *engine_new(const cw_config_t *cfg);
+/* cfg is read, not copied: it must outlive the engine.  Each step's
+ * metrics (traffic.bps, traffic.pps, capture.drops, calls.*, rtp.*) are put
+ * into m at the step's start time; m may be NULL. */
+engine_t *engine_new(const cw_config_t *cfg, metrics_t *m);
 void engine_free(engine_t *e);
 
 /* Records a capture source (a file or an interface) for the report. */

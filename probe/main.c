@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "cwconfig.h"
 #include "engine.h"
+#include "metrics.h"
 #include "report.h"
 #include "util.h"
 
@@ -372,6 +373,7 @@ int main(int argc, char **argv)
     struct options o;
     cw_config_t cfg;
     engine_t *e = NULL;
+    metrics_t *metrics = NULL;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
@@ -425,7 +427,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    e = engine_new(&cfg);
+    metrics = metrics_new();
+    e = engine_new(&cfg, metrics);
     if (o.nfiles)
         rc = run_files(&o, e);
     else
@@ -446,6 +449,7 @@ int main(int argc, char **argv)
         }
     }
     engine_free(e);
+    metrics_free(metrics);
     config_free(&cfg);
     free(o.files);
     return rc;

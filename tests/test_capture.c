@@ -88,7 +88,7 @@ static void test_formats_and_links(void **state)
         if (!cap)
             fail_msg("case %zu: %s", i, err);
         config_init(&cfg);
-        e = engine_new(&cfg);
+        e = engine_new(&cfg, NULL);
         while (capture_next(cap, &pkt) == CAPTURE_PACKET) {
             cw_ns_t want = t0 + n * (20 * CW_NS_PER_MS + 1);
 
@@ -201,7 +201,7 @@ static void test_snaplen_cut_counted(void **state)
     cap = capture_open_file(path, err, sizeof(err));
     assert_non_null(cap);
     config_init(&cfg);
-    e = engine_new(&cfg);
+    e = engine_new(&cfg, NULL);
     assert_int_equal(capture_next(cap, &pkt), CAPTURE_PACKET);
     assert_int_equal(pkt.caplen, 96);
     engine_packet(e, capture_dlt(cap), &pkt);
@@ -224,10 +224,13 @@ static void test_steps_follow_packet_time(void **state)
     engine_capture_info_t ci;
     uint8_t frame[60] = { 0 };
     capture_pkt_t pkt = { .caplen = 60, .wirelen = 60, .data = frame };
+    metrics_t *m = metrics_new();
+    cw_ns_t ts[20];
+    double vs[20];
 
     (void)state;
     config_init(&cfg);
-    e = engine_new(&cfg);
+    e = engine_new(&cfg, m);
     frame[12] = 0x08;
     frame[13] = 0x06; /* ARP: not IP, still a packet */
     /* 95 s of packets from t = 1000.5 s: steps end at 1010, 1020, ... 1090 */
@@ -241,7 +244,17 @@ static void test_steps_follow_packet_time(void **state)
     engine_capture_info(e, &ci);
     assert_int_equal(ci.steps, 10);
     assert_int_equal(ci.packets, 96);
+    /* Step [1000,1010) held 10 packets (1000.5 .. 1009.5) of 60 bytes. */
+    assert_int_equal(metrics_range(m, "traffic.pps", 0, CW_SEC(2000), ts, vs, 20), 10);
+    assert_int_equal(ts[0], CW_SEC(1000));
+    assert_true(vs[0] == 1.0);
+    assert_int_equal(metrics_range(m, "traffic.bps", CW_SEC(1010), CW_SEC(1010), ts, vs, 20), 1);
+    assert_true(vs[0] == 60.0 * 8 * 10 / 10);
+    /* The last, partial step [1090,1100) held 6 packets. */
+    assert_int_equal(metrics_range(m, "traffic.pps", CW_SEC(1090), CW_SEC(1090), ts, vs, 20), 1);
+    assert_true(vs[0] == 0.6);
     engine_free(e);
+    metrics_free(m);
     config_free(&cfg);
 }
 

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!c)
         return 0;
     config_init(&cfg);
-    e = engine_new(&cfg);
+    e = engine_new(&cfg, NULL);
     while (n++ < 100000 && capture_next(c, &pkt) == CAPTURE_PACKET)
         engine_packet(e, capture_dlt(c), &pkt);
     engine_finish(e);
