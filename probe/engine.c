@@ -77,21 +77,23 @@ static void housekeep(engine_t *e, cw_ns_t now)
     decoder_expire(e->dec, now);
 }
 
-/* One metrics step [start, start + step) is over. */
 static void put(engine_t *e, const char *name, cw_ns_t t, double v)
 {
     if (e->metrics)
         metrics_put(e->metrics, name, t, v);
 }
 
+/* One step [start, start + step) is over.  Its metrics carry the step's end
+ * time, as an RRD row does: the row at T describes (T - step, T]. */
 static void step_tick(engine_t *e, cw_ns_t start)
 {
     double secs = (double)e->step_ns / 1e9;
     uint64_t drops = e->kernel.dropped + e->kernel.ifdropped;
+    cw_ns_t end = start + e->step_ns;
 
-    put(e, "traffic.bps", start, (double)e->step_bytes * 8.0 / secs);
-    put(e, "traffic.pps", start, (double)e->step_packets / secs);
-    put(e, "capture.drops", start, (double)(drops - e->drops_reported));
+    put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
+    put(e, "traffic.pps", end, (double)e->step_packets / secs);
+    put(e, "capture.drops", end, (double)(drops - e->drops_reported));
     e->drops_reported = drops;
     e->step_bytes = e->step_packets = 0;
     e->steps++;

@@ -33,7 +33,8 @@ typedef struct engine_capture_info {
 
 /* cfg is read, not copied: it must outlive the engine.  Each step's
  * metrics (traffic.bps, traffic.pps, capture.drops, calls.*, rtp.*) are put
- * into m at the step's start time; m may be NULL. */
+ * into m stamped with the step's end time (as an RRD row: the sample at T
+ * describes (T - step, T]); m may be NULL. */
 engine_t *engine_new(const cw_config_t *cfg, metrics_t *m);
 void engine_free(engine_t *e);
 

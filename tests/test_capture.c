@@ -244,14 +244,15 @@ static void test_steps_follow_packet_time(void **state)
     engine_capture_info(e, &ci);
     assert_int_equal(ci.steps, 10);
     assert_int_equal(ci.packets, 96);
-    /* Step [1000,1010) held 10 packets (1000.5 .. 1009.5) of 60 bytes. */
+    /* Step [1000,1010), stamped 1010, held 10 packets (1000.5 .. 1009.5)
+     * of 60 bytes. */
     assert_int_equal(metrics_range(m, "traffic.pps", 0, CW_SEC(2000), ts, vs, 20), 10);
-    assert_int_equal(ts[0], CW_SEC(1000));
+    assert_int_equal(ts[0], CW_SEC(1010));
     assert_true(vs[0] == 1.0);
-    assert_int_equal(metrics_range(m, "traffic.bps", CW_SEC(1010), CW_SEC(1010), ts, vs, 20), 1);
+    assert_int_equal(metrics_range(m, "traffic.bps", CW_SEC(1020), CW_SEC(1020), ts, vs, 20), 1);
     assert_true(vs[0] == 60.0 * 8 * 10 / 10);
     /* The last, partial step [1090,1100) held 6 packets. */
-    assert_int_equal(metrics_range(m, "traffic.pps", CW_SEC(1090), CW_SEC(1090), ts, vs, 20), 1);
+    assert_int_equal(metrics_range(m, "traffic.pps", CW_SEC(1100), CW_SEC(1100), ts, vs, 20), 1);
     assert_true(vs[0] == 0.6);
     engine_free(e);
     metrics_free(m);
