@@ -14,7 +14,7 @@
 #define DEFAULT_DATA_DIR "/var/lib/callwatch"
 #define DEFAULT_LISTEN   "127.0.0.1:8080"
 
-enum key_type { K_STRING, K_LONG, K_BOOL, K_BITRATE, K_SUBNETS, K_PRESET, K_VERSION };
+enum key_type { K_STRING, K_LONG, K_BOOL, K_BITRATE, K_SUBNETS, K_PRESET, K_VERSION, K_PORTS };
 
 struct key_def {
     const char *name;
@@ -39,6 +39,10 @@ static const struct key_def probe_keys[] = {
     { "snaplen", K_LONG, CFG(snaplen), 64, 262144 },
     { "buffer_mb", K_LONG, CFG(buffer_mb), 1, 4096 },
     { "promisc", K_BOOL, CFG(promisc), 0, 0 },
+    { "sip_ports", K_PORTS, CFG(sip_ports), 0, 0 },
+    { "max_calls", K_LONG, CFG(max_calls), 10, 10000000 },
+    { "idle_timeout", K_LONG, CFG(idle_timeout_s), 10, 604800 },
+    { "retention_days", K_LONG, CFG(retention_days), 1, 36500 },
     { NULL, 0, 0, 0, 0 },
 };
 
@@ -122,6 +126,14 @@ void config_init(cw_config_t *cfg)
     cfg->snaplen = 262144;
     cfg->buffer_mb = 32;
     cfg->promisc = true;
+    cfg->max_calls = 100000;
+    cfg->idle_timeout_s = 3600;
+    cfg->retention_days = 90;
+}
+
+bool config_sip_port(const cw_config_t *cfg, uint16_t port)
+{
+    return !cfg->sip_ports || (cfg->sip_ports[port / 8] & (1u << (port % 8)));
 }
 
 static void snmp_defaults(cw_snmp_cfg_t *s)
@@ -150,6 +162,7 @@ void config_free(cw_config_t *cfg)
     free(cfg->path);
     free(cfg->interface);
     free(cfg->filter);
+    free(cfg->sip_ports);
     free(cfg->data_dir);
     free(cfg->web_listen);
     free(cfg->rrd_daemon);
@@ -449,6 +462,43 @@ static int set_subnets(struct parse_ctx *ctx, cw_group_cfg_t *g, const char *val
     return ok;
 }
 
+/* "5060, 5061-5080" into a bitmap of ports. */
+static int set_ports(struct parse_ctx *ctx, uint8_t **bitmap, const char *key, const char *value)
+{
+    char *copy = cw_strdup(value), *save = NULL;
+    uint8_t *map = cw_calloc(65536 / 8, 1);
+    int ok = 1, n = 0;
+
+    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        char *dash = strchr(tok, '-');
+        long lo, hi;
+
+        if (dash)
+            *dash = '\0';
+        if (cw_parse_long(tok, 1, 65535, &lo) != 0 ||
+            (dash && cw_parse_long(dash + 1, 1, 65535, &hi) != 0) || (dash && hi < lo)) {
+            ok = fail(ctx, "%s: \"%s\" is not a port or a range such as 5060-5080", key,
+                      dash ? (*dash = '-', tok) : tok);
+            break;
+        }
+        if (!dash)
+            hi = lo;
+        for (long p = lo; p <= hi; p++)
+            map[p / 8] |= (uint8_t)(1u << (p % 8));
+        n++;
+    }
+    free(copy);
+    if (ok && n == 0)
+        ok = fail(ctx, "%s: give at least one port", key);
+    if (!ok) {
+        free(map);
+        return 0;
+    }
+    free(*bitmap);
+    *bitmap = map;
+    return 1;
+}
+
 static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char *value)
 {
     char *field = (char *)ctx->target + k->offset;
@@ -522,6 +572,8 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
     }
     case K_SUBNETS:
         return set_subnets(ctx, ctx->target, value);
+    case K_PORTS:
+        return set_ports(ctx, (uint8_t **)field, k->name, value);
     }
     return 0;
 }

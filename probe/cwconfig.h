@@ -70,6 +70,10 @@ typedef struct cw_config {
     long snaplen;
     long buffer_mb;
     bool promisc;
+    uint8_t *sip_ports;  /* bitmap of 65536 ports; NULL: SIP recognised on any port */
+    long max_calls;      /* dialogs followed at once */
+    long idle_timeout_s; /* answered call with no SIP and no media */
+    long retention_days; /* call records kept in the database */
 
     /* [web] */
     char *web_listen;
@@ -103,6 +107,9 @@ void config_free(cw_config_t *cfg);
 /* Parses "10.0.0.0/8" or "2001:db8::/32" (a bare address is a host). */
 int config_parse_subnet(const char *s, cw_subnet_t *out);
 bool config_subnet_contains(const cw_subnet_t *net, const cw_addr_t *a);
+
+/* True when SIP is looked for on this port. */
+bool config_sip_port(const cw_config_t *cfg, uint16_t port);
 
 /* Names of links, CPUs and groups become metric and file names. */
 bool config_name_valid(const char *name);

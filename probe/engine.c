@@ -2,8 +2,15 @@
 
 #include "engine.h"
 
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "calldb.h"
+#include "calls.h"
+#include "sip.h"
+#include "siptcp.h"
 
 /* Housekeeping (timeouts) runs every second of packet time; metrics every
  * step. */
@@ -33,7 +40,56 @@ struct engine {
     char **warnings;
     size_t nwarnings;
     bool finished;
+
+    /* SIP */
+    sip_msg_t *sipmsg; /* scratch, reused for every message */
+    siptcp_t *siptcp;
+    calls_t *calls;
+    uint64_t sip_messages, sip_parse_errors;
+    calls_counters_t calls_last; /* counters at the previous step */
+    calldb_t *db;                /* where ended calls are recorded, or NULL */
 };
+
+static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+{
+    e->sip_messages++;
+    if (sip_parse(buf, len, e->sipmsg) != 0) {
+        if (getenv("CW_DEBUG_SIP"))
+            fprintf(stderr, "unparseable SIP (%zu bytes):\n%.*s\n---\n", len, (int)len, buf);
+        e->sip_parse_errors++;
+        return;
+    }
+    calls_sip(e->calls, e->sipmsg, p);
+}
+
+/* The report's STREAM objects of one call. */
+static json_t *call_streams(engine_t *e, const call_t *c)
+{
+    (void)e;
+    (void)c;
+    return json_array();
+}
+
+static json_t *call_record(engine_t *e, const call_t *c, bool with_messages)
+{
+    json_t *o = call_json(c, with_messages);
+
+    json_object_set_new(o, "streams", call_streams(e, c));
+    return o;
+}
+
+static void on_call_end(void *ud, call_t *c)
+{
+    engine_t *e = ud;
+
+    if (e->db)
+        calldb_put(e->db, call_record(e, c, true));
+}
+
+static void on_tcp_message(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+{
+    sip_message(ud, p, buf, len);
+}
 
 engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
 {
@@ -43,7 +99,41 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     e->metrics = m;
     e->dec = decoder_new(0, 0);
     e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : 10);
+    sip_init();
+    e->sipmsg = cw_calloc(1, sizeof(*e->sipmsg));
+    e->siptcp = siptcp_new(0, on_tcp_message, e);
+    {
+        calls_cfg_t cc = {
+            .max_calls = (size_t)cfg->max_calls,
+            .idle_timeout = CW_SEC(cfg->idle_timeout_s),
+            .rtp_timeout = CW_SEC(cfg->rtp_timeout_s),
+            .keep_ended = true,
+        };
+
+        calls_hooks_t hooks = { .on_end = on_call_end, .ud = e };
+
+        e->calls = calls_new(&cc, &hooks);
+    }
     return e;
+}
+
+void engine_set_live(engine_t *e)
+{
+    calls_cfg_t cc = {
+        .max_calls = (size_t)e->cfg->max_calls,
+        .idle_timeout = CW_SEC(e->cfg->idle_timeout_s),
+        .rtp_timeout = CW_SEC(e->cfg->rtp_timeout_s),
+        .keep_ended = false,
+    };
+    calls_hooks_t hooks = { .on_end = on_call_end, .ud = e };
+
+    calls_free(e->calls);
+    e->calls = calls_new(&cc, &hooks);
+}
+
+void engine_set_calldb(engine_t *e, calldb_t *db)
+{
+    e->db = db;
 }
 
 void engine_free(engine_t *e)
@@ -51,6 +141,9 @@ void engine_free(engine_t *e)
     if (!e)
         return;
     decoder_free(e->dec);
+    siptcp_free(e->siptcp);
+    calls_free(e->calls);
+    free(e->sipmsg);
     for (size_t i = 0; i < e->nsources; i++)
         free(e->sources[i]);
     free(e->sources);
@@ -75,6 +168,8 @@ void engine_add_warning(engine_t *e, const char *msg)
 static void housekeep(engine_t *e, cw_ns_t now)
 {
     decoder_expire(e->dec, now);
+    calls_tick(e->calls, now);
+    siptcp_expire(e->siptcp, now, CW_SEC(300));
 }
 
 static void put(engine_t *e, const char *name, cw_ns_t t, double v)
@@ -94,6 +189,17 @@ static void step_tick(engine_t *e, cw_ns_t start)
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);
     put(e, "capture.drops", end, (double)(drops - e->drops_reported));
+    {
+        calls_counters_t c;
+
+        calls_get_counters(e->calls, &c);
+        put(e, "calls.active", end, (double)c.active);
+        put(e, "calls.attempts", end, (double)(c.attempts - e->calls_last.attempts));
+        put(e, "calls.answered", end, (double)(c.answered - e->calls_last.answered));
+        put(e, "calls.failed", end, (double)(c.failed - e->calls_last.failed));
+        put(e, "calls.dropped", end, (double)(c.dropped - e->calls_last.dropped));
+        e->calls_last = c;
+    }
     e->drops_reported = drops;
     e->step_bytes = e->step_packets = 0;
     e->steps++;
@@ -143,12 +249,21 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
     e->step_packets++;
     e->step_bytes += pkt->wirelen;
 
-    switch (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp)) {
-    case DECODE_OK:
-        /* Later stages (SIP, RTP, traffic) take the packet from here. */
-        break;
-    default:
-        break;
+    if (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp) !=
+        DECODE_OK)
+        return;
+    if (dp.proto == IPPROTO_UDP) {
+        if ((config_sip_port(e->cfg, dp.sport) || config_sip_port(e->cfg, dp.dport)) &&
+            !dp.truncated && sip_looks_like(dp.payload, dp.payload_len)) {
+            sip_message(e, &dp, dp.payload, dp.payload_len);
+            return;
+        }
+    } else if (dp.proto == IPPROTO_TCP) {
+        bool port = e->cfg->sip_ports &&
+                    (config_sip_port(e->cfg, dp.sport) || config_sip_port(e->cfg, dp.dport));
+
+        if ((port || !e->cfg->sip_ports) && siptcp_segment(e->siptcp, &dp, port))
+            return;
     }
 }
 
@@ -170,6 +285,16 @@ void engine_finish(engine_t *e)
     e->finished = true;
     if (e->next_step) {
         housekeep(e, e->now);
+        calls_finish(e->calls, e->now);
+        if (e->db) {
+            /* Calls still up at the end are recorded as active. */
+            call_t **list;
+            size_t n = calls_list(e->calls, &list);
+
+            for (size_t i = 0; i < n; i++)
+                if (!call_ended(list[i]))
+                    calldb_put(e->db, call_record(e, list[i], true));
+        }
         /* The last, partial step. */
         step_tick(e, e->next_step - e->step_ns);
     }
@@ -200,4 +325,26 @@ void engine_capture_info(const engine_t *e, engine_capture_info_t *out)
 void engine_decode_stats(const engine_t *e, decode_stats_t *out)
 {
     decoder_get_stats(e->dec, out);
+}
+
+calls_t *engine_calls(const engine_t *e)
+{
+    return e->calls;
+}
+
+json_t *engine_call_json(engine_t *e, const call_t *c, bool with_messages)
+{
+    return call_record(e, c, with_messages);
+}
+
+void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out)
+{
+    siptcp_stats_t ts;
+
+    siptcp_get_stats(e->siptcp, &ts);
+    out->messages = e->sip_messages;
+    out->parse_errors = e->sip_parse_errors;
+    out->tcp_messages = ts.messages;
+    out->tcp_gaps = ts.gaps;
+    out->tcp_overflows = ts.overflows;
 }

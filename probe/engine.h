@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "capture.h"
 #include "cwconfig.h"
 #include "decode.h"
@@ -62,5 +64,29 @@ cw_ns_t engine_now(const engine_t *e);
 
 void engine_capture_info(const engine_t *e, engine_capture_info_t *out);
 void engine_decode_stats(const engine_t *e, decode_stats_t *out);
+
+typedef struct engine_sip_stats {
+    uint64_t messages;     /* SIP messages seen, UDP and TCP */
+    uint64_t parse_errors; /* that libosip2 refused */
+    uint64_t tcp_messages, tcp_gaps, tcp_overflows;
+} engine_sip_stats_t;
+
+void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out);
+
+/* Before the first packet: a live capture keeps ended calls only in the
+ * database, not in memory. */
+void engine_set_live(engine_t *e);
+
+/* Ended calls (and, at the end, active ones) are recorded in db. */
+struct calldb;
+void engine_set_calldb(engine_t *e, struct calldb *db);
+
+/* The call table (owned by the engine). */
+struct calls;
+struct calls *engine_calls(const engine_t *e);
+
+/* A call as the report shows it, with its streams. */
+struct call;
+json_t *engine_call_json(engine_t *e, const struct call *c, bool with_messages);
 
 #endif

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "calldb.h"
 #include "capture.h"
 #include "cwconfig.h"
 #include "engine.h"
@@ -270,6 +272,39 @@ static void pace(double speed, cw_ns_t ts, cw_ns_t *first_ts, cw_ns_t *wall0)
     }
 }
 
+/* Creates the data directory (and its parents) if needed. */
+static int make_data_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(path)) {
+        snprintf(err, errlen, "data directory \"%s\": invalid path", dir);
+        return -EINVAL;
+    }
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "data directory %s: cannot create %s: %s", dir, path,
+                     strerror(errno));
+            return -errno;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "data directory %s: %s", dir, strerror(errno));
+        return -errno;
+    }
+    if (access(path, W_OK | X_OK) != 0) {
+        snprintf(err, errlen, "data directory %s: %s", dir, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
 static int run_files(const struct options *o, engine_t *e)
 {
     capture_t **caps = cw_calloc(o->nfiles, sizeof(*caps));
@@ -374,6 +409,7 @@ int main(int argc, char **argv)
     cw_config_t cfg;
     engine_t *e = NULL;
     metrics_t *metrics = NULL;
+    calldb_t *db = NULL;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
@@ -429,6 +465,25 @@ int main(int argc, char **argv)
 
     metrics = metrics_new();
     e = engine_new(&cfg, metrics);
+    if (!o.nfiles)
+        engine_set_live(e);
+    if (cfg.data_dir) {
+        char path[4200];
+
+        if (make_data_dir(cfg.data_dir, err, sizeof(err)) != 0) {
+            cw_log(CW_LOG_ERR, "%s", err);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        snprintf(path, sizeof(path), "%s/calls.sqlite", cfg.data_dir);
+        db = calldb_open(path, cfg.retention_days, err, sizeof(err));
+        if (!db) {
+            cw_log(CW_LOG_ERR, "%s", err);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        engine_set_calldb(e, db);
+    }
     if (o.nfiles)
         rc = run_files(&o, e);
     else
@@ -448,6 +503,8 @@ int main(int argc, char **argv)
             }
         }
     }
+out:
+    calldb_close(db);
     engine_free(e);
     metrics_free(metrics);
     config_free(&cfg);

@@ -2,6 +2,8 @@
 
 #include "report.h"
 
+#include "calls.h"
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +27,14 @@ static json_t *capture_section(const engine_t *e)
     json_object_set_new(cap, "bytes", json_integer((json_int_t)ci.bytes));
     json_object_set_new(cap, "start", json_real(ci.packets ? cw_ns_to_sec(ci.start) : 0.0));
     json_object_set_new(cap, "end", json_real(ci.packets ? cw_ns_to_sec(ci.end) : 0.0));
+    {
+        engine_sip_stats_t ss;
+
+        engine_sip_stats(e, &ss);
+        if (ss.parse_errors)
+            json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss.parse_errors));
+        json_object_set_new(cap, "sip_messages", json_integer((json_int_t)ss.messages));
+    }
     json_object_set_new(cap, "malformed", mal);
     /* Beyond the contract's minimum: what a person asks next. */
     json_object_set_new(cap, "ipv4", json_integer((json_int_t)ds.ipv4));
@@ -46,13 +56,25 @@ static json_t *capture_section(const engine_t *e)
     return cap;
 }
 
-json_t *report_build(const engine_t *e)
+static json_t *calls_section(engine_t *e)
+{
+    json_t *arr = json_array();
+    call_t **list;
+    size_t n = calls_list(engine_calls(e), &list);
+
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, engine_call_json(e, list[i], false));
+    }
+    return arr;
+}
+
+json_t *report_build(engine_t *e)
 {
     json_t *r = json_object();
 
     json_object_set_new(r, "version", json_integer(REPORT_VERSION));
     json_object_set_new(r, "capture", capture_section(e));
-    json_object_set_new(r, "calls", json_array());
+    json_object_set_new(r, "calls", calls_section(e));
     json_object_set_new(r, "streams", json_array());
     json_object_set_new(r, "incidents", json_array());
     json_object_set_new(r, "top_talkers", json_array());

@@ -10,7 +10,7 @@
 #define REPORT_VERSION 1
 
 /* Builds the report as JSON; the caller owns the reference. */
-json_t *report_build(const engine_t *e);
+json_t *report_build(engine_t *e);
 
 /* Writes it as indented JSON, or as text for a person.  Return 0 or -EIO. */
 int report_write_json(FILE *out, const json_t *report);

@@ -5,6 +5,9 @@
  *                              (TYPE: ethernet sll sll2 raw null loop;
  *                               FMT: pcap pcap-ns pcapng)
  *   gencap truncated FILE      10 packets, the last one cut short
+ *   gencap sip FILE EXPECTED   SIP calls of every outcome over UDP, TCP (split
+ *                              and coalesced), IPv6 with fragments; writes the
+ *                              expected calls as JSON to EXPECTED
  *
  * Each prints what a correct analysis finds, one "key value" per line. */
 #include "config.h"
@@ -14,7 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "pcapgen.h"
+#include "sipgen.h"
 
 static const cw_ns_t T0 = CW_SEC(1700000000);
 
@@ -178,6 +184,258 @@ static int gen_truncated(const char *path)
     return rc ? 1 : 0;
 }
 
+static json_t *expect;
+
+static void want(const char *call_id, const char *outcome, int code, const char *reason,
+                 double setup_ms)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "call_id", json_string(call_id));
+    json_object_set_new(o, "outcome", json_string(outcome));
+    json_object_set_new(o, "sip_code", code ? json_integer(code) : json_null());
+    json_object_set_new(o, "end_reason", reason ? json_string(reason) : json_null());
+    json_object_set_new(o, "setup_ms", setup_ms >= 0 ? json_integer((json_int_t)setup_ms)
+                                                     : json_null());
+    json_array_append_new(expect, o);
+}
+
+/* INVITE (SDP) / 100 / 180 / 200 (SDP) / ACK from t0; returns the answer time. */
+static double answered_call(sipgen_t *g, sg_call_t *c, double t0, double ring)
+{
+    sg_request(g, c, t0, "INVITE", 1, true, false, true, NULL);
+    sg_response(g, c, t0 + 0.01, 100, "Trying", 1, "INVITE", true, false, false, NULL);
+    sg_response(g, c, t0 + 0.05, 180, "Ringing", 1, "INVITE", true, true, false, NULL);
+    sg_response(g, c, t0 + ring, 200, "OK", 1, "INVITE", true, true, true, NULL);
+    sg_request(g, c, t0 + ring + 0.01, "ACK", 1, true, true, false, NULL);
+    return t0 + ring;
+}
+
+static void bye(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const char *extra,
+                int code)
+{
+    sg_request(g, c, t, "BYE", 2, from_caller, true, false, extra);
+    sg_response(g, c, t + 0.01, code, code == 200 ? "OK" : "Call/Transaction Does Not Exist", 2,
+                "BYE", !from_caller, true, false, NULL);
+}
+
+static int gen_sip(const char *path, const char *expected)
+{
+    sipgen_t *g = sipgen_new();
+    sg_call_t c;
+    FILE *f;
+    int rc;
+
+    expect = json_array();
+
+    /* Answered, caller hangs up. */
+    sg_call_init(&c, "basic-1", "10.1.0.10", "10.2.0.20", SG_UDP);
+    answered_call(g, &c, 1.0, 2.5);
+    bye(g, &c, 10.0, true, NULL, 200);
+    want("basic-1", "answered", 200, "bye", 2500);
+
+    /* Busy and unavailable. */
+    sg_call_init(&c, "busy-486", "10.1.0.11", "10.2.0.21", SG_UDP);
+    sg_request(g, &c, 2.0, "INVITE", 1, true, false, true, NULL);
+    sg_response(g, &c, 2.1, 100, "Trying", 1, "INVITE", true, false, false, NULL);
+    sg_response(g, &c, 2.4, 486, "Busy Here", 1, "INVITE", true, true, false, NULL);
+    sg_request(g, &c, 2.41, "ACK", 1, true, true, false, NULL);
+    want("busy-486", "failed", 486, "sip_error", -1);
+
+    sg_call_init(&c, "unavail-503", "10.1.0.12", "10.2.0.22", SG_UDP);
+    sg_request(g, &c, 3.0, "INVITE", 1, true, false, true, NULL);
+    sg_response(g, &c, 3.2, 503, "Service Unavailable", 1, "INVITE", true, false, false, NULL);
+    sg_request(g, &c, 3.21, "ACK", 1, true, false, false, NULL);
+    want("unavail-503", "failed", 503, "sip_error", -1);
+
+    /* CANCEL while ringing, 487 follows. */
+    sg_call_init(&c, "cancel-487", "10.1.0.13", "10.2.0.23", SG_UDP);
+    sg_request(g, &c, 4.0, "INVITE", 1, true, false, true, NULL);
+    sg_response(g, &c, 4.1, 180, "Ringing", 1, "INVITE", true, true, false, NULL);
+    sg_request(g, &c, 6.0, "CANCEL", 1, true, false, false, NULL);
+    sg_response(g, &c, 6.01, 200, "OK", 1, "CANCEL", true, true, false, NULL);
+    sg_response(g, &c, 6.02, 487, "Request Terminated", 1, "INVITE", true, true, false, NULL);
+    sg_request(g, &c, 6.03, "ACK", 1, true, true, false, NULL);
+    want("cancel-487", "cancelled", 487, "cancel", -1);
+
+    /* CANCEL then 408: still cancelled. */
+    sg_call_init(&c, "cancel-408", "10.1.0.14", "10.2.0.24", SG_UDP);
+    sg_request(g, &c, 5.0, "INVITE", 1, true, false, true, NULL);
+    sg_request(g, &c, 5.5, "CANCEL", 1, true, false, false, NULL);
+    sg_response(g, &c, 8.0, 408, "Request Timeout", 1, "INVITE", true, true, false, NULL);
+    want("cancel-408", "cancelled", 408, "cancel", -1);
+
+    /* 407 challenge, then the INVITE with credentials is answered: one
+     * call; setup time runs from the first INVITE. */
+    sg_call_init(&c, "challenge", "10.1.0.15", "10.2.0.25", SG_UDP);
+    sg_request(g, &c, 6.0, "INVITE", 1, true, false, true, NULL);
+    sg_response(g, &c, 6.05, 407, "Proxy Authentication Required", 1, "INVITE", true, true,
+                false, NULL);
+    sg_request(g, &c, 6.06, "ACK", 1, true, true, false, NULL);
+    sg_request(g, &c, 6.1, "INVITE", 2, true, false, true,
+               "Proxy-Authorization: Digest username=\"alice\", realm=\"x\", nonce=\"1\", "
+               "uri=\"sip:bob@example.com\", response=\"00\"\r\n");
+    sg_response(g, &c, 7.1, 200, "OK", 2, "INVITE", true, true, true, NULL);
+    sg_request(g, &c, 7.11, "ACK", 2, true, true, false, NULL);
+    sg_request(g, &c, 12.0, "BYE", 3, false, true, false, NULL);
+    sg_response(g, &c, 12.01, 200, "OK", 3, "BYE", false, true, false, NULL);
+    want("challenge", "answered", 200, "bye", 1100);
+
+    /* INVITE retransmitted twice before the answer. */
+    sg_call_init(&c, "retrans", "10.1.0.16", "10.2.0.26", SG_UDP);
+    sg_request(g, &c, 7.0, "INVITE", 1, true, false, true, NULL);
+    sg_request(g, &c, 7.5, "INVITE", 1, true, false, true, NULL);
+    sg_request(g, &c, 8.5, "INVITE", 1, true, false, true, NULL);
+    sg_response(g, &c, 9.0, 200, "OK", 1, "INVITE", true, true, true, NULL);
+    sg_request(g, &c, 9.01, "ACK", 1, true, true, false, NULL);
+    bye(g, &c, 15.0, true, NULL, 200);
+    want("retrans", "answered", 200, "bye", 2000);
+
+    /* Forked: two early dialogs, one answers. */
+    sg_call_init(&c, "fork", "10.1.0.17", "10.2.0.27", SG_UDP);
+    sg_request(g, &c, 8.0, "INVITE", 1, true, false, true, NULL);
+    snprintf(c.to_tag, sizeof(c.to_tag), "fork-a");
+    sg_response(g, &c, 8.1, 180, "Ringing", 1, "INVITE", true, true, false, NULL);
+    snprintf(c.to_tag, sizeof(c.to_tag), "fork-b");
+    sg_response(g, &c, 8.2, 183, "Session Progress", 1, "INVITE", true, true, true, NULL);
+    sg_response(g, &c, 9.5, 200, "OK", 1, "INVITE", true, true, true, NULL);
+    sg_request(g, &c, 9.51, "ACK", 1, true, true, false, NULL);
+    bye(g, &c, 16.0, false, NULL, 200);
+    want("fork", "answered", 200, "bye", 1500);
+
+    /* BYE with an error cause: dropped.  With normal clearing: answered. */
+    sg_call_init(&c, "bye-cause-41", "10.1.0.18", "10.2.0.28", SG_UDP);
+    answered_call(g, &c, 9.0, 1.0);
+    bye(g, &c, 14.0, false, "Reason: Q.850;cause=41;text=\"Temporary failure\"\r\n", 200);
+    want("bye-cause-41", "dropped", 200, "bye_error", 1000);
+
+    sg_call_init(&c, "bye-cause-16", "10.1.0.19", "10.2.0.29", SG_UDP);
+    answered_call(g, &c, 9.5, 1.0);
+    bye(g, &c, 14.5, true, "Reason: Q.850;cause=16;text=\"Normal call clearing\"\r\n", 200);
+    want("bye-cause-16", "answered", 200, "bye", 1000);
+
+    /* 408 to a re-INVITE, and 481 to a BYE: dropped. */
+    sg_call_init(&c, "reinvite-408", "10.1.0.20", "10.2.0.30", SG_UDP);
+    answered_call(g, &c, 10.0, 0.5);
+    sg_request(g, &c, 20.0, "INVITE", 2, true, true, true, NULL);
+    sg_response(g, &c, 52.0, 408, "Request Timeout", 2, "INVITE", true, true, false, NULL);
+    want("reinvite-408", "dropped", 200, "in_dialog_408", 500);
+
+    sg_call_init(&c, "bye-481", "10.1.0.21", "10.2.0.31", SG_UDP);
+    answered_call(g, &c, 10.5, 0.5);
+    bye(g, &c, 18.0, true, NULL, 481);
+    want("bye-481", "dropped", 200, "in_dialog_481", 500);
+
+    /* No answer at all: unanswered after the 32 s INVITE timeout. */
+    sg_call_init(&c, "no-answer", "10.1.0.22", "10.2.0.32", SG_UDP);
+    sg_request(g, &c, 11.0, "INVITE", 1, true, false, true, NULL);
+    sg_request(g, &c, 11.5, "INVITE", 1, true, false, true, NULL);
+    want("no-answer", "unanswered", 0, "timeout", -1);
+
+    /* Ringing when the capture ends, and answered with no BYE: active. */
+    sg_call_init(&c, "ringing-at-end", "10.1.0.23", "10.2.0.33", SG_UDP);
+    sg_request(g, &c, 50.0, "INVITE", 1, true, false, true, NULL);
+    sg_response(g, &c, 50.1, 180, "Ringing", 1, "INVITE", true, true, false, NULL);
+    want("ringing-at-end", "active", 0, NULL, -1);
+
+    sg_call_init(&c, "up-at-end", "10.1.0.24", "10.2.0.34", SG_UDP);
+    answered_call(g, &c, 51.0, 1.5);
+    want("up-at-end", "active", 200, NULL, 1500);
+
+    /* SIP over TCP: messages split into 100-byte segments... */
+    sg_call_init(&c, "tcp-split", "10.1.0.25", "10.2.0.35", SG_TCP);
+    c.tcp_chunk = 100;
+    answered_call(g, &c, 12.0, 3.0);
+    bye(g, &c, 22.0, true, NULL, 200);
+    want("tcp-split", "answered", 200, "bye", 3000);
+
+    /* ...and several messages in one segment, with a retransmitted one. */
+    sg_call_init(&c, "tcp-coalesced", "10.1.0.26", "10.2.0.36", SG_TCP);
+    c.caller_port = 40123; /* SIP on any port */
+    c.callee_port = 5080;
+    sg_request(g, &c, 13.0, "INVITE", 1, true, false, true, NULL);
+    {
+        /* 100 + 180 + 486 back to back in one segment. */
+        char buf[8192];
+        size_t n = 0;
+
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+                              "SIP/2.0 100 Trying\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
+                              "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>\r\n"
+                              "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+                              c.from_tag, c.call_id);
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+                              "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
+                              "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>;tag=%s\r\n"
+                              "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+                              c.from_tag, c.to_tag, c.call_id);
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+                              "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
+                              "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>;tag=%s\r\n"
+                              "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+                              c.from_tag, c.to_tag, c.call_id);
+        sg_tcp_raw(g, &c, 13.5, false, buf, n);
+        /* The same segment again: a retransmission, not three more messages. */
+        c.seq[1] -= (uint32_t)n;
+        sg_tcp_raw(g, &c, 13.7, false, buf, n);
+    }
+    sg_request(g, &c, 13.8, "ACK", 1, true, true, false, NULL);
+    want("tcp-coalesced", "failed", 486, "sip_error", -1);
+
+    /* IPv6, the INVITE fragmented. */
+    sg_call_init(&c, "ipv6-frag", "2001:db8:1::10", "2001:db8:2::20", SG_UDP);
+    c.fragment_mtu = 496;
+    answered_call(g, &c, 14.0, 1.25);
+    bye(g, &c, 24.0, true, NULL, 200);
+    want("ipv6-frag", "answered", 200, "bye", 1250);
+
+    /* IPv4, fragmented too. */
+    sg_call_init(&c, "ipv4-frag", "10.1.0.27", "10.2.0.37", SG_UDP);
+    c.fragment_mtu = 600;
+    answered_call(g, &c, 15.0, 0.75);
+    bye(g, &c, 25.0, false, NULL, 200);
+    want("ipv4-frag", "answered", 200, "bye", 750);
+
+    /* 100rel: 183 with SDP, PRACK, UPDATE with new SDP, then 200. */
+    sg_call_init(&c, "prack-update", "10.1.0.28", "10.2.0.38", SG_UDP);
+    sg_request(g, &c, 16.0, "INVITE", 1, true, false, true, "Supported: 100rel\r\n");
+    sg_response(g, &c, 16.2, 183, "Session Progress", 1, "INVITE", true, true, true,
+                "Require: 100rel\r\nRSeq: 1\r\n");
+    sg_request(g, &c, 16.3, "PRACK", 2, true, true, false, "RAck: 1 1 INVITE\r\n");
+    sg_response(g, &c, 16.31, 200, "OK", 2, "PRACK", true, true, false, NULL);
+    sg_request(g, &c, 16.5, "UPDATE", 3, true, true, true, NULL);
+    sg_response(g, &c, 16.51, 200, "OK", 3, "UPDATE", true, true, true, NULL);
+    sg_response(g, &c, 18.0, 200, "OK", 1, "INVITE", true, true, false, NULL);
+    sg_request(g, &c, 18.01, "ACK", 1, true, true, false, NULL);
+    sg_request(g, &c, 26.0, "BYE", 4, true, true, false, NULL);
+    sg_response(g, &c, 26.01, 200, "OK", 4, "BYE", true, true, false, NULL);
+    want("prack-update", "answered", 200, "bye", 2000);
+
+    /* Not calls: a REGISTER and an OPTIONS ping. */
+    sg_call_init(&c, "register-1", "10.1.0.29", "10.2.0.1", SG_UDP);
+    sg_request(g, &c, 17.0, "REGISTER", 1, true, false, false, "Expires: 3600\r\n");
+    sg_response(g, &c, 17.1, 200, "OK", 1, "REGISTER", true, true, false, NULL);
+    sg_request(g, &c, 17.2, "OPTIONS", 2, true, false, false, NULL);
+
+    /* Something that looks nearly like SIP but is not: ignored. */
+    sg_udp(g, 17.5, "10.1.0.30", 5060, "10.2.0.1", 5060, "NOTSIP garbage\r\n\r\n", 18);
+
+    /* The capture runs on to 60 s so the INVITE timeout fires. */
+    sg_call_init(&c, "late-register", "10.1.0.31", "10.2.0.1", SG_UDP);
+    sg_request(g, &c, 60.0, "REGISTER", 1, true, false, false, NULL);
+
+    rc = sipgen_write(g, path, false);
+    sipgen_free(g);
+    f = fopen(expected, "w");
+    if (!f || json_dumpf(expect, f, JSON_INDENT(2)) != 0)
+        rc = -1;
+    if (f)
+        fclose(f);
+    printf("calls %zu\n", json_array_size(expect));
+    json_decref(expect);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "mixed") == 0)
@@ -186,6 +444,9 @@ int main(int argc, char **argv)
         return gen_link(argv[2], argv[3], argv[4]);
     if (argc == 3 && strcmp(argv[1], "truncated") == 0)
         return gen_truncated(argv[2]);
-    fprintf(stderr, "usage: gencap mixed FILE | link TYPE FMT FILE | truncated FILE\n");
+    if (argc == 4 && strcmp(argv[1], "sip") == 0)
+        return gen_sip(argv[2], argv[3]);
+    fprintf(stderr, "usage: gencap mixed FILE | link TYPE FMT FILE | truncated FILE | "
+                    "sip FILE EXPECTED\n");
     return 2;
 }

@@ -155,6 +155,8 @@ cw_addr_t pg_addr(const char *s)
 
 static void append(pg_buf_t *out, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     if (out->len + n > sizeof(out->data)) {
         fprintf(stderr, "pcapgen: frame too large\n");
         abort();

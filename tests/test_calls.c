@@ -1,0 +1,304 @@
+/* The call state machine, table-driven: a message sequence in, an outcome
+ * out.  Each event is a line:
+ *   "T > INVITE 1"           request from the caller at time T (CSeq 1)
+ *   "T < 180 1 INVITE tag"   response from the callee, To tag present
+ *   "T < BYE 2 tag"          request from the callee
+ *   flags: tag, sdp, inactive, q850=N, sip=N
+ *   "T m>" / "T m<"          media from the caller / callee
+ *   "T tick"                 run the timers at T
+ * Times are seconds. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "calls.h"
+
+struct call_case {
+    const char *name;
+    const char *events[16];
+    const char *outcome;
+    int sip_code;
+    const char *end_reason; /* "" while up */
+    double end;             /* -1: not checked */
+    bool one_way;
+};
+
+static const struct call_case cases[] = {
+    { "answered, BYE", { "0 > INVITE 1 sdp", "0.1 < 100 1 INVITE", "1 < 180 1 INVITE tag",
+                         "3 < 200 1 INVITE tag sdp", "3.1 > ACK 1 tag", "60 > BYE 2 tag",
+                         "60.1 < 200 2 BYE tag" },
+      "answered", 200, "bye", 60, false },
+    { "answered, callee hangs up", { "0 > INVITE 1", "2 < 200 1 INVITE tag", "9 < BYE 1 tag" },
+      "answered", 200, "bye", 9, false },
+    { "486 busy", { "0 > INVITE 1", "0.5 < 486 1 INVITE tag", "0.6 > ACK 1 tag" },
+      "failed", 486, "sip_error", 0.5, false },
+    { "603 decline", { "0 > INVITE 1", "4 < 603 1 INVITE tag" }, "failed", 603, "sip_error", 4,
+      false },
+    { "cancel then 487", { "0 > INVITE 1", "1 < 180 1 INVITE tag", "5 > CANCEL 1",
+                           "5.1 < 200 1 CANCEL tag", "5.2 < 487 1 INVITE tag" },
+      "cancelled", 487, "cancel", 5.2, false },
+    { "cancel then 408", { "0 > INVITE 1", "5 > CANCEL 1", "32 < 408 1 INVITE tag" },
+      "cancelled", 408, "cancel", 32, false },
+    { "487 without a CANCEL seen", { "0 > INVITE 1", "7 < 487 1 INVITE tag" }, "cancelled",
+      487, "cancel", 7, false },
+    { "cancel too late: answered", { "0 > INVITE 1", "2 < 200 1 INVITE tag", "2.01 > CANCEL 1",
+                                     "30 > BYE 2 tag" },
+      "answered", 200, "bye", 30, false },
+    { "401 then success", { "0 > INVITE 1", "0.1 < 401 1 INVITE tag", "0.2 > ACK 1 tag",
+                            "0.3 > INVITE 2", "1.3 < 200 2 INVITE tag", "9 > BYE 3 tag" },
+      "answered", 200, "bye", 9, false },
+    { "407 then 403", { "0 > INVITE 1", "0.1 < 407 1 INVITE tag", "40 > INVITE 2",
+                        "40.2 < 403 2 INVITE tag" },
+      "failed", 403, "sip_error", 40.2, false },
+    { "407 abandoned", { "0 > INVITE 1", "0.1 < 407 1 INVITE tag", "200 tick" }, "failed", 407,
+      "auth_abandoned", -1, false },
+    { "retransmitted final", { "0 > INVITE 1", "0.5 < 480 1 INVITE tag",
+                               "1.0 < 480 1 INVITE tag", "1.5 < 480 1 INVITE tag" },
+      "failed", 480, "sip_error", 0.5, false },
+    { "no response: unanswered", { "0 > INVITE 1", "0.5 > INVITE 1", "31 tick", "33 tick" },
+      "unanswered", 0, "timeout", 32, false },
+    { "ringing, then silence", { "0 > INVITE 1", "1 < 180 1 INVITE tag", "100 tick",
+                                 "182 tick" },
+      "unanswered", 0, "timeout", 181, false },
+    { "still ringing at the end", { "0 > INVITE 1", "1 < 180 1 INVITE tag", "50 tick" },
+      "active", 0, "", -1, false },
+    { "BYE with Q.850 41", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "20 < BYE 2 tag q850=41" },
+      "dropped", 200, "bye_error", 20, false },
+    { "BYE with Q.850 16", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "20 > BYE 2 tag q850=16" },
+      "answered", 200, "bye", 20, false },
+    { "BYE with SIP 503", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "20 > BYE 2 tag sip=503" },
+      "dropped", 200, "bye_error", 20, false },
+    { "408 to a re-INVITE", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "30 > INVITE 2 tag sdp",
+                              "62 < 408 2 INVITE tag" },
+      "dropped", 200, "in_dialog_408", 62, false },
+    { "481 to BYE", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "30 > BYE 2 tag",
+                      "30.1 < 481 2 BYE tag" },
+      "dropped", 200, "in_dialog_481", 30, false },
+    { "488 to a re-INVITE is not a drop", { "0 > INVITE 1", "1 < 200 1 INVITE tag",
+                                            "10 > INVITE 2 tag sdp", "10.1 < 488 2 INVITE tag",
+                                            "40 > BYE 3 tag" },
+      "answered", 200, "bye", 40, false },
+    { "media stops: dropped at the silence", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp",
+                                               "2 m>", "2 m<", "15 m>", "15.5 m<", "20 tick",
+                                               "26 tick" },
+      "dropped", 200, "rtp_timeout", 15.5, false },
+    { "media on hold is not a drop", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp",
+                                       "2 m>", "2 m<", "5 > INVITE 2 tag sdp inactive",
+                                       "100 tick", "120 > BYE 3 tag" },
+      "answered", 200, "bye", 120, false },
+    { "one-way audio flagged", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp", "2 m>", "2 m<",
+                                 "5 m>", "10 m>", "15 m>", "20 m>", "20 tick", "21 > BYE 2 tag" },
+      "answered", 200, "bye", 21, true },
+    { "no media at all: no media timeout", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "50 tick",
+                                             "60 > BYE 2 tag" },
+      "answered", 200, "bye", 60, false },
+    { "answered, up at the end", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "100 tick" },
+      "active", 200, "", -1, false },
+    { "answered, idle for an hour", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "3700 tick" },
+      "answered", 200, "idle_timeout", 1, false },
+};
+
+static sip_msg_t msg;
+
+static void make_msg(const char *line, double *t, char *kind)
+{
+    char dir[8], what[24], rest[128] = "", m2[24] = "";
+    unsigned cseq = 0;
+    int n;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.reason_q850 = msg.reason_sip = -1;
+    n = sscanf(line, "%lf %7s %23s %u %127[^\n]", t, dir, what, &cseq, rest);
+    *kind = 0;
+    if (n >= 2 && strcmp(dir, "tick") == 0) {
+        *kind = 't';
+        return;
+    }
+    if (n >= 2 && dir[0] == 'm') {
+        *kind = dir[1] == '>' ? 'M' : 'm';
+        return;
+    }
+    assert_true(n >= 4);
+    *kind = dir[0];
+    snprintf(msg.call_id, sizeof(msg.call_id), "call-1");
+    snprintf(msg.from_tag, sizeof(msg.from_tag), "caller-tag");
+    snprintf(msg.from_uri, sizeof(msg.from_uri), "sip:alice@example.com");
+    snprintf(msg.to_uri, sizeof(msg.to_uri), "sip:bob@example.com");
+    msg.cseq = cseq;
+    if (what[0] >= '0' && what[0] <= '9') {
+        msg.status = atoi(what);
+        sscanf(rest, "%23s", m2);
+        snprintf(msg.cseq_method_name, sizeof(msg.cseq_method_name), "%s", m2);
+        msg.cseq_method = sip_method_from_name(m2);
+        snprintf(msg.reason_phrase, sizeof(msg.reason_phrase), "Reason");
+    } else {
+        msg.is_request = true;
+        snprintf(msg.method_name, sizeof(msg.method_name), "%s", what);
+        msg.method = sip_method_from_name(what);
+        msg.cseq_method = msg.method;
+    }
+    if (strstr(rest, "tag"))
+        snprintf(msg.to_tag, sizeof(msg.to_tag), "callee-tag");
+    if (strstr(rest, "q850="))
+        msg.reason_q850 = atoi(strstr(rest, "q850=") + 5);
+    if (strstr(rest, "sip="))
+        msg.reason_sip = atoi(strstr(rest, "sip=") + 4);
+    if (strstr(rest, "sdp")) {
+        msg.has_sdp = true;
+        msg.sdp.nmedia = 1;
+        msg.sdp.media[0].port = 4000;
+        snprintf(msg.sdp.media[0].type, sizeof(msg.sdp.media[0].type), "audio");
+        msg.sdp.media[0].dir = strstr(rest, "inactive") ? SDP_INACTIVE : SDP_SENDRECV;
+    }
+}
+
+static void test_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct call_case *c = &cases[i];
+        calls_t *t = calls_new(&(calls_cfg_t){ .keep_ended = true }, NULL);
+        call_t **list;
+        double last = 0;
+        decode_pkt_t p;
+
+        for (size_t j = 0; j < 16 && c->events[j]; j++) {
+            double ts;
+            char kind;
+            cw_ns_t now;
+
+            make_msg(c->events[j], &ts, &kind);
+            now = (cw_ns_t)(ts * 1e9);
+            last = ts;
+            memset(&p, 0, sizeof(p));
+            p.ts = now;
+            p.proto = 17;
+            cw_addr_parse(kind == '<' ? "10.0.0.2" : "10.0.0.1", &p.src);
+            cw_addr_parse(kind == '<' ? "10.0.0.1" : "10.0.0.2", &p.dst);
+            p.sport = p.dport = 5060;
+            switch (kind) {
+            case 't':
+                calls_tick(t, now);
+                break;
+            case 'M':
+            case 'm':
+                calls_media(t, calls_find(t, "call-1"), kind == 'M', now);
+                break;
+            default:
+                /* From the callee, a request carries the tags reversed. */
+                if (kind == '<' && msg.is_request) {
+                    snprintf(msg.from_tag, sizeof(msg.from_tag), "callee-tag");
+                    snprintf(msg.to_tag, sizeof(msg.to_tag), "caller-tag");
+                }
+                calls_sip(t, &msg, &p);
+                break;
+            }
+        }
+        calls_finish(t, (cw_ns_t)(last * 1e9));
+        assert_int_equal(calls_list(t, &list), 1);
+        if (strcmp(call_outcome_name(call_outcome(list[0])), c->outcome) != 0 ||
+            call_sip_code(list[0]) != c->sip_code ||
+            strcmp(call_end_reason(list[0]), c->end_reason) != 0 ||
+            call_one_way(list[0]) != c->one_way)
+            fail_msg("%s: got %s %d \"%s\" one-way %d", c->name,
+                     call_outcome_name(call_outcome(list[0])), call_sip_code(list[0]),
+                     call_end_reason(list[0]), call_one_way(list[0]));
+        if (c->end >= 0 && call_end(list[0]) != (cw_ns_t)(c->end * 1e9))
+            fail_msg("%s: end %.3f, expected %.3f", c->name,
+                     cw_ns_to_sec(call_end(list[0])), c->end);
+        calls_free(t);
+    }
+}
+
+static void test_bounds_and_counters(void **state)
+{
+    calls_t *t = calls_new(&(calls_cfg_t){ .max_calls = 10, .keep_ended = false }, NULL);
+    calls_counters_t ctr;
+    call_t **list;
+    decode_pkt_t p;
+    double ts;
+    char kind;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    cw_addr_parse("10.0.0.1", &p.src);
+    cw_addr_parse("10.0.0.2", &p.dst);
+    for (int i = 0; i < 25; i++) {
+        make_msg("0 > INVITE 1", &ts, &kind);
+        snprintf(msg.call_id, sizeof(msg.call_id), "call-%d", i);
+        p.ts = CW_SEC(i);
+        calls_sip(t, &msg, &p);
+    }
+    calls_get_counters(t, &ctr);
+    assert_int_equal(ctr.attempts, 25);
+    assert_int_equal(ctr.evicted, 15);
+    assert_int_equal(ctr.in_progress, 10);
+    /* An in-dialog message for an unknown call is an orphan, not a call. */
+    make_msg("30 < BYE 2 tag", &ts, &kind);
+    snprintf(msg.call_id, sizeof(msg.call_id), "never-seen");
+    calls_sip(t, &msg, &p);
+    calls_get_counters(t, &ctr);
+    assert_int_equal(ctr.orphans, 1);
+    /* Live mode keeps only what is in progress or lingering. */
+    calls_tick(t, CW_SEC(30));
+    assert_true(calls_list(t, &list) <= 25);
+    calls_tick(t, CW_SEC(1000));
+    assert_int_equal(calls_list(t, &list), 0);
+    calls_get_counters(t, &ctr);
+    assert_int_equal(ctr.unanswered, 10);
+    calls_free(t);
+}
+
+static void test_json(void **state)
+{
+    calls_t *t = calls_new(&(calls_cfg_t){ .keep_ended = true }, NULL);
+    call_t **list;
+    json_t *j;
+    decode_pkt_t p;
+    double ts;
+    char kind;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    cw_addr_parse("2001:db8::1", &p.src);
+    cw_addr_parse("2001:db8::2", &p.dst);
+    p.sport = 5062;
+    p.dport = 5060;
+    make_msg("0 > INVITE 1", &ts, &kind);
+    snprintf(msg.from_display, sizeof(msg.from_display), "\xff\xfe bad utf-8");
+    p.ts = CW_SEC(100);
+    calls_sip(t, &msg, &p);
+    make_msg("2.5 < 200 1 INVITE tag", &ts, &kind);
+    p.ts = CW_SEC(102) + CW_NS_PER_SEC / 2;
+    calls_sip(t, &msg, &p);
+    calls_list(t, &list);
+    j = call_json(list[0], true);
+    assert_string_equal(json_string_value(json_object_get(j, "call_id")), "call-1");
+    assert_string_equal(json_string_value(json_object_get(j, "caller")), "[2001:db8::1]:5062");
+    assert_int_equal(json_integer_value(json_object_get(j, "setup_ms")), 2500);
+    assert_true(json_is_null(json_object_get(j, "end")));
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "active");
+    assert_non_null(json_string_value(json_object_get(j, "from_display")));
+    assert_int_equal(json_array_size(json_object_get(j, "messages")), 2);
+    json_decref(j);
+    calls_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_bounds_and_counters),
+        cmocka_unit_test(test_json),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
