@@ -11,6 +11,7 @@
 #include "calls.h"
 #include "sip.h"
 #include "siptcp.h"
+#include "traffic.h"
 
 /* Housekeeping (timeouts) runs every second of packet time; metrics every
  * step. */
@@ -48,6 +49,8 @@ struct engine {
     uint64_t sip_messages, sip_parse_errors;
     calls_counters_t calls_last; /* counters at the previous step */
     calldb_t *db;                /* where ended calls are recorded, or NULL */
+
+    traffic_t *traffic;
 };
 
 static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, size_t len)
@@ -100,6 +103,7 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     e->dec = decoder_new(0, 0);
     e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : 10);
     sip_init();
+    e->traffic = traffic_new(NULL);
     e->sipmsg = cw_calloc(1, sizeof(*e->sipmsg));
     e->siptcp = siptcp_new(0, on_tcp_message, e);
     {
@@ -143,6 +147,7 @@ void engine_free(engine_t *e)
     decoder_free(e->dec);
     siptcp_free(e->siptcp);
     calls_free(e->calls);
+    traffic_free(e->traffic);
     free(e->sipmsg);
     for (size_t i = 0; i < e->nsources; i++)
         free(e->sources[i]);
@@ -170,6 +175,7 @@ static void housekeep(engine_t *e, cw_ns_t now)
     decoder_expire(e->dec, now);
     calls_tick(e->calls, now);
     siptcp_expire(e->siptcp, now, CW_SEC(300));
+    traffic_tick(e->traffic, now);
 }
 
 static void put(engine_t *e, const char *name, cw_ns_t t, double v)
@@ -189,6 +195,20 @@ static void step_tick(engine_t *e, cw_ns_t start)
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);
     put(e, "capture.drops", end, (double)(drops - e->drops_reported));
+    {
+        static const char *const cls[TRAFFIC_CLASSES][2] = {
+            [TRAFFIC_OTHER] = { "traffic.other.bps", "traffic.other.pps" },
+            [TRAFFIC_SIP] = { "traffic.sip.bps", "traffic.sip.pps" },
+            [TRAFFIC_RTP] = { "traffic.rtp.bps", "traffic.rtp.pps" },
+        };
+        traffic_step_t ts;
+
+        traffic_take_step(e->traffic, &ts);
+        for (int c = 0; c < TRAFFIC_CLASSES; c++) {
+            put(e, cls[c][0], end, (double)ts.bytes[c] * 8.0 / secs);
+            put(e, cls[c][1], end, (double)ts.packets[c] / secs);
+        }
+    }
     {
         calls_counters_t c;
 
@@ -234,6 +254,8 @@ static void advance(engine_t *e, cw_ns_t t)
     }
 }
 
+static enum traffic_class classify(engine_t *e, const decode_pkt_t *dp);
+
 void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
 {
     decode_pkt_t dp;
@@ -252,19 +274,26 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
     if (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp) !=
         DECODE_OK)
         return;
-    if (dp.proto == IPPROTO_UDP) {
-        if ((config_sip_port(e->cfg, dp.sport) || config_sip_port(e->cfg, dp.dport)) &&
-            !dp.truncated && sip_looks_like(dp.payload, dp.payload_len)) {
-            sip_message(e, &dp, dp.payload, dp.payload_len);
-            return;
-        }
-    } else if (dp.proto == IPPROTO_TCP) {
-        bool port = e->cfg->sip_ports &&
-                    (config_sip_port(e->cfg, dp.sport) || config_sip_port(e->cfg, dp.dport));
+    traffic_packet(e->traffic, &dp, classify(e, &dp));
+}
 
-        if ((port || !e->cfg->sip_ports) && siptcp_segment(e->siptcp, &dp, port))
-            return;
+/* Hands the packet to SIP or media and says which it was. */
+static enum traffic_class classify(engine_t *e, const decode_pkt_t *dp)
+{
+    if (dp->proto == IPPROTO_UDP) {
+        if ((config_sip_port(e->cfg, dp->sport) || config_sip_port(e->cfg, dp->dport)) &&
+            !dp->truncated && sip_looks_like(dp->payload, dp->payload_len)) {
+            sip_message(e, dp, dp->payload, dp->payload_len);
+            return TRAFFIC_SIP;
+        }
+    } else if (dp->proto == IPPROTO_TCP) {
+        bool port = e->cfg->sip_ports &&
+                    (config_sip_port(e->cfg, dp->sport) || config_sip_port(e->cfg, dp->dport));
+
+        if ((port || !e->cfg->sip_ports) && siptcp_segment(e->siptcp, dp, port))
+            return TRAFFIC_SIP;
     }
+    return TRAFFIC_OTHER;
 }
 
 void engine_idle(engine_t *e, cw_ns_t now)
@@ -330,6 +359,11 @@ void engine_decode_stats(const engine_t *e, decode_stats_t *out)
 calls_t *engine_calls(const engine_t *e)
 {
     return e->calls;
+}
+
+json_t *engine_top_talkers(engine_t *e, cw_ns_t from, cw_ns_t to, size_t max)
+{
+    return traffic_top_json(e->traffic, from, to, max);
 }
 
 json_t *engine_call_json(engine_t *e, const call_t *c, bool with_messages)

@@ -85,6 +85,10 @@ void engine_set_calldb(engine_t *e, struct calldb *db);
 struct calls;
 struct calls *engine_calls(const engine_t *e);
 
+/* Top talkers over [from, to] (0, 0: the whole run) as the report's
+ * top_talkers array. */
+json_t *engine_top_talkers(engine_t *e, cw_ns_t from, cw_ns_t to, size_t max);
+
 /* A call as the report shows it, with its streams. */
 struct call;
 json_t *engine_call_json(engine_t *e, const struct call *c, bool with_messages);
