@@ -16,6 +16,7 @@
 
 struct qitem {
     json_t *rec;
+    bool incident;
     struct qitem *next;
 };
 
@@ -51,7 +52,14 @@ static const char schema[] =
     " record TEXT NOT NULL);"
     "CREATE UNIQUE INDEX IF NOT EXISTS calls_id_start ON calls(call_id, start);"
     "CREATE INDEX IF NOT EXISTS calls_start ON calls(start);"
-    "CREATE INDEX IF NOT EXISTS calls_outcome_start ON calls(outcome, start);";
+    "CREATE INDEX IF NOT EXISTS calls_outcome_start ON calls(outcome, start);"
+    "CREATE TABLE IF NOT EXISTS incidents ("
+    " id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " start REAL NOT NULL,"
+    " end REAL,"
+    " record TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS incidents_start ON incidents(start);";
 
 static const char upsert_sql[] =
     "INSERT INTO calls (call_id, start, answered, end, outcome, sip_code, end_reason, setup_ms,"
@@ -117,6 +125,34 @@ static void bind_quality(sqlite3_stmt *st, const json_t *rec)
     }
 }
 
+static int write_incident(calldb_t *db, const json_t *inc)
+{
+    sqlite3_stmt *st = NULL;
+    char *text = json_dumps(inc, JSON_COMPACT);
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(db->w,
+                           "INSERT INTO incidents (id, kind, start, end, record) VALUES (?,?,?,?,?)"
+                           " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind,"
+                           " start=excluded.start, end=excluded.end, record=excluded.record",
+                           -1, &st, NULL) != SQLITE_OK) {
+        free(text);
+        return -EIO;
+    }
+    sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(inc, "id")));
+    bind_text(st, 2, inc, "kind");
+    sqlite3_bind_double(st, 3, json_number_value(json_object_get(inc, "start")));
+    bind_num(st, 4, inc, "end");
+    sqlite3_bind_text(st, 5, text ? text : "{}", -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        cw_log(CW_LOG_ERR, "%s: %s", db->path, sqlite3_errmsg(db->w));
+        rc = -EIO;
+    }
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}
+
 static int write_batch(calldb_t *db, struct qitem *items)
 {
     sqlite3_stmt *st = NULL;
@@ -130,8 +166,16 @@ static int write_batch(calldb_t *db, struct qitem *items)
         return -EIO;
     }
     for (struct qitem *q = items; q; q = q->next) {
-        char *text = json_dumps(q->rec, JSON_COMPACT);
-        double start = json_number_value(json_object_get(q->rec, "start"));
+        char *text;
+        double start;
+
+        if (q->incident) {
+            if (write_incident(db, q->rec) != 0)
+                rc = -EIO;
+            continue;
+        }
+        text = json_dumps(q->rec, JSON_COMPACT);
+        start = json_number_value(json_object_get(q->rec, "start"));
 
         bind_text(st, 1, q->rec, "call_id");
         sqlite3_bind_double(st, 2, start);
@@ -250,11 +294,12 @@ fail:
     return NULL;
 }
 
-void calldb_put(calldb_t *db, json_t *call)
+static void enqueue(calldb_t *db, json_t *rec, bool incident)
 {
     struct qitem *q = cw_calloc(1, sizeof(*q));
 
-    q->rec = call;
+    q->rec = rec;
+    q->incident = incident;
     pthread_mutex_lock(&db->lock);
     if (db->tail)
         db->tail->next = q;
@@ -264,6 +309,16 @@ void calldb_put(calldb_t *db, json_t *call)
     db->queued++;
     pthread_cond_signal(&db->cond);
     pthread_mutex_unlock(&db->lock);
+}
+
+void calldb_put(calldb_t *db, json_t *call)
+{
+    enqueue(db, call, false);
+}
+
+void calldb_put_incident(calldb_t *db, json_t *incident)
+{
+    enqueue(db, incident, true);
 }
 
 int calldb_flush(calldb_t *db)
@@ -410,6 +465,56 @@ long calldb_count(calldb_t *db)
     if (!r)
         return -1;
     if (sqlite3_prepare_v2(r, "SELECT COUNT(*) FROM calls", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(r);
+    return n;
+}
+
+json_t *calldb_incidents(calldb_t *db, double from, double to, char *err, size_t errlen)
+{
+    sqlite3 *r = reader(db);
+    sqlite3_stmt *st = NULL;
+    json_t *arr;
+
+    if (!r) {
+        snprintf(err, errlen, "%s: cannot be read", db->path);
+        return NULL;
+    }
+    if (sqlite3_prepare_v2(r,
+                           "SELECT record FROM incidents WHERE (?1 <= 0 OR coalesce(end, 1e18) >= ?1)"
+                           " AND (?2 <= 0 OR start <= ?2) ORDER BY start, id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(r));
+        sqlite3_close(r);
+        return NULL;
+    }
+    sqlite3_bind_double(st, 1, from);
+    sqlite3_bind_double(st, 2, to);
+    arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
+
+        if (rec)
+            json_array_append_new(arr, rec);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(r);
+    return arr;
+}
+
+long calldb_max_incident_id(calldb_t *db)
+{
+    sqlite3 *r = reader(db);
+    sqlite3_stmt *st = NULL;
+    long n = 0;
+
+    if (!r)
+        return 0;
+    if (sqlite3_prepare_v2(r, "SELECT coalesce(MAX(id), 0) FROM incidents", -1, &st, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);

@@ -50,4 +50,15 @@ json_t *calldb_get(calldb_t *db, const char *call_id);
 /* Calls written so far (committed), for tests and the status page. */
 long calldb_count(calldb_t *db);
 
+/* Queues an incident (an INCIDENT object per DESIGN.md with an integer
+ * "id"); one with the same id replaces the earlier.  Takes ownership. */
+void calldb_put_incident(calldb_t *db, json_t *incident);
+
+/* Incidents overlapping [from, to] (0: open), oldest first, as an array;
+ * NULL with err set on failure. */
+json_t *calldb_incidents(calldb_t *db, double from, double to, char *err, size_t errlen);
+
+/* The largest incident id stored (0 if none), so ids continue across runs. */
+long calldb_max_incident_id(calldb_t *db);
+
 #endif

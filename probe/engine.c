@@ -11,6 +11,7 @@
 #include "calls.h"
 #include "sip.h"
 #include "siptcp.h"
+#include "status.h"
 #include "traffic.h"
 
 /* Housekeeping (timeouts) runs every second of packet time; metrics every
@@ -51,6 +52,8 @@ struct engine {
     calldb_t *db;                /* where ended calls are recorded, or NULL */
 
     traffic_t *traffic;
+    status_t *status; /* where a snapshot is published every second, or NULL */
+    bool live;
 };
 
 static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, size_t len)
@@ -121,8 +124,14 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     return e;
 }
 
+void engine_set_status(engine_t *e, status_t *s)
+{
+    e->status = s;
+}
+
 void engine_set_live(engine_t *e)
 {
+    e->live = true;
     calls_cfg_t cc = {
         .max_calls = (size_t)e->cfg->max_calls,
         .idle_timeout = CW_SEC(e->cfg->idle_timeout_s),
@@ -170,12 +179,15 @@ void engine_add_warning(engine_t *e, const char *msg)
     e->warnings[e->nwarnings++] = cw_strdup(msg);
 }
 
+static void publish(engine_t *e);
+
 static void housekeep(engine_t *e, cw_ns_t now)
 {
     decoder_expire(e->dec, now);
     calls_tick(e->calls, now);
     siptcp_expire(e->siptcp, now, CW_SEC(300));
     traffic_tick(e->traffic, now);
+    publish(e);
 }
 
 static void put(engine_t *e, const char *name, cw_ns_t t, double v)
@@ -315,6 +327,7 @@ void engine_finish(engine_t *e)
     if (e->next_step) {
         housekeep(e, e->now);
         calls_finish(e->calls, e->now);
+        publish(e);
         if (e->db) {
             /* Calls still up at the end are recorded as active. */
             call_t **list;
@@ -381,4 +394,67 @@ void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out)
     out->tcp_messages = ts.messages;
     out->tcp_gaps = ts.gaps;
     out->tcp_overflows = ts.overflows;
+}
+
+json_t *engine_status_json(engine_t *e)
+{
+    engine_capture_info_t ci;
+    decode_stats_t ds;
+    engine_sip_stats_t ss;
+    calls_counters_t cc;
+    json_t *o = json_object(), *cap, *mal = json_object(), *calls, *active = json_array();
+    call_t **list;
+    size_t n, shown = 0;
+
+    engine_capture_info(e, &ci);
+    decoder_get_stats(e->dec, &ds);
+    engine_sip_stats(e, &ss);
+    calls_get_counters(e->calls, &cc);
+    for (int r = 0; r < DR_COUNT; r++)
+        if (ds.malformed[r])
+            json_object_set_new(mal, decode_reason_name(r), json_integer((json_int_t)ds.malformed[r]));
+    if (ss.parse_errors)
+        json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss.parse_errors));
+    cap = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:I, s:b}", "mode",
+                    e->live ? "live" : "offline", "packets", (json_int_t)ci.packets, "bytes",
+                    (json_int_t)ci.bytes, "start", ci.packets ? cw_ns_to_sec(ci.start) : 0.0, "end",
+                    ci.packets ? cw_ns_to_sec(ci.end) : 0.0, "kernel_received",
+                    (json_int_t)ci.kernel_received, "kernel_dropped",
+                    (json_int_t)ci.kernel_dropped, "kernel_ifdropped",
+                    (json_int_t)ci.kernel_ifdropped, "malformed", mal, "sip_messages",
+                    (json_int_t)ss.messages, "finished", e->finished);
+    {
+        json_t *files = json_array();
+
+        for (size_t i = 0; i < ci.nfiles; i++)
+            json_array_append_new(files, json_string(ci.files[i]));
+        json_object_set_new(cap, "sources", files);
+    }
+    calls = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "active",
+                      (json_int_t)cc.active, "in_progress", (json_int_t)cc.in_progress, "attempts",
+                      (json_int_t)cc.attempts, "answered", (json_int_t)cc.answered, "failed",
+                      (json_int_t)cc.failed, "cancelled", (json_int_t)cc.cancelled, "unanswered",
+                      (json_int_t)cc.unanswered, "dropped", (json_int_t)cc.dropped, "evicted",
+                      (json_int_t)cc.evicted, "orphans", (json_int_t)cc.orphans);
+    /* Calls still up, which the database has not seen yet (bounded). */
+    n = calls_list(e->calls, &list);
+    for (size_t i = 0; i < n && shown < 1000; i++) {
+        if (call_ended(list[i]))
+            continue;
+        json_array_append_new(active, call_record(e, list[i], false));
+        shown++;
+    }
+    json_object_set_new(o, "now", json_real(cw_ns_to_sec(e->now)));
+    json_object_set_new(o, "step", json_integer(e->step_ns / CW_NS_PER_SEC));
+    json_object_set_new(o, "capture", cap);
+    json_object_set_new(o, "calls", calls);
+    json_object_set_new(o, "active_calls", active);
+    json_object_set_new(o, "top_talkers", traffic_top_json(e->traffic, e->now - CW_SEC(60), e->now, 10));
+    return o;
+}
+
+static void publish(engine_t *e)
+{
+    if (e->status)
+        status_publish(e->status, engine_status_json(e));
 }

@@ -77,6 +77,17 @@ void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out);
  * database, not in memory. */
 void engine_set_live(engine_t *e);
 
+/* A snapshot of the engine's state is published to s every second of
+ * packet time and at the end (see engine_status_json()). */
+struct status;
+void engine_set_status(engine_t *e, struct status *s);
+
+/* {now, step, capture: {mode, packets, bytes, start, end, kernel_*,
+ * malformed, sip_messages, sources, finished}, calls: {active, in_progress,
+ * attempts, answered, failed, cancelled, unanswered, dropped, evicted,
+ * orphans}, active_calls: [...], top_talkers: [...]} */
+json_t *engine_status_json(engine_t *e);
+
 /* Ended calls (and, at the end, active ones) are recorded in db. */
 struct calldb;
 void engine_set_calldb(engine_t *e, struct calldb *db);

@@ -139,6 +139,36 @@ static void test_retention(void **state)
     calldb_close(db);
 }
 
+static void test_incidents(void **state)
+{
+    char err[256];
+    calldb_t *db = calldb_open(path, 0, err, sizeof(err));
+    json_t *arr;
+
+    (void)state;
+    assert_int_equal(calldb_max_incident_id(db), 0);
+    calldb_put_incident(db, json_pack("{s:i, s:s, s:f, s:n}", "id", 1, "kind",
+                                      "drops_with_congestion", "start", 1000.0, "end"));
+    calldb_put_incident(db, json_pack("{s:i, s:s, s:f, s:f}", "id", 2, "kind", "congestion",
+                                      "start", 5000.0, "end", 5060.0));
+    /* Incident 1 resolves: the same id, now with an end. */
+    calldb_put_incident(db, json_pack("{s:i, s:s, s:f, s:f}", "id", 1, "kind",
+                                      "drops_with_congestion", "start", 1000.0, "end", 1300.0));
+    calldb_flush(db);
+    assert_int_equal(calldb_max_incident_id(db), 2);
+    arr = calldb_incidents(db, 0, 0, err, sizeof(err));
+    assert_int_equal(json_array_size(arr), 2);
+    assert_true(json_real_value(json_object_get(json_array_get(arr, 0), "end")) == 1300.0);
+    json_decref(arr);
+    arr = calldb_incidents(db, 1200, 1250, err, sizeof(err));
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    arr = calldb_incidents(db, 1400, 4000, err, sizeof(err));
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    calldb_close(db);
+}
+
 static void test_open_errors(void **state)
 {
     char err[256];
@@ -154,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incidents, setup, teardown),
         cmocka_unit_test(test_open_errors),
     };
 
