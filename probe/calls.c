@@ -250,8 +250,8 @@ static void report_again(calls_t *t, struct call *c)
     if (!c->dirty)
         return;
     c->dirty = false;
-    if (t->hooks.on_end)
-        t->hooks.on_end(t->hooks.ud, c);
+    if (t->hooks.on_update)
+        t->hooks.on_update(t->hooks.ud, c);
 }
 
 static void forget(calls_t *t, struct call *c)

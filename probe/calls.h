@@ -39,8 +39,11 @@ typedef struct calls_hooks {
     /* An SDP offer or answer: where this call's media will flow.
      * from_caller says which side sent it. */
     void (*on_sdp)(void *ud, call_t *c, const sdp_info_t *sdp, bool from_caller, cw_ns_t t);
-    /* The call's outcome is decided (it may still be kept for the report). */
+    /* The call's outcome is decided (it may still be kept for the report);
+     * called again if the outcome changes (an answered call found dropped). */
     void (*on_end)(void *ud, call_t *c);
+    /* An ended call's record changed (messages after the end). */
+    void (*on_update)(void *ud, call_t *c);
     void *ud;
 } calls_hooks_t;
 

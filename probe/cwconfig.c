@@ -14,7 +14,7 @@
 #define DEFAULT_DATA_DIR "/var/lib/callwatch"
 #define DEFAULT_LISTEN   "127.0.0.1:8080"
 
-enum key_type { K_STRING, K_LONG, K_BOOL, K_BITRATE, K_SUBNETS, K_PRESET, K_VERSION, K_PORTS };
+enum key_type { K_STRING, K_LONG, K_BOOL, K_BITRATE, K_SUBNETS, K_PRESET, K_VERSION, K_PORTS, K_DOUBLE };
 
 struct key_def {
     const char *name;
@@ -23,7 +23,7 @@ struct key_def {
     long min, max;
 };
 
-enum section_kind { S_PROBE, S_WEB, S_RRD, S_ALERT, S_GROUP, S_LINK, S_CPU, S_NONE };
+enum section_kind { S_PROBE, S_WEB, S_RRD, S_ALERT, S_INCIDENT, S_GROUP, S_LINK, S_CPU, S_NONE };
 
 #define CFG(f)  offsetof(cw_config_t, f)
 #define LINK(f) offsetof(cw_link_cfg_t, f)
@@ -60,6 +60,23 @@ static const struct key_def alert_keys[] = {
     { "syslog", K_BOOL, CFG(alert_syslog), 0, 0 },
     { "webhook", K_STRING, CFG(alert_webhook), 0, 0 },
     { "exec", K_STRING, CFG(alert_exec), 0, 0 },
+    { "rate_limit", K_LONG, CFG(alert_rate_limit), 1, 100000 },
+    { NULL, 0, 0, 0, 0 },
+};
+
+static const struct key_def incident_keys[] = {
+    { "window", K_LONG, CFG(inc_window_s), 10, 3600 },
+    { "min_drops", K_LONG, CFG(inc_min_drops), 1, 100000 },
+    { "link_threshold", K_DOUBLE, CFG(inc_link_pct), 1, 1000 },
+    { "cpu_threshold", K_DOUBLE, CFG(inc_cpu_pct), 1, 100 },
+    { "spike_factor", K_DOUBLE, CFG(inc_spike_factor), 1, 1000 },
+    { "baseline", K_LONG, CFG(inc_baseline_s), 60, 86400 },
+    { "min_traffic", K_BITRATE, CFG(inc_min_traffic_bps), 0, 0 },
+    { "resolve_windows", K_LONG, CFG(inc_resolve_windows), 1, 1000 },
+    { "congestion_steps", K_LONG, CFG(inc_congestion_steps), 1, 100000 },
+    { "mos_threshold", K_DOUBLE, CFG(inc_mos), 1, 5 },
+    { "min_degraded_streams", K_LONG, CFG(inc_min_degraded), 1, 100000 },
+    { "scan_hosts", K_LONG, CFG(scan_hosts), 2, 10000000 },
     { NULL, 0, 0, 0, 0 },
 };
 
@@ -337,6 +354,8 @@ static const struct key_def *keys_for(enum section_kind k)
         return rrd_keys;
     case S_ALERT:
         return alert_keys;
+    case S_INCIDENT:
+        return incident_keys;
     case S_GROUP:
         return group_keys;
     case S_LINK:
@@ -357,7 +376,8 @@ static int enter_section(struct parse_ctx *ctx, const char *section)
         bool named;
     } kinds[] = {
         { "probe", S_PROBE, false }, { "web", S_WEB, false },   { "rrd", S_RRD, false },
-        { "alert", S_ALERT, false }, { "group", S_GROUP, true }, { "link", S_LINK, true },
+        { "alert", S_ALERT, false }, { "incident", S_INCIDENT, false },
+        { "group", S_GROUP, true },  { "link", S_LINK, true },
         { "cpu", S_CPU, true },
     };
     cw_config_t *cfg = ctx->cfg;
@@ -393,8 +413,8 @@ static int enter_section(struct parse_ctx *ctx, const char *section)
     }
     if (ctx->kind == S_NONE)
         return fail(ctx,
-                    "unknown section [%s] (known: probe, web, rrd, alert, group NAME, link NAME, "
-                    "cpu NAME)",
+                    "unknown section [%s] (known: probe, web, rrd, alert, incident, group NAME, "
+                    "link NAME, cpu NAME)",
                     section);
 
     switch (ctx->kind) {
@@ -523,6 +543,18 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
             return fail(ctx, "%s: %s is out of range (%ld to %ld)", k->name, value, k->min,
                         k->max);
         *(long *)field = v;
+        return 1;
+    }
+    case K_DOUBLE: {
+        double v;
+        int rc = cw_parse_double(value, (double)k->min, (double)k->max, &v);
+
+        if (rc == -EINVAL)
+            return fail(ctx, "%s: \"%s\" is not a number", k->name, value);
+        if (rc)
+            return fail(ctx, "%s: %s is out of range (%ld to %ld)", k->name, value, k->min,
+                        k->max);
+        *(double *)field = v;
         return 1;
     }
     case K_VERSION: {

@@ -85,6 +85,20 @@ typedef struct cw_config {
     bool alert_syslog;
     char *alert_webhook;
     char *alert_exec;
+    long alert_rate_limit; /* deliveries per minute per channel */
+
+    /* [incident] */
+    long inc_window_s;
+    long inc_min_drops;
+    double inc_link_pct, inc_cpu_pct;
+    double inc_spike_factor;
+    long inc_baseline_s;
+    uint64_t inc_min_traffic_bps;
+    long inc_resolve_windows;
+    long inc_congestion_steps;
+    double inc_mos;
+    long inc_min_degraded;
+    long scan_hosts;
 
     cw_group_cfg_t *groups;
     size_t ngroups;

@@ -2,13 +2,16 @@
 
 #include "engine.h"
 
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert.h"
 #include "calldb.h"
 #include "calls.h"
+#include "correlate.h"
 #include "sip.h"
 #include "siptcp.h"
 #include "status.h"
@@ -52,6 +55,8 @@ struct engine {
     calldb_t *db;                /* where ended calls are recorded, or NULL */
 
     traffic_t *traffic;
+    corr_t *corr;
+    alert_t *alert; /* not owned */
     status_t *status; /* where a snapshot is published every second, or NULL */
     bool live;
 };
@@ -88,8 +93,31 @@ static void on_call_end(void *ud, call_t *c)
 {
     engine_t *e = ud;
 
+    if (call_outcome(c) == CALL_DROPPED)
+        corr_call_dropped(e->corr, call_end(c), call_id(c), NAN, NAN);
     if (e->db)
         calldb_put(e->db, call_record(e, c, true));
+}
+
+static void on_call_update(void *ud, call_t *c)
+{
+    engine_t *e = ud;
+
+    if (e->db)
+        calldb_put(e->db, call_record(e, c, true));
+}
+
+static void on_incident(void *ud, const json_t *incident, bool resolved)
+{
+    engine_t *e = ud;
+
+    if (e->db)
+        calldb_put_incident(e->db, json_deep_copy(incident));
+    alert_incident(e->alert, incident, resolved);
+    cw_log(CW_LOG_INFO, "incident %lld %s: %s",
+           (long long)json_integer_value(json_object_get(incident, "id")),
+           resolved ? "resolved" : "opened",
+           json_string_value(json_object_get(incident, "summary")));
 }
 
 static void on_tcp_message(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len)
@@ -106,7 +134,24 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     e->dec = decoder_new(0, 0);
     e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : 10);
     sip_init();
-    e->traffic = traffic_new(NULL);
+    e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
+    {
+        corr_cfg_t cc = {
+            .window = CW_SEC(cfg->inc_window_s),
+            .min_drops = cfg->inc_min_drops,
+            .link_pct = cfg->inc_link_pct,
+            .cpu_pct = cfg->inc_cpu_pct,
+            .spike_factor = cfg->inc_spike_factor,
+            .baseline = CW_SEC(cfg->inc_baseline_s),
+            .min_traffic_bps = (double)cfg->inc_min_traffic_bps,
+            .resolve_windows = cfg->inc_resolve_windows,
+            .congestion_steps = cfg->inc_congestion_steps,
+            .mos_collapse = cfg->inc_mos,
+            .min_degraded = cfg->inc_min_degraded,
+        };
+
+        e->corr = corr_new(&cc, cfg, m, e->traffic, on_incident, e);
+    }
     e->sipmsg = cw_calloc(1, sizeof(*e->sipmsg));
     e->siptcp = siptcp_new(0, on_tcp_message, e);
     {
@@ -117,7 +162,7 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
             .keep_ended = true,
         };
 
-        calls_hooks_t hooks = { .on_end = on_call_end, .ud = e };
+        calls_hooks_t hooks = { .on_end = on_call_end, .on_update = on_call_update, .ud = e };
 
         e->calls = calls_new(&cc, &hooks);
     }
@@ -138,7 +183,7 @@ void engine_set_live(engine_t *e)
         .rtp_timeout = CW_SEC(e->cfg->rtp_timeout_s),
         .keep_ended = false,
     };
-    calls_hooks_t hooks = { .on_end = on_call_end, .ud = e };
+    calls_hooks_t hooks = { .on_end = on_call_end, .on_update = on_call_update, .ud = e };
 
     calls_free(e->calls);
     e->calls = calls_new(&cc, &hooks);
@@ -147,6 +192,13 @@ void engine_set_live(engine_t *e)
 void engine_set_calldb(engine_t *e, calldb_t *db)
 {
     e->db = db;
+    if (db)
+        corr_set_next_id(e->corr, calldb_max_incident_id(db) + 1);
+}
+
+void engine_set_alert(engine_t *e, alert_t *a)
+{
+    e->alert = a;
 }
 
 void engine_free(engine_t *e)
@@ -156,6 +208,7 @@ void engine_free(engine_t *e)
     decoder_free(e->dec);
     siptcp_free(e->siptcp);
     calls_free(e->calls);
+    corr_free(e->corr);
     traffic_free(e->traffic);
     free(e->sipmsg);
     for (size_t i = 0; i < e->nsources; i++)
@@ -204,6 +257,7 @@ static void step_tick(engine_t *e, cw_ns_t start)
     uint64_t drops = e->kernel.dropped + e->kernel.ifdropped;
     cw_ns_t end = start + e->step_ns;
 
+    corr_step(e->corr, end, (double)e->step_bytes * 8.0 / secs, (double)e->step_packets / secs);
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);
     put(e, "capture.drops", end, (double)(drops - e->drops_reported));
@@ -327,6 +381,17 @@ void engine_finish(engine_t *e)
     if (e->next_step) {
         housekeep(e, e->now);
         calls_finish(e->calls, e->now);
+        corr_finish(e->corr, e->now);
+        if (e->db) {
+            json_t *open = corr_open_json(e->corr);
+            size_t i;
+            json_t *inc;
+
+            /* Open incidents are stored as they stand at the end. */
+            json_array_foreach(open, i, inc)
+                calldb_put_incident(e->db, json_incref(inc));
+            json_decref(open);
+        }
         publish(e);
         if (e->db) {
             /* Calls still up at the end are recorded as active. */
@@ -372,6 +437,11 @@ void engine_decode_stats(const engine_t *e, decode_stats_t *out)
 calls_t *engine_calls(const engine_t *e)
 {
     return e->calls;
+}
+
+json_t *engine_incidents(engine_t *e)
+{
+    return corr_incidents_json(e->corr);
 }
 
 json_t *engine_top_talkers(engine_t *e, cw_ns_t from, cw_ns_t to, size_t max)
@@ -450,6 +520,8 @@ json_t *engine_status_json(engine_t *e)
     json_object_set_new(o, "calls", calls);
     json_object_set_new(o, "active_calls", active);
     json_object_set_new(o, "top_talkers", traffic_top_json(e->traffic, e->now - CW_SEC(60), e->now, 10));
+    json_object_set_new(o, "open_incidents", corr_open_json(e->corr));
+    json_object_set_new(o, "incidents_open", json_integer((json_int_t)corr_open_count(e->corr)));
     return o;
 }
 

@@ -96,6 +96,13 @@ void engine_set_calldb(engine_t *e, struct calldb *db);
 struct calls;
 struct calls *engine_calls(const engine_t *e);
 
+/* Incidents are delivered through a (not owned). */
+struct alert;
+void engine_set_alert(engine_t *e, struct alert *a);
+
+/* Every incident so far, as the report's incidents array. */
+json_t *engine_incidents(engine_t *e);
+
 /* Top talkers over [from, to] (0, 0: the whole run) as the report's
  * top_talkers array. */
 json_t *engine_top_talkers(engine_t *e, cw_ns_t from, cw_ns_t to, size_t max);

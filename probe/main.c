@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "calldb.h"
 #include "capture.h"
 #include "cwconfig.h"
@@ -410,6 +411,7 @@ int main(int argc, char **argv)
     engine_t *e = NULL;
     metrics_t *metrics = NULL;
     calldb_t *db = NULL;
+    alert_t *alert = NULL;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
@@ -484,6 +486,8 @@ int main(int argc, char **argv)
         }
         engine_set_calldb(e, db);
     }
+    alert = alert_new(&cfg);
+    engine_set_alert(e, alert);
     if (o.nfiles)
         rc = run_files(&o, e);
     else
@@ -504,6 +508,10 @@ int main(int argc, char **argv)
         }
     }
 out:
+    /* Give pending alerts a moment to go out, then stop. */
+    if (alert && !alert_flush(alert, 10000))
+        cw_log(CW_LOG_WARN, "some alerts were not delivered before exit");
+    alert_free(alert);
     calldb_close(db);
     engine_free(e);
     metrics_free(metrics);

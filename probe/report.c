@@ -76,7 +76,7 @@ json_t *report_build(engine_t *e)
     json_object_set_new(r, "capture", capture_section(e));
     json_object_set_new(r, "calls", calls_section(e));
     json_object_set_new(r, "streams", json_array());
-    json_object_set_new(r, "incidents", json_array());
+    json_object_set_new(r, "incidents", engine_incidents(e));
     json_object_set_new(r, "top_talkers", engine_top_talkers(e, 0, 0, 10));
     return r;
 }
@@ -102,6 +102,42 @@ static const char *fmt_time(double t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
     snprintf(buf + strlen(buf), len - strlen(buf), ".%03d UTC", (int)((t - (double)s) * 1000));
     return buf;
+}
+
+static void report_text_calls(FILE *out, const json_t *report)
+{
+    const json_t *calls = json_object_get(report, "calls"), *c, *inc = json_object_get(report, "incidents");
+    size_t i;
+    char t1[64];
+
+    if (json_array_size(calls)) {
+        fprintf(out, "\nCalls\n");
+        json_array_foreach(calls, i, c) {
+            const json_t *code = json_object_get(c, "sip_code");
+            const char *reason = json_string_value(json_object_get(c, "end_reason"));
+            char cs[16] = "-";
+
+            if (json_is_integer(code))
+                snprintf(cs, sizeof(cs), "%lld", (long long)json_integer_value(code));
+            fprintf(out, "  %s  %-10s %3s  %-14s %s -> %s  [%s]\n",
+                    fmt_time(json_real_value(json_object_get(c, "start")), t1, sizeof(t1)),
+                    json_string_value(json_object_get(c, "outcome")), cs, reason ? reason : "",
+                    json_string_value(json_object_get(c, "from")),
+                    json_string_value(json_object_get(c, "to")),
+                    json_string_value(json_object_get(c, "call_id")));
+        }
+    }
+    if (json_array_size(inc)) {
+        fprintf(out, "\nIncidents\n");
+        json_array_foreach(inc, i, c) {
+            fprintf(out, "  #%lld %s %s, %s\n      %s\n",
+                    (long long)json_integer_value(json_object_get(c, "id")),
+                    json_string_value(json_object_get(c, "kind")),
+                    json_string_value(json_object_get(c, "state")),
+                    fmt_time(json_real_value(json_object_get(c, "start")), t1, sizeof(t1)),
+                    json_string_value(json_object_get(c, "summary")));
+        }
+    }
 }
 
 int report_write_text(FILE *out, const json_t *report)
@@ -139,6 +175,7 @@ int report_write_text(FILE *out, const json_t *report)
     json_array_foreach(json_object_get(cap, "warnings"), i, v)
         fprintf(out, "  warning   %s\n", json_string_value(v));
 
+    report_text_calls(out, report);
     fprintf(out, "\nCalls: %zu   Streams: %zu   Incidents: %zu\n",
             json_array_size(json_object_get(report, "calls")),
             json_array_size(json_object_get(report, "streams")),

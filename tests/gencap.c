@@ -5,6 +5,10 @@
  *                              (TYPE: ethernet sll sll2 raw null loop;
  *                               FMT: pcap pcap-ns pcapng)
  *   gencap truncated FILE      10 packets, the last one cut short
+ *   gencap incident FILE [no-scan|no-drops|ramp]
+ *                              the branch-office incident: calls, a TCP/445
+ *                              scan saturating the link, calls dropping; or
+ *                              one of its controls
  *   gencap sip FILE EXPECTED   SIP calls of every outcome over UDP, TCP (split
  *                              and coalesced), IPv6 with fragments; writes the
  *                              expected calls as JSON to EXPECTED
@@ -436,6 +440,90 @@ static int gen_sip(const char *path, const char *expected)
     return rc ? 1 : 0;
 }
 
+/* Background traffic: one UDP flow of `bps` from t0 to t1, 50 packets/s. */
+static void background(sipgen_t *g, double t0, double t1, double bps0, double bps1)
+{
+    static uint8_t pad[1400];
+
+    for (double t = t0; t < t1; t += 0.02) {
+        double bps = bps0 + (bps1 - bps0) * (t - t0) / (t1 - t0);
+        size_t len = (size_t)(bps / 8 / 50);
+
+        if (len < 20)
+            len = 20;
+        if (len > sizeof(pad))
+            len = sizeof(pad);
+        sg_udp(g, t, "10.10.0.5", 3000, "198.51.100.7", 3000, pad, len);
+    }
+}
+
+/* A bounded SYN scan: `pps` SYNs a second to distinct addresses on 445. */
+static void scan(sipgen_t *g, double t0, double t1, int pps)
+{
+    static pg_buf_t l4;
+    unsigned n = 0;
+
+    for (double t = t0; t < t1; t += 1.0 / pps, n++) {
+        char dst[32];
+        cw_addr_t s = pg_addr("10.20.0.17"), d;
+        pg_buf_t ip = { .len = 0 }, frame = { .len = 0 };
+
+        snprintf(dst, sizeof(dst), "203.%u.%u.%u", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+        d = pg_addr(dst);
+        l4.len = 0;
+        pg_tcp(&l4, (uint16_t)(40000 + n % 20000), 445, n * 7919u, 0, 0x02, NULL, 0);
+        pg_ipv4(&ip, &s, &d, 6, (uint16_t)n, 0, 0, l4.data, l4.len);
+        pg_link(&frame, PG_LINK_ETHERNET, 0, NULL, ip.data, ip.len);
+        sg_frame(g, t, &frame);
+    }
+}
+
+static int gen_incident(const char *path, const char *variant)
+{
+    sipgen_t *g = sipgen_new();
+    bool no_scan = variant && !strcmp(variant, "no-scan");
+    bool no_drops = variant && !strcmp(variant, "no-drops");
+    bool ramp = variant && !strcmp(variant, "ramp");
+    int rc;
+
+    if (variant && !no_scan && !no_drops && !ramp) {
+        fprintf(stderr, "gencap: incident variant is no-scan, no-drops or ramp\n");
+        sipgen_free(g);
+        return 2;
+    }
+    /* 20 minutes: steady background traffic (or, for "ramp", traffic
+     * that grows tenfold over the whole capture: no spike). */
+    if (ramp)
+        background(g, 0, 1200, 200e3, 2000e3);
+    else
+        background(g, 0, 1200, 200e3, 200e3);
+    /* A call every 20 s, each lasting three minutes. */
+    for (int i = 0; i < 50; i++) {
+        sg_call_t c;
+        char id[32], a[32], b[32];
+        double t0 = 5 + i * 20, end = t0 + 180;
+        /* Calls up when the link saturates (at 600 s) drop 20-60 s in. */
+        bool drop = !no_drops && !ramp && t0 < 620 && end > 630 && i % 2 == 0;
+
+        snprintf(id, sizeof(id), "call-%02d", i);
+        snprintf(a, sizeof(a), "10.20.1.%d", 10 + i);
+        snprintf(b, sizeof(b), "192.0.2.%d", 10 + i);
+        sg_call_init(&c, id, a, b, SG_UDP);
+        answered_call(g, &c, t0, 2.0);
+        if (drop)
+            bye(g, &c, 630 + (i % 8) * 4, false,
+                "Reason: Q.850;cause=38;text=\"Network out of order\"\r\n", 200);
+        else
+            bye(g, &c, end, true, NULL, 200);
+    }
+    if (!no_scan && !ramp)
+        scan(g, 600, 720, 1500);
+    rc = sipgen_write(g, path, false);
+    printf("packets %zu\n", sipgen_packets(g));
+    sipgen_free(g);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "mixed") == 0)
@@ -444,9 +532,11 @@ int main(int argc, char **argv)
         return gen_link(argv[2], argv[3], argv[4]);
     if (argc == 3 && strcmp(argv[1], "truncated") == 0)
         return gen_truncated(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "incident") == 0)
+        return gen_incident(argv[2], argc == 4 ? argv[3] : NULL);
     if (argc == 4 && strcmp(argv[1], "sip") == 0)
         return gen_sip(argv[2], argv[3]);
     fprintf(stderr, "usage: gencap mixed FILE | link TYPE FMT FILE | truncated FILE | "
-                    "sip FILE EXPECTED\n");
+                    "sip FILE EXPECTED | incident FILE [no-scan|no-drops|ramp]\n");
     return 2;
 }

@@ -62,6 +62,11 @@ static void add_frame(sipgen_t *g, double t, const pg_buf_t *f)
     g->n++;
 }
 
+void sg_frame(sipgen_t *g, double t, const pg_buf_t *frame)
+{
+    add_frame(g, t, frame);
+}
+
 /* An IP datagram around l4, fragmented when it exceeds mtu. */
 static void add_ip(sipgen_t *g, double t, const char *src, const char *dst, uint8_t proto,
                    const pg_buf_t *l4, int mtu)

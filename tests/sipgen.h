@@ -56,6 +56,9 @@ void sg_tcp_raw(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const voi
 void sg_udp(sipgen_t *g, double t, const char *src, uint16_t sport, const char *dst,
             uint16_t dport, const void *payload, size_t len);
 
+/* A whole frame, as built with pcapgen. */
+void sg_frame(sipgen_t *g, double t, const pg_buf_t *frame);
+
 /* Base time of the capture (Unix seconds); t arguments are relative. */
 void sipgen_set_base(sipgen_t *g, double base);
 
