@@ -368,7 +368,7 @@ static json_t *incident_json(corr_t *c, const struct incident *in)
 
         if (best_link[0])
             n += snprintf(summary + n, sizeof(summary) - (size_t)n,
-                          "%s link %s at %.0f %%", n ? "; " : "", best_link, link_max);
+                          "%slink %s at %.0f %%", n ? "; " : "", best_link, link_max);
         if (best_cpu[0])
             n += snprintf(summary + n, sizeof(summary) - (size_t)n, "%s%s's CPU at %.0f %%",
                           best_link[0] ? " and " : "; ", best_cpu, cpu_max);

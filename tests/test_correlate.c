@@ -1,0 +1,182 @@
+/* The correlator, table-driven over synthetic timelines: drops, traffic,
+ * link and CPU samples in, incidents out. */
+#include "config.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "correlate.h"
+
+#define STEP 10
+
+struct timeline {
+    const char *name;
+    double base_bps;           /* traffic outside the spike */
+    double spike_bps;          /* traffic during [spike_from, spike_to) */
+    int spike_from, spike_to;  /* seconds */
+    double link_pct_spike;     /* link utilisation during the spike (0: no link) */
+    double cpu_pct_spike;      /* CPU during the spike (0: no CPU series) */
+    int drops[16];             /* drop times in seconds, 0-terminated */
+    int end;                   /* last step */
+    const char *kinds;         /* expected incident kinds, space separated */
+};
+
+static const struct timeline cases[] = {
+    { "drops during a traffic spike", 300e3, 3e6, 600, 720, 0, 0,
+      { 630, 640, 650, 660 }, 1200, "drops_with_congestion" },
+    { "drops during link and CPU saturation, no traffic spike seen", 300e3, 300e3, 600, 720, 97,
+      99, { 630, 640, 650 }, 1200, "drops_with_congestion" },
+    { "drops alone", 300e3, 300e3, 0, 0, 0, 0, { 630, 640, 650, 660 }, 1200,
+      "call_degradation" },
+    { "two drops are not a burst", 300e3, 3e6, 600, 720, 0, 0, { 630, 690 }, 1200, "" },
+    { "a short spike alone", 300e3, 3e6, 600, 700, 0, 0, { 0 }, 1200, "" },
+    { "a long spike alone", 300e3, 3e6, 600, 900, 0, 0, { 0 }, 1200, "congestion" },
+    { "link at 70 % is not a spike", 300e3, 300e3, 600, 720, 70, 0, { 630, 640, 650 }, 1200,
+      "call_degradation" },
+    { "drops a window after the spike ended", 300e3, 3e6, 600, 660, 0, 0, { 790, 800, 810 },
+      1200, "call_degradation" },
+    { "spike first, drops 2 minutes in", 300e3, 3e6, 600, 900, 0, 0, { 720, 730, 740 }, 1400,
+      "drops_with_congestion" },
+    { "tiny traffic tripling is no spike", 10e3, 40e3, 600, 900, 0, 0, { 630, 640, 650 }, 1200,
+      "call_degradation" },
+};
+
+struct seen {
+    char kinds[256];
+    int opens, resolves;
+};
+
+static void notify(void *ud, const json_t *inc, bool resolved)
+{
+    struct seen *s = ud;
+
+    if (resolved) {
+        s->resolves++;
+        return;
+    }
+    s->opens++;
+    if (s->kinds[0])
+        strcat(s->kinds, " ");
+    strcat(s->kinds, json_string_value(json_object_get(inc, "kind")));
+}
+
+static void test_timelines(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct timeline *tl = &cases[i];
+        cw_config_t conf;
+        metrics_t *m = metrics_new();
+        traffic_t *tr = traffic_new(NULL);
+        struct seen s = { "", 0, 0 };
+        corr_t *c;
+        size_t d = 0;
+
+        config_init(&conf);
+        if (tl->link_pct_spike > 0) {
+            conf.links = cw_calloc(1, sizeof(*conf.links));
+            conf.links[0].name = cw_strdup("wan0");
+            conf.nlinks = 1;
+        }
+        if (tl->cpu_pct_spike > 0) {
+            conf.cpus = cw_calloc(1, sizeof(*conf.cpus));
+            conf.cpus[0].name = cw_strdup("fw1");
+            conf.ncpus = 1;
+        }
+        c = corr_new(NULL, &conf, m, tr, notify, &s);
+        for (int t = STEP; t <= tl->end; t += STEP) {
+            bool in = t > tl->spike_from && t <= tl->spike_to;
+
+            while (tl->drops[d] && tl->drops[d] <= t) {
+                corr_call_dropped(c, CW_SEC(tl->drops[d]), "call", 3.0, 5.0);
+                d++;
+            }
+            if (tl->link_pct_spike > 0)
+                metrics_put(m, "link.wan0.util_pct", CW_SEC(t), in ? tl->link_pct_spike : 20);
+            if (tl->cpu_pct_spike > 0)
+                metrics_put(m, "cpu.fw1.pct", CW_SEC(t), in ? tl->cpu_pct_spike : 15);
+            corr_step(c, CW_SEC(t), in ? tl->spike_bps : tl->base_bps, 100);
+        }
+        corr_finish(c, CW_SEC(tl->end));
+        if (strcmp(s.kinds, tl->kinds) != 0)
+            fail_msg("%s: incidents \"%s\", expected \"%s\"", tl->name, s.kinds, tl->kinds);
+        /* Everything opened was resolved by the end (a quiet tail). */
+        assert_int_equal(s.opens, s.resolves);
+        corr_free(c);
+        traffic_free(tr);
+        metrics_free(m);
+        config_free(&conf);
+    }
+}
+
+static void test_evidence(void **state)
+{
+    cw_config_t conf;
+    metrics_t *m = metrics_new();
+    traffic_t *tr = traffic_new(NULL);
+    corr_t *c;
+    json_t *all, *inc, *ev;
+
+    (void)state;
+    config_init(&conf);
+    conf.links = cw_calloc(1, sizeof(*conf.links));
+    conf.links[0].name = cw_strdup("wan0");
+    conf.nlinks = 1;
+    conf.cpus = cw_calloc(1, sizeof(*conf.cpus));
+    conf.cpus[0].name = cw_strdup("fw1");
+    conf.ncpus = 1;
+    c = corr_new(NULL, &conf, m, tr, NULL, NULL);
+    corr_set_next_id(c, 41);
+    for (int t = 10; t <= 1200; t += 10) {
+        bool in = t > 600 && t <= 720;
+
+        metrics_put(m, "link.wan0.util_pct", CW_SEC(t) - CW_SEC(3), in ? 96.5 + (t % 20) / 10 : 30);
+        metrics_put(m, "cpu.fw1.pct", CW_SEC(t) - CW_SEC(3), in ? 99 : 20);
+        if (t >= 640 && t <= 680)
+            corr_call_dropped(c, CW_SEC(t), t == 640 ? "a" : "b", 2.0, 12.0);
+        corr_step(c, CW_SEC(t), in ? 2e6 : 2e5, 100);
+    }
+    all = corr_incidents_json(c);
+    assert_int_equal(json_array_size(all), 1);
+    inc = json_array_get(all, 0);
+    assert_int_equal(json_integer_value(json_object_get(inc, "id")), 41);
+    assert_string_equal(json_string_value(json_object_get(inc, "kind")), "drops_with_congestion");
+    assert_string_equal(json_string_value(json_object_get(inc, "state")), "resolved");
+    assert_int_equal(json_integer_value(json_object_get(inc, "dropped_calls")), 5);
+    assert_int_equal(json_integer_value(json_object_get(inc, "calls_affected")), 2);
+    /* The spike began with the step ending at 610. */
+    assert_true(json_real_value(json_object_get(inc, "start")) == 600.0);
+    ev = json_object_get(inc, "evidence");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "link"), "name")),
+                        "wan0");
+    assert_true(json_real_value(json_object_get(json_object_get(ev, "link"), "util_max_pct")) ==
+                97.5);
+    assert_true(json_real_value(json_object_get(json_object_get(ev, "cpu"), "max_pct")) == 99.0);
+    assert_int_equal(json_integer_value(json_object_get(ev, "traffic_peak_bps")), 2000000);
+    assert_true(json_real_value(json_object_get(ev, "mos_mean")) == 2.0);
+    assert_non_null(strstr(json_string_value(json_object_get(inc, "summary")),
+                           "5 calls dropped; link wan0 at 98 % and fw1's CPU at 99 %"));
+    json_decref(all);
+    assert_int_equal(corr_open_count(c), 0);
+    corr_free(c);
+    traffic_free(tr);
+    metrics_free(m);
+    config_free(&conf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timelines),
+        cmocka_unit_test(test_evidence),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
