@@ -380,8 +380,17 @@ int snmp_ucd_cpu_pct(const uint32_t prev[SNMP_UCD_NCOUNTERS], const uint32_t cur
     uint64_t d[SNMP_UCD_NCOUNTERS] = { 0 };
     uint64_t busy, idle;
 
+    uint64_t prev_sum = 0;
+
     if (!(have & (1u << SNMP_UCD_IDLE)) || !(have & (1u << SNMP_UCD_USER)))
         return -EINVAL;
+    for (unsigned i = 0; i < SNMP_UCD_NCOUNTERS; i++)
+        if (have & (1u << i))
+            prev_sum += prev[i];
+    /* snmpd answers zeros until it first reads /proc/stat (a few seconds
+     * after it starts): a delta from there would be the average since boot. */
+    if (prev_sum == 0)
+        return -EAGAIN;
     for (unsigned i = 0; i < SNMP_UCD_NCOUNTERS; i++) {
         if (!(have & (1u << i)))
             continue;

@@ -180,8 +180,9 @@ enum snmp_ucd_counter {
  * may wrap once): busy = user + nice + system + interrupt + softirq + steal,
  * idle = idle + wait.  Counters absent in either reading (bit i of have
  * clear) count as zero; idle and user must be present.  Returns 0 with
- * *pct in 0-100, -EAGAIN when no tick passed, -EINVAL when a counter went
- * back implausibly. */
+ * *pct in 0-100, -EAGAIN when no tick passed or prev is all zeros (snmpd
+ * answers zeros until it first reads its counters), -EINVAL when a counter
+ * went back implausibly. */
 int snmp_ucd_cpu_pct(const uint32_t prev[SNMP_UCD_NCOUNTERS], const uint32_t cur[SNMP_UCD_NCOUNTERS],
                      unsigned have, double *pct);
 

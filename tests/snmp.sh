@@ -1,2 +1,284 @@
 #!/usr/bin/env bash
-exit 0
+# SNMP polling against Debian's snmpd (v2c and v3 authPriv SHA/AES) on a
+# loopback port, in a network namespace of its own so that lo carries only
+# this test's traffic:
+#   - link.lo in/out bps against lo's own byte counters over a 20 MB burst
+#   - util_pct never above 100 (lo reports 10 Mbit/s; the burst is faster)
+#   - a dead port and a wrong community time out while lo keeps working
+#   - a wrong v3 password is an auth error; a missing OID is no_such_object
+#   - snmpd killed and restarted mid-run: no spike, one log line, recovery
+#   - cpu (ucd preset, v2c and v3) stays within 0-100 and agrees with /proc/stat
+#   - every fault is logged once, however often it repeats; stop is prompt
+
+# A private network and mount namespace (sysfs remounted there shows the
+# namespace's lo).  Done before lib.sh so that its temporary directory is
+# made, and removed, inside.
+if [ -z "${CW_SNMP_NETNS:-}" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        exec unshare --net --mount env CW_SNMP_NETNS=1 bash "$0" "$@"
+    fi
+    exec unshare --user --map-root-user --net --mount env CW_SNMP_NETNS=1 bash "$0" "$@"
+fi
+
+. "$CW_TESTLIB"
+set -e
+
+SNMPD=$(command -v snmpd || echo /usr/sbin/snmpd)
+PORT=16161
+snmpd_pid=
+check_pid=
+cw_pid=
+
+cleanup() {
+    [ -n "$check_pid" ] && kill "$check_pid" 2>/dev/null || true
+    [ -n "$cw_pid" ] && kill "$cw_pid" 2>/dev/null || true
+    [ -n "$snmpd_pid" ] && kill "$snmpd_pid" 2>/dev/null || true
+    [ -n "$snmpd_pid" ] && wait "$snmpd_pid" 2>/dev/null || true
+    [ -n "${CW_TEST_KEEP:-}" ] && cp -r "$T/." "$CW_TEST_KEEP/" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ip link set lo up
+mount -t sysfs sysfs /sys
+[ -r /sys/class/net/lo/statistics/rx_bytes ] || { echo "FAIL: no lo statistics in sysfs" >&2; exit 1; }
+
+mkdir -p "$T/persist"
+# A fixed engine ID, as a real device keeps across reboots: after the
+# restart v3 goes on with engineBoots + 1 (notInTimeWindow, then a resend).
+cat >"$T/snmpd.conf" <<EOF
+engineID callwatch-test
+rocommunity public 127.0.0.1
+createUser cwuser SHA cw-auth-pass AES cw-priv-pass
+createUser cwbad SHA cw-right-pass AES cw-priv-pass
+rouser cwuser priv
+rouser cwbad priv
+EOF
+
+start_snmpd() {
+    SNMP_PERSISTENT_DIR="$T/persist" MIBS= "$SNMPD" -f -C -c "$T/snmpd.conf" -Lf "$T/snmpd.log" \
+        -p "$T/snmpd.pid" "udp:127.0.0.1:$PORT" &
+    snmpd_pid=$!
+    for _ in $(seq 1 50); do
+        ss -Hlun "sport = :$PORT" | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "FAIL: snmpd did not start; its log:" >&2
+    cat "$T/snmpd.log" >&2
+    exit 1
+}
+
+cat >"$T/poll.ini" <<EOF
+[link lo]
+snmp = 127.0.0.1:$PORT
+community = public
+ifname = lo
+interval = 1
+timeout = 1000
+retries = 2
+
+[link dead]
+snmp = 127.0.0.1:16199
+ifname = lo
+interval = 1
+timeout = 300
+retries = 1
+
+[link wrongcomm]
+snmp = 127.0.0.1:$PORT
+community = not-the-community
+ifname = lo
+interval = 1
+timeout = 300
+retries = 0
+
+[cpu host]
+snmp = 127.0.0.1:$PORT
+preset = ucd
+interval = 1
+
+[cpu v3]
+snmp = 127.0.0.1:$PORT
+version = 3
+user = cwuser
+auth = SHA
+auth_pass = cw-auth-pass
+priv = AES
+priv_pass = cw-priv-pass
+preset = ucd
+interval = 1
+
+[cpu v3bad]
+snmp = 127.0.0.1:$PORT
+version = 3
+user = cwbad
+auth = SHA
+auth_pass = cw-wrong-pass
+priv = AES
+priv_pass = cw-priv-pass
+preset = ucd
+interval = 1
+
+[cpu nosuch]
+snmp = 127.0.0.1:$PORT
+oid = 1.3.6.1.4.1.99999.1.0
+interval = 1
+
+[cpu hr]
+snmp = 127.0.0.1:$PORT
+preset = host-resources
+interval = 1
+EOF
+
+proc_cpu() { # busy and total ticks, counted as the ucd preset counts them
+    awk '/^cpu /{b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat
+}
+
+# Bad targets are refused at startup, naming the section (offline and live).
+"$CW_GENCAP" mixed "$T/mixed.pcapng" >/dev/null
+printf '[probe]\nstep = 10\n\n[link wan0]\nsnmp = 192.0.2.1:99999\nifname = eth0\n' >"$T/bad1.ini"
+run_cw -c "$T/bad1.ini" -r "$T/mixed.pcapng" --report json
+expect_eq "bad agent address: exit 2" "$rc" 2
+expect_match "bad agent address: named" "$err" \
+    'bad1.ini:4: \[link wan0\]: snmp = "192.0.2.1:99999" is not an agent address'
+printf '[cpu fw1]\nsnmp = 127.0.0.1\nversion = 3\nuser = u\nauth = SHA\nauth_pass = 12345678\npriv = BLOWFISH\npriv_pass = 12345678\npreset = ucd\n' >"$T/bad2.ini"
+run_cw -c "$T/bad2.ini" -i lo --web off
+expect_eq "unknown priv protocol: exit 2" "$rc" 2
+expect_match "unknown priv protocol: named" "$err" \
+    'bad2.ini:1: \[cpu fw1\]: priv = "BLOWFISH" is not an SNMPv3 privacy protocol'
+sed 's/BLOWFISH/AES/; s/auth = SHA/auth = SHA-3/' "$T/bad2.ini" >"$T/bad3.ini"
+run_cw -c "$T/bad3.ini" -r "$T/mixed.pcapng" --report json
+expect_match "unknown auth protocol: named" "$err" '\[cpu fw1\]: auth = "SHA-3" is not an SNMPv3 authentication protocol'
+
+start_snmpd
+read -r cpu_b0 cpu_t0 <<<"$(proc_cpu)"
+"$CW_SNMPCHECK" poll "$T/poll.ini" 34 >"$T/out.json" 2>"$T/err.log" &
+check_pid=$!
+sleep 4
+
+# A 20 MB burst through lo, between two quiet moments.
+rx0=$(cat /sys/class/net/lo/statistics/rx_bytes)
+tx0=$(cat /sys/class/net/lo/statistics/tx_bytes)
+ta=$(date +%s.%N)
+"$CW_SNMPCHECK" blast 20000000 >"$T/blast.json"
+sleep 6 # snmpd caches interface counters for about 3 s
+tb=$(date +%s.%N)
+rx1=$(cat /sys/class/net/lo/statistics/rx_bytes)
+tx1=$(cat /sys/class/net/lo/statistics/tx_bytes)
+expect_eq "blast sent" "$(jq .sent "$T/blast.json")" 20000000
+
+# Restart snmpd between two polls of lo (the retry after 1 s finds it up).
+sleep 2
+tr=$(date +%s.%N)
+kill -TERM "$snmpd_pid"
+wait "$snmpd_pid" || true
+start_snmpd
+sleep 1
+
+check_rc=0
+wait "$check_pid" || check_rc=$?
+check_pid=
+read -r cpu_b1 cpu_t1 <<<"$(proc_cpu)"
+expect_eq "snmpcheck exit" "$check_rc" 0
+
+state() { jq -r "select(.target==\"$1\") | .$2" "$T/out.json"; }
+samples() { jq -c "select(.metric==\"$1\")" "$T/out.json"; }
+log_count() { grep -c -- "$1" "$T/err.log" || true; }
+
+# --- link.lo against lo's own counters
+for dir in in out; do
+    sys=$([ $dir = in ] && echo $((rx1 - rx0)) || echo $((tx1 - tx0)))
+    # Each sample is a rate over the interval since the previous one.
+    got=$(samples "link.lo.${dir}_bps" | jq -s --argjson a "$ta" --argjson b "$tb" '
+        [foreach .[] as $s ({prev: null};
+            {dt: (if .prev == null then null else $s.t - .prev end), cur: $s, prev: $s.t};
+            select(.dt != null and .cur.v != null and .cur.t > $a and .cur.t <= $b)
+            | .cur.v / 8 * .dt)] | add // 0 | floor')
+    diff=$((got > sys ? got - sys : sys - got))
+    echo "# lo $dir: snmp ${got} bytes, /sys ${sys} bytes, difference ${diff}"
+    if [ "$diff" -le $((sys / 20 + 50000)) ]; then
+        pass "link.lo ${dir}_bps matches lo's ${dir} bytes within 5 % + 50 kB"
+    else
+        fail "link.lo ${dir}_bps: ${got} bytes, /sys says ${sys} (more than 5 % + 50 kB apart)"
+    fi
+done
+max_in=$(samples link.lo.in_bps | jq -s 'map(.v // 0) | max')
+max_util=$(samples link.lo.util_pct | jq -s 'map(.v // 0) | max')
+expect_eq "lo speed is what snmpd reports" "$(state lo speed_bps)" 10000000
+expect_eq "burst faster than 10 Mbit/s" "$(jq -n "$max_in > 10000000")" true
+expect_eq "util_pct clamped at 100" "$max_util" 100
+
+# --- restart: no spike, logged once, recovered
+spike=$(samples link.lo.in_bps | jq -s --argjson a "$ta" --argjson b "$tb" \
+    '[.[] | select((.t < $a or .t > $b) and .v != null and .v > 2000000)] | length')
+expect_eq "no in_bps above 2 Mbit/s outside the burst (restart included)" "$spike" 0
+expect_eq "restart logged once" "$(log_count '\[link lo\].*agent restarted')" 1
+expect_eq "restart counted" "$(state lo restarts)" 1
+after=$(samples link.lo.in_bps | jq -s --argjson r "$tr" '[.[] | select(.t > $r + 1 and .v != null)] | length')
+expect_eq "lo answers after the restart" "$(jq -n "$after >= 3")" true
+expect_eq "lo up at the end" "$(state lo state)" up
+expect_eq "lo found as ifIndex 1" "$(state lo ifindex)" 1
+expect_eq "ifIndex looked up again after the restart" "$(log_count '\[link lo\].*is ifIndex 1')" 2
+
+# --- faults, each reported once
+expect_eq "dead port: timeout" "$(state dead state)" timeout
+expect_eq "dead port: retried with backoff" "$(jq -n "$(state dead failures) >= 3")" true
+expect_eq "dead port: logged once" "$(log_count '\[link dead\].*timeout')" 1
+expect_eq "dead port: gaps, not zeros" \
+    "$(samples link.dead.in_bps | jq -s 'map(select(.v != null)) | length')" 0
+expect_eq "wrong community: timeout" "$(state wrongcomm state)" timeout
+expect_match "wrong community: explained" "$(state wrongcomm error)" "community"
+expect_eq "wrong v3 password: auth_error" "$(state v3bad state)" auth_error
+expect_match "wrong v3 password: what the agent said" "$(state v3bad error)" "Authentication failure"
+expect_eq "wrong v3 password: logged once" "$(log_count '\[cpu v3bad\].*auth_error')" 1
+expect_eq "missing OID: no_such_object" "$(state nosuch state)" no_such_object
+expect_match "missing OID: named" "$(state nosuch error)" "1.3.6.1.4.1.99999.1.0 answered noSuch"
+expect_eq "missing OID: logged once" "$(log_count '\[cpu nosuch\].*no_such_object')" 1
+expect_eq "hrProcessorLoad empty after a start: no_such_object" "$(state hr state)" no_such_object
+expect_match "hrProcessorLoad named" "$(state hr error)" "hrProcessorLoad"
+
+# --- CPU
+for t in host v3; do
+    expect_eq "cpu $t up" "$(state $t state)" up
+    n=$(samples "cpu.$t.pct" | jq -s 'map(select(.v != null)) | length')
+    expect_eq "cpu $t: at least 3 samples" "$(jq -n "$n >= 3")" true
+    expect_eq "cpu $t: all within 0-100" \
+        "$(samples "cpu.$t.pct" | jq -s 'map(select(.v != null and (.v < 0 or .v > 100))) | length')" 0
+done
+v3_after=$(samples cpu.v3.pct | jq -s --argjson r "$tr" '[.[] | select(.t > $r and .v != null)] | length')
+expect_eq "v3 recovers after the restart" "$(jq -n "$v3_after >= 1")" true
+proc_pct=$(jq -n "($cpu_b1 - $cpu_b0) * 100 / ($cpu_t1 - $cpu_t0)")
+snmp_pct=$(samples cpu.host.pct | jq -s 'map(select(.v != null) | .v) | add / length')
+echo "# cpu: snmp mean ${snmp_pct} %, /proc/stat ${proc_pct} % over the run"
+expect_eq "cpu agrees with /proc/stat within 15 points" \
+    "$(jq -n "($snmp_pct - $proc_pct) | fabs <= 15")" true
+
+# --- callwatch itself in live mode polls the agent and stops promptly
+cat >"$T/live.ini" <<EOF
+[link lo]
+snmp = 127.0.0.1:$PORT
+ifname = lo
+interval = 1
+EOF
+"$CW_BIN" -c "$T/live.ini" -i lo --web off -v >"$T/live.out" 2>"$T/live.err" &
+cw_pid=$!
+sleep 3
+t0=$(date +%s%N)
+kill -TERM "$cw_pid"
+live_rc=0
+wait "$cw_pid" || live_rc=$?
+t1=$(date +%s%N)
+cw_pid=
+expect_eq "callwatch live: exit 0 on SIGTERM" "$live_rc" 0
+expect_match "callwatch live: the poller ran" "$(cat "$T/live.err")" "snmp \[link lo\] 127.0.0.1:$PORT: answering"
+expect_eq "callwatch live: ends within 1.5 s of SIGTERM" "$(((t1 - t0) < 1500000000))" 1
+
+# --- the poller stops promptly
+stop_s=$(sed -n 's/^snmpcheck: stopped in \([0-9.]*\) s$/\1/p' "$T/err.log")
+expect_eq "stop within 0.5 s" "$(jq -n "${stop_s:-9} < 0.5")" true
+
+if [ "$failures" -ne 0 ]; then
+    echo "--- snmpcheck log" >&2
+    cat "$T/err.log" >&2
+fi
+finish

@@ -270,7 +270,7 @@ static void test_ucd(void **state)
           { 1000, 100, 500, 9000, 50, 10, 20, 0 },
           { 1030, 110, 520, 9100, 70, 15, 30, 5 },
           all, 0, 40.0 },
-        { "iowait counts as idle", { 0, 0, 0, 0, 0, 0, 0, 0 }, { 0, 0, 0, 50, 50, 0, 0, 0 }, all,
+        { "iowait counts as idle", { 0, 0, 0, 1, 0, 0, 0, 0 }, { 0, 0, 0, 51, 50, 0, 0, 0 }, all,
           0, 0.0 },
         { "fully busy", { 5, 0, 5, 100, 0, 0, 0, 0 }, { 105, 0, 105, 100, 0, 0, 0, 0 }, all, 0,
           100.0 },
@@ -283,6 +283,8 @@ static void test_ucd(void **state)
         { "idle went back", { 0, 0, 0, 100000, 0, 0, 0, 0 }, { 10, 0, 0, 10, 0, 0, 0, 0 }, all,
           -EINVAL, NAN },
         { "no idle counter", { 0 }, { 0 }, (1u << U), -EINVAL, NAN },
+        { "agent had not read its counters yet", { 0, 0, 0, 0, 0, 0, 0, 0 },
+          { 163959, 0, 101171, 327920, 885, 0, 967, 0 }, all, -EAGAIN, NAN },
     };
 
     (void)state;
