@@ -1342,6 +1342,12 @@ static void start_cycle(struct target *t)
 {
     t->cycle_start = mono_now();
     t->resend_budget = MAX_SLOTS;
+    /* What a v1 agent lacked is left out of later polls, except after a
+     * failed cycle: noSuchName may have been temporary. */
+    if (t->fails > 0) {
+        t->v1_missing = 0;
+        t->v1_note[0] = '\0';
+    }
     next_step(t);
 }
 
@@ -2029,9 +2035,8 @@ static void on_get(struct target *t, netsnmp_pdu *r)
         }
         vals[t->slots[i]] = v;
     }
-    for (size_t k = 0; k < t->nslots && !missing[0]; k++)
-        if (t->v1_missing & (1u << t->slots[k]))
-            cw_strlcpy(missing, t->v1_note, sizeof(missing));
+    if (!missing[0] && t->v1_missing && t->v1_note[0])
+        cw_strlcpy(missing, t->v1_note, sizeof(missing));
     if (!missing[0])
         cw_strlcpy(missing, "no such object", sizeof(missing));
     if (t->kind == T_LINK)

@@ -5,7 +5,8 @@
 #   - link.lo in/out bps against lo's own byte counters over a 20 MB burst
 #   - util_pct never above 100 (lo reports 10 Mbit/s; the burst is faster)
 #   - a dead port and a wrong community time out while lo keeps working
-#   - a wrong v3 password is an auth error; a missing OID is no_such_object
+#   - v3 with SHA/AES, MD5/DES and SHA-256/AES-256; a wrong v3 password is an
+#     auth error; a missing OID is no_such_object
 #   - snmpd killed and restarted mid-run: no spike, one log line, recovery
 #   - cpu (ucd preset, v2c and v3) stays within 0-100 and agrees with /proc/stat
 #   - every fault is logged once, however often it repeats; stop is prompt
@@ -14,7 +15,11 @@
 # namespace's lo).  Done before lib.sh so that its temporary directory is
 # made, and removed, inside.
 if [ -z "${CW_SNMP_NETNS:-}" ]; then
-    if [ "$(id -u)" -eq 0 ]; then
+    if ! unshare --net true 2>/dev/null && ! unshare --user --map-root-user --net true 2>/dev/null; then
+        echo "FAIL: cannot create a network namespace (run as root, or allow user namespaces)" >&2
+        exit 1
+    fi
+    if [ "$(id -u)" -eq 0 ] && unshare --net --mount true 2>/dev/null; then
         exec unshare --net --mount env CW_SNMP_NETNS=1 bash "$0" "$@"
     fi
     exec unshare --user --map-root-user --net --mount env CW_SNMP_NETNS=1 bash "$0" "$@"
@@ -51,8 +56,12 @@ engineID callwatch-test
 rocommunity public 127.0.0.1
 createUser cwuser SHA cw-auth-pass AES cw-priv-pass
 createUser cwbad SHA cw-right-pass AES cw-priv-pass
+createUser cwmd5 MD5 cw-md5-pass DES cw-des-pass
+createUser cwsha2 SHA-256 cw-sha2-pass AES-256 cw-aes2-pass
 rouser cwuser priv
 rouser cwbad priv
+rouser cwmd5 priv
+rouser cwsha2 priv
 EOF
 
 start_snmpd() {
@@ -109,7 +118,7 @@ preset = ucd
 interval = 1
 
 [cpu v3bad]
-snmp = 127.0.0.1:$PORT
+snmp = localhost:$PORT
 version = 3
 user = cwbad
 auth = SHA
@@ -117,6 +126,28 @@ auth_pass = cw-wrong-pass
 priv = AES
 priv_pass = cw-priv-pass
 preset = ucd
+interval = 1
+
+[cpu md5des]
+snmp = 127.0.0.1:$PORT
+version = 3
+user = cwmd5
+auth = MD5
+auth_pass = cw-md5-pass
+priv = DES
+priv_pass = cw-des-pass
+oid = 1.3.6.1.2.1.25.1.5.0
+interval = 1
+
+[cpu sha256]
+snmp = 127.0.0.1:$PORT
+version = 3
+user = cwsha2
+auth = SHA-256
+auth_pass = cw-sha2-pass
+priv = AES-256
+priv_pass = cw-aes2-pass
+oid = 1.3.6.1.2.1.25.1.5.0
 interval = 1
 
 [cpu nosuch]
@@ -244,6 +275,12 @@ for t in host v3; do
     expect_eq "cpu $t: at least 3 samples" "$(jq -n "$n >= 3")" true
     expect_eq "cpu $t: all within 0-100" \
         "$(samples "cpu.$t.pct" | jq -s 'map(select(.v != null and (.v < 0 or .v > 100))) | length')" 0
+done
+# hrSystemNumUsers (users logged in, a small number): what matters is that
+# MD5/DES and SHA-256/AES-256 get answers.
+for t in md5des sha256; do
+    expect_eq "v3 $t up" "$(state $t state)" up
+    expect_match "v3 $t value" "$(state $t cpu_pct)" '^[0-9]+(\.[0-9]+)?$'
 done
 v3_after=$(samples cpu.v3.pct | jq -s --argjson r "$tr" '[.[] | select(.t > $r and .v != null)] | length')
 expect_eq "v3 recovers after the restart" "$(jq -n "$v3_after >= 1")" true
