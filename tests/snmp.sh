@@ -8,7 +8,9 @@
 #   - v3 with SHA/AES, MD5/DES and SHA-256/AES-256; a wrong v3 password is an
 #     auth error; a missing OID is no_such_object
 #   - snmpd killed and restarted mid-run: no spike, one log line, recovery
-#   - cpu (ucd preset, v2c and v3) stays within 0-100 and agrees with /proc/stat
+#   - cpu (ucd preset, v2c and v3) stays within 0-100 and agrees with /proc/stat;
+#     host-resources, cisco, fortinet, juniper and oid = from a second snmpd
+#     serving known values (its override directive)
 #   - every fault is logged once, however often it repeats; stop is prompt
 
 # A private network and mount namespace (sysfs remounted there shows the
@@ -39,6 +41,9 @@ cleanup() {
     [ -n "$cw_pid" ] && kill "$cw_pid" 2>/dev/null || true
     [ -n "$snmpd_pid" ] && kill "$snmpd_pid" 2>/dev/null || true
     [ -n "$snmpd_pid" ] && wait "$snmpd_pid" 2>/dev/null || true
+    [ -n "$vendor_pid" ] && kill "$vendor_pid" 2>/dev/null || true
+    [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
+    [ -n "$vendor_pid" ] && wait "$vendor_pid" 2>/dev/null || true
     [ -n "${CW_TEST_KEEP:-}" ] && cp -r "$T/." "$CW_TEST_KEEP/" 2>/dev/null
     rm -rf "$T"
 }
@@ -64,17 +69,54 @@ rouser cwmd5 priv
 rouser cwsha2 priv
 EOF
 
+# A second agent plays the vendors: snmpd's override directive serves
+# CISCO-PROCESS-MIB, FORTINET-FORTIGATE-MIB and JUNIPER-MIB objects and
+# hrProcessorLoad rows with known values.
+VPORT=16162
+mkdir -p "$T/vpersist"
+cat >"$T/vendor.conf" <<EOF
+rocommunity public 127.0.0.1
+override .1.3.6.1.2.1.25.3.3.1.2.196608 integer 30
+override .1.3.6.1.2.1.25.3.3.1.2.196609 integer 50
+override .1.3.6.1.4.1.9.9.109.1.1.1.1.6.1 unsigned 17
+override .1.3.6.1.4.1.9.9.109.1.1.1.1.6.2 unsigned 63
+override .1.3.6.1.4.1.12356.101.4.1.3.0 unsigned 42
+override .1.3.6.1.4.1.2636.3.1.13.1.5.1.1.0.0 octet_str "midplane"
+override .1.3.6.1.4.1.2636.3.1.13.1.5.7.1.0.0 octet_str "FPC: MPC7E 3D @ 0/*/*"
+override .1.3.6.1.4.1.2636.3.1.13.1.5.9.1.0.0 octet_str "Routing Engine 0"
+override .1.3.6.1.4.1.2636.3.1.13.1.5.9.2.0.0 octet_str "Routing Engine 1"
+override .1.3.6.1.4.1.2636.3.1.13.1.8.1.1.0.0 unsigned 0
+override .1.3.6.1.4.1.2636.3.1.13.1.8.7.1.0.0 unsigned 88
+override .1.3.6.1.4.1.2636.3.1.13.1.8.9.1.0.0 unsigned 23
+override .1.3.6.1.4.1.2636.3.1.13.1.8.9.2.0.0 unsigned 4
+override .1.3.6.1.4.1.99998.1.0 octet_str "12.5"
+override .1.3.6.1.4.1.99998.2.0 unsigned 523
+EOF
+vendor_pid=
+sampler_pid=
+
+wait_port() { # PORT LOG
+    for _ in $(seq 1 50); do
+        ss -Hlun "sport = :$1" | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "FAIL: snmpd did not start on port $1; its log:" >&2
+    cat "$2" >&2
+    exit 1
+}
+
 start_snmpd() {
     SNMP_PERSISTENT_DIR="$T/persist" MIBS= "$SNMPD" -f -C -c "$T/snmpd.conf" -Lf "$T/snmpd.log" \
         -p "$T/snmpd.pid" "udp:127.0.0.1:$PORT" &
     snmpd_pid=$!
-    for _ in $(seq 1 50); do
-        ss -Hlun "sport = :$PORT" | grep -q . && return 0
-        sleep 0.1
-    done
-    echo "FAIL: snmpd did not start; its log:" >&2
-    cat "$T/snmpd.log" >&2
-    exit 1
+    wait_port $PORT "$T/snmpd.log"
+}
+
+start_vendor() {
+    SNMP_PERSISTENT_DIR="$T/vpersist" MIBS= "$SNMPD" -f -C -c "$T/vendor.conf" -Lf "$T/vendor.log" \
+        -p "$T/vendor.pid" "udp:127.0.0.1:$VPORT" &
+    vendor_pid=$!
+    wait_port $VPORT "$T/vendor.log"
 }
 
 cat >"$T/poll.ini" <<EOF
@@ -159,6 +201,36 @@ interval = 1
 snmp = 127.0.0.1:$PORT
 preset = host-resources
 interval = 1
+
+[cpu vhr]
+snmp = 127.0.0.1:$VPORT
+preset = host-resources
+interval = 1
+
+[cpu vcisco]
+snmp = 127.0.0.1:$VPORT
+preset = cisco
+interval = 1
+
+[cpu vforti]
+snmp = 127.0.0.1:$VPORT
+preset = fortinet
+interval = 1
+
+[cpu vjunos]
+snmp = 127.0.0.1:$VPORT
+preset = juniper
+interval = 1
+
+[cpu vstring]
+snmp = 127.0.0.1:$VPORT
+oid = 1.3.6.1.4.1.99998.1.0
+interval = 1
+
+[cpu vbad]
+snmp = 127.0.0.1:$VPORT
+oid = 1.3.6.1.4.1.99998.2.0
+interval = 1
 EOF
 
 proc_cpu() { # busy and total ticks, counted as the ucd preset counts them
@@ -182,7 +254,10 @@ run_cw -c "$T/bad3.ini" -r "$T/mixed.pcapng" --report json
 expect_match "unknown auth protocol: named" "$err" '\[cpu fw1\]: auth = "SHA-3" is not an SNMPv3 authentication protocol'
 
 start_snmpd
-read -r cpu_b0 cpu_t0 <<<"$(proc_cpu)"
+start_vendor
+# /proc/stat twice a second, to compare with the ucd samples over their window.
+while sleep 0.5; do echo "$(date +%s.%N) $(proc_cpu)"; done >"$T/proc.log" &
+sampler_pid=$!
 "$CW_SNMPCHECK" poll "$T/poll.ini" 34 >"$T/out.json" 2>"$T/err.log" &
 check_pid=$!
 sleep 4
@@ -209,7 +284,9 @@ sleep 1
 check_rc=0
 wait "$check_pid" || check_rc=$?
 check_pid=
-read -r cpu_b1 cpu_t1 <<<"$(proc_cpu)"
+kill "$sampler_pid"
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=
 expect_eq "snmpcheck exit" "$check_rc" 0
 
 state() { jq -r "select(.target==\"$1\") | .$2" "$T/out.json"; }
@@ -276,6 +353,16 @@ for t in host v3; do
     expect_eq "cpu $t: all within 0-100" \
         "$(samples "cpu.$t.pct" | jq -s 'map(select(.v != null and (.v < 0 or .v > 100))) | length')" 0
 done
+# The presets from known raw values (the vendor agent).
+expect_eq "host-resources: mean of 30 and 50" "$(state vhr cpu_pct)" 40
+expect_eq "cisco: the busier of 17 and 63" "$(state vcisco cpu_pct)" 63
+expect_eq "fortinet: fgSysCpuUsage" "$(state vforti cpu_pct)" 42
+expect_eq "juniper: the busier routing engine (23, 4), not the FPC (88)" "$(state vjunos cpu_pct)" 23
+expect_eq "oid: a number in a string" "$(state vstring cpu_pct)" 12.5
+expect_eq "oid: 523 is not a percentage" "$(state vbad state)" error
+expect_match "oid: 523 explained" "$(state vbad error)" "523, not a percentage"
+expect_eq "oid: no sample for 523" "$(samples cpu.vbad.pct | jq -s 'map(select(.v != null)) | length')" 0
+
 # hrSystemNumUsers (users logged in, a small number): what matters is that
 # MD5/DES and SHA-256/AES-256 get answers.
 for t in md5des sha256; do
@@ -284,9 +371,14 @@ for t in md5des sha256; do
 done
 v3_after=$(samples cpu.v3.pct | jq -s --argjson r "$tr" '[.[] | select(.t > $r and .v != null)] | length')
 expect_eq "v3 recovers after the restart" "$(jq -n "$v3_after >= 1")" true
-proc_pct=$(jq -n "($cpu_b1 - $cpu_b0) * 100 / ($cpu_t1 - $cpu_t0)")
+# snmpd refreshes its counters every ~5 s, so the samples cover from about
+# 5 s before the first one to the last one.
+w0=$(samples cpu.host.pct | jq -s 'map(select(.v != null)) | .[0].t - 5')
+w1=$(samples cpu.host.pct | jq -s 'map(select(.v != null)) | .[-1].t')
+proc_pct=$(awk -v a="$w0" -v b="$w1" '$1 >= a && !s {s = 1; b0 = $2; t0 = $3}
+    $1 <= b {b1 = $2; t1 = $3} END {printf "%.3f", (b1 - b0) * 100 / (t1 - t0)}' "$T/proc.log")
 snmp_pct=$(samples cpu.host.pct | jq -s 'map(select(.v != null) | .v) | add / length')
-echo "# cpu: snmp mean ${snmp_pct} %, /proc/stat ${proc_pct} % over the run"
+echo "# cpu: snmp mean ${snmp_pct} %, /proc/stat ${proc_pct} % over the same window"
 expect_eq "cpu agrees with /proc/stat within 15 points" \
     "$(jq -n "($snmp_pct - $proc_pct) | fabs <= 15")" true
 
