@@ -78,8 +78,7 @@ static void free_names(char **names, unsigned long count)
 }
 
 static int check_one(const char *path, const char *what, const char *name, int line,
-                     const char *file, const char *const *ds, size_t nds, char *err,
-                     size_t errlen)
+                     const char *file, const char *const *ds, size_t nds, char *err, size_t errlen)
 {
     char **names = NULL;
     unsigned long count = 0;
@@ -329,7 +328,8 @@ static long fetch_put(struct series *s, time_t start, time_t end, time_t lo, tim
 
 int nmsrrd_load_range(nmsrrd_t *n, cw_ns_t from, cw_ns_t to, char *err, size_t errlen)
 {
-    time_t f = (time_t)(from / CW_NS_PER_SEC), e = (time_t)((to + CW_NS_PER_SEC - 1) / CW_NS_PER_SEC);
+    time_t f = (time_t)(from / CW_NS_PER_SEC),
+           e = (time_t)((to + CW_NS_PER_SEC - 1) / CW_NS_PER_SEC);
     int rc = 0;
 
     if (err && errlen)

@@ -28,14 +28,14 @@ typedef struct nmsrrd nmsrrd_t;
 
 typedef struct nmsrrd_status {
     char name[72];
-    const char *kind;   /* "link" or "cpu" (static) */
-    const char *state;  /* "ok", "error" or "idle" (nothing read yet) (static) */
+    const char *kind;  /* "link" or "cpu" (static) */
+    const char *state; /* "ok", "error" or "idle" (nothing read yet) (static) */
     char file[256];
-    char error[256];    /* the last librrd error; "" when ok */
-    char note[256];     /* e.g. why util_pct is not computed */
-    cw_ns_t last_row;   /* time of the newest row put; 0: none */
+    char error[256];      /* the last librrd error; "" when ok */
+    char note[256];       /* e.g. why util_pct is not computed */
+    cw_ns_t last_row;     /* time of the newest row put; 0: none */
     unsigned long step_s; /* resolution of the last read */
-    uint64_t rows;      /* rows put since start */
+    uint64_t rows;        /* rows put since start */
 } nmsrrd_status_t;
 
 /* Checks every [link]/[cpu] section with rrd = ...: the file can be read by

@@ -32,15 +32,15 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/library/large_fd_set.h>
 
-#define DEFAULT_PORT      161
-#define MAX_SLOTS         16   /* varbinds in one poll GET */
-#define NSLOT_IDS         (S_VALUE + 9)
-#define MAX_WALK_ROWS     4096 /* a column longer than this is not walked further */
-#define BULK_REPETITIONS  16
-#define MAX_JUNIPER_ROWS  8
-#define LOG_BURST         5    /* log lines per target per minute */
-#define MAX_BACKOFF_S     60
-#define DNS_POLL_MS       50
+#define DEFAULT_PORT     161
+#define MAX_SLOTS        16 /* varbinds in one poll GET */
+#define NSLOT_IDS        (S_VALUE + 9)
+#define MAX_WALK_ROWS    4096 /* a column longer than this is not walked further */
+#define BULK_REPETITIONS 16
+#define MAX_JUNIPER_ROWS 8
+#define LOG_BURST        5 /* log lines per target per minute */
+#define MAX_BACKOFF_S    60
+#define DNS_POLL_MS      50
 
 /* ---------------------------------------------------------------- OIDs */
 
@@ -101,7 +101,7 @@ enum slot {
     S_VALUE, /* cpu: fortinet or oid; ucd and juniper use S_VALUE + i */
 };
 
-static const char *const state_names[] = { "resolving", "up", "timeout", "auth_error",
+static const char *const state_names[] = { "resolving",      "up",   "timeout", "auth_error",
                                            "no_such_object", "error" };
 
 struct target;
@@ -146,8 +146,8 @@ struct target {
 
     char host[256];
     unsigned port;
-    bool numeric;      /* host is an address literal: no lookup needed */
-    char peer[300];    /* net-snmp peername once known */
+    bool numeric;   /* host is an address literal: no lookup needed */
+    char peer[300]; /* net-snmp peername once known */
     struct dns_req *dns;
 
     /* v3 credentials */
@@ -159,19 +159,19 @@ struct target {
     bool closing;
     u_char engine_id[64];
     size_t engine_id_len;
-    bool answered;     /* an answer came on this session after discovery */
+    bool answered; /* an answer came on this session after discovery */
 
     /* the operation in flight */
     enum phase phase;
     struct req_ctx ctx;
     int reqid;
     bool done;
-    int op;                /* NETSNMP_CALLBACK_OP_* of the completion */
-    netsnmp_pdu *resp;     /* owned */
+    int op;            /* NETSNMP_CALLBACK_OP_* of the completion */
+    netsnmp_pdu *resp; /* owned */
     bool saw_time_window;
-    cw_ns_t deadline;      /* watchdog, monotonic */
-    cw_ns_t cycle_start;   /* monotonic */
-    int resend_budget;     /* v1 noSuchName retries in this cycle */
+    cw_ns_t deadline;    /* watchdog, monotonic */
+    cw_ns_t cycle_start; /* monotonic */
+    int resend_budget;   /* v1 noSuchName retries in this cycle */
 
     /* GET in flight: what each varbind is */
     int slots[MAX_SLOTS];
@@ -191,8 +191,8 @@ struct target {
 
     /* link state */
     long ifindex;
-    bool by_name;          /* ifindex came from the name: check it each poll */
-    bool name_is_descr;    /* the name matched ifDescr, not ifName */
+    bool by_name;       /* ifindex came from the name: check it each poll */
+    bool name_is_descr; /* the name matched ifDescr, not ifName */
     snmp_link_sample_t prev;
 
     /* cpu state */
@@ -207,8 +207,8 @@ struct target {
     cw_ns_t up_prev_ns;
 
     /* scheduling */
-    cw_ns_t next_due;  /* monotonic */
-    unsigned fails;    /* consecutive failed cycles */
+    cw_ns_t next_due; /* monotonic */
+    unsigned fails;   /* consecutive failed cycles */
 
     /* logging */
     cw_ns_t log_window;
@@ -298,8 +298,8 @@ enum snmp_elapsed snmp_elapsed(bool have_uptime, uint32_t prev_ticks, uint32_t c
     return SNMP_ELAPSED_UPTIME;
 }
 
-void snmp_link_rates(const snmp_link_sample_t *prev, const snmp_link_sample_t *cur,
-                     long interval_s, snmp_link_rates_t *out)
+void snmp_link_rates(const snmp_link_sample_t *prev, const snmp_link_sample_t *cur, long interval_s,
+                     snmp_link_rates_t *out)
 {
     double wall_dt, dt;
     uint64_t din, dout, sum = 0;
@@ -374,8 +374,8 @@ void snmp_link_rates(const snmp_link_sample_t *prev, const snmp_link_sample_t *c
     }
 }
 
-int snmp_ucd_cpu_pct(const uint32_t prev[SNMP_UCD_NCOUNTERS], const uint32_t cur[SNMP_UCD_NCOUNTERS],
-                     unsigned have, double *pct)
+int snmp_ucd_cpu_pct(const uint32_t prev[SNMP_UCD_NCOUNTERS],
+                     const uint32_t cur[SNMP_UCD_NCOUNTERS], unsigned have, double *pct)
 {
     uint64_t d[SNMP_UCD_NCOUNTERS] = { 0 };
     uint64_t busy, idle;
@@ -493,8 +493,8 @@ struct proto_name {
     size_t len;
 };
 
-#define USM_AUTH(n) { 1, 3, 6, 1, 6, 3, 10, 1, 1, n }, 10
-#define USM_PRIV(n) { 1, 3, 6, 1, 6, 3, 10, 1, 2, n }, 10
+#define USM_AUTH(n)   { 1, 3, 6, 1, 6, 3, 10, 1, 1, n }, 10
+#define USM_PRIV(n)   { 1, 3, 6, 1, 6, 3, 10, 1, 2, n }, 10
 #define BLUMENTHAL(n) { 1, 3, 6, 1, 4, 1, 14832, 1, n }, 9
 
 static const struct proto_name auth_protos[] = {
@@ -504,8 +504,8 @@ static const struct proto_name auth_protos[] = {
 };
 
 static const struct proto_name priv_protos[] = {
-    { "DES", USM_PRIV(2) },        { "AES", USM_PRIV(4) },        { "AES-128", USM_PRIV(4) },
-    { "AES128", USM_PRIV(4) },     { "AES-192", BLUMENTHAL(3) }, { "AES192", BLUMENTHAL(3) },
+    { "DES", USM_PRIV(2) },       { "AES", USM_PRIV(4) },       { "AES-128", USM_PRIV(4) },
+    { "AES128", USM_PRIV(4) },    { "AES-192", BLUMENTHAL(3) }, { "AES192", BLUMENTHAL(3) },
     { "AES-256", BLUMENTHAL(4) }, { "AES256", BLUMENTHAL(4) },  { NULL, { 0 }, 0 },
 };
 
@@ -656,8 +656,9 @@ static int check_section(const char *path, const struct section_ref *r, const ch
             return -EINVAL;
         }
         if (r->s->auth_pass && !r->s->auth) {
-            snprintf(err, errlen, "%s:%d: [%s %s]: auth_pass needs auth = SHA (or another protocol)",
-                     path, r->line, r->what, r->name);
+            snprintf(err, errlen,
+                     "%s:%d: [%s %s]: auth_pass needs auth = SHA (or another protocol)", path,
+                     r->line, r->what, r->name);
             return -EINVAL;
         }
     }
@@ -1031,8 +1032,8 @@ static int send_pdu(struct target *t, netsnmp_pdu *pdu, enum phase ph)
         return -EIO;
     }
     t->reqid = id;
-    t->deadline = mono_now() + (cw_ns_t)c->timeout_ms * CW_NS_PER_MS * (c->retries + 1) * 2 +
-                  CW_SEC(1);
+    t->deadline =
+        mono_now() + (cw_ns_t)c->timeout_ms * CW_NS_PER_MS * (c->retries + 1) * 2 + CW_SEC(1);
     return 0;
 }
 
@@ -1286,8 +1287,8 @@ static void send_get(struct target *t)
             break;
         case SNMP_CPU_JUNIPER:
             for (size_t i = 0; i < t->njnx; i++)
-                add_slot(t, pdu, S_VALUE + (int)i, OID_JNX_CPU, OIDLEN(OID_JNX_CPU),
-                         t->jnx_rows[i], 4);
+                add_slot(t, pdu, S_VALUE + (int)i, OID_JNX_CPU, OIDLEN(OID_JNX_CPU), t->jnx_rows[i],
+                         4);
             break;
         default:
             break;
@@ -1542,8 +1543,7 @@ static void on_probe(struct target *t, netsnmp_pdu *r)
     }
     /* Localize our keys to this engine (the library's USM user table). */
     if (create_user_from_session(ss) != SNMPERR_SUCCESS) {
-        fail(t, ST_ERROR, "SNMPv3: cannot set up user \"%s\" for the agent's engine",
-             t->cfg->user);
+        fail(t, ST_ERROR, "SNMPv3: cannot set up user \"%s\" for the agent's engine", t->cfg->user);
         close_session(t);
         return;
     }
@@ -1581,8 +1581,8 @@ static void on_walk(struct target *t, netsnmp_pdu *r)
     if (r->errstat == SNMP_ERR_NOSUCHNAME && t->cfg->version == 1) {
         end = true; /* v1's end of the MIB */
     } else if (r->errstat != SNMP_ERR_NOERROR) {
-        fail(t, ST_ERROR, "walking %s: the agent answered %s", t->wkind == W_IFNAME ? "ifName" : "a table",
-             snmp_errstring((int)r->errstat));
+        fail(t, ST_ERROR, "walking %s: the agent answered %s",
+             t->wkind == W_IFNAME ? "ifName" : "a table", snmp_errstring((int)r->errstat));
         return;
     }
     for (netsnmp_variable_list *v = r->variables; v && !end; v = v->next_variable) {
@@ -1784,7 +1784,8 @@ static void on_get_link(struct target *t, const netsnmp_variable_list *vals[NSLO
             t->ifindex = t->link->ifindex;
             t->by_name = false;
         }
-        fail(t, ST_NOSUCH, "ifIndex %ld: no ifHCInOctets/ifHCOutOctets nor ifInOctets/ifOutOctets (%s)",
+        fail(t, ST_NOSUCH,
+             "ifIndex %ld: no ifHCInOctets/ifHCOutOctets nor ifInOctets/ifOutOctets (%s)",
              t->ifindex, missing_what);
         return;
     }
@@ -1954,8 +1955,7 @@ static void on_get_cpu(struct target *t, const netsnmp_variable_list *vals[NSLOT
             return;
         }
         if (!var_double(vals[S_VALUE], &v)) {
-            fail(t, ST_ERROR, "the value is not a number (ASN.1 type 0x%02x)",
-                 vals[S_VALUE]->type);
+            fail(t, ST_ERROR, "the value is not a number (ASN.1 type 0x%02x)", vals[S_VALUE]->type);
             return;
         }
         publish_cpu(t, t->preset, &v, 1);
@@ -2019,8 +2019,7 @@ static void on_get(struct target *t, netsnmp_pdu *r)
     }
     if (r->errstat != SNMP_ERR_NOERROR) {
         fail(t, r->errstat == SNMP_ERR_NOSUCHNAME ? ST_NOSUCH : ST_ERROR,
-             "the agent answered %s (varbind %ld)", snmp_errstring((int)r->errstat),
-             r->errindex);
+             "the agent answered %s (varbind %ld)", snmp_errstring((int)r->errstat), r->errindex);
         return;
     }
     for (netsnmp_variable_list *v = r->variables; v && i < t->nslots; v = v->next_variable, i++) {
@@ -2078,7 +2077,7 @@ static void handle_done(struct target *t)
         fail(t, ST_ERROR, "request failed (%s)",
              t->op == NETSNMP_CALLBACK_OP_SEND_FAILED ? "send failed"
              : t->op == NETSNMP_CALLBACK_OP_SEC_ERROR ? "security error"
-                                                       : "disconnected");
+                                                      : "disconnected");
         return;
     }
     r = t->resp;
@@ -2170,8 +2169,7 @@ static void poll_once(snmp_poller_t *p)
                                          NETSNMP_SELECT_NOALARMS);
             netsnmp_large_fd_set_cleanup(&lfds);
             if (!block) {
-                cw_ns_t due = now + (cw_ns_t)tv.tv_sec * CW_NS_PER_SEC +
-                              (cw_ns_t)tv.tv_usec * 1000;
+                cw_ns_t due = now + (cw_ns_t)tv.tv_sec * CW_NS_PER_SEC + (cw_ns_t)tv.tv_usec * 1000;
 
                 if (due < wake_at)
                     wake_at = due;
@@ -2240,8 +2238,11 @@ static enum snmp_cpu_preset preset_of(const cw_cpu_cfg_t *c)
     static const struct {
         const char *name;
         enum snmp_cpu_preset p;
-    } tab[] = { { "host-resources", SNMP_CPU_HOSTRES }, { "ucd", SNMP_CPU_UCD },        { "cisco", SNMP_CPU_CISCO },
-                { "fortinet", SNMP_CPU_FORTINET },      { "juniper", SNMP_CPU_JUNIPER } };
+    } tab[] = { { "host-resources", SNMP_CPU_HOSTRES },
+                { "ucd", SNMP_CPU_UCD },
+                { "cisco", SNMP_CPU_CISCO },
+                { "fortinet", SNMP_CPU_FORTINET },
+                { "juniper", SNMP_CPU_JUNIPER } };
 
     if (c->oid)
         return SNMP_CPU_OID;
@@ -2279,7 +2280,7 @@ static void init_target(snmp_poller_t *p, struct target *t, enum tkind kind, con
             t->priv_oid = pr->o;
             t->priv_oid_len = pr->len;
         }
-        t->sec_level = t->priv_oid ? SNMP_SEC_LEVEL_AUTHPRIV
+        t->sec_level = t->priv_oid   ? SNMP_SEC_LEVEL_AUTHPRIV
                        : t->auth_oid ? SNMP_SEC_LEVEL_AUTHNOPRIV
                                      : SNMP_SEC_LEVEL_NOAUTH;
     }

@@ -43,13 +43,13 @@ typedef struct snmp_poller snmp_poller_t;
  *   "error"           anything else (send failure, error status, bad value) */
 typedef struct snmp_target_status {
     char name[72];
-    const char *kind;  /* "link" or "cpu" (static) */
-    const char *state; /* one of the states above (static) */
-    char agent[128];   /* as configured */
-    char error[SNMP_STATUS_TEXT]; /* what went wrong last; "" while up */
-    char note[SNMP_STATUS_TEXT];  /* sanity remarks on the last value, e.g. a clamp */
-    cw_ns_t last_ok;   /* wall time of the last answered poll; 0: never */
-    cw_ns_t last_change; /* wall time the state last changed */
+    const char *kind;                   /* "link" or "cpu" (static) */
+    const char *state;                  /* one of the states above (static) */
+    char agent[128];                    /* as configured */
+    char error[SNMP_STATUS_TEXT];       /* what went wrong last; "" while up */
+    char note[SNMP_STATUS_TEXT];        /* sanity remarks on the last value, e.g. a clamp */
+    cw_ns_t last_ok;                    /* wall time of the last answered poll; 0: never */
+    cw_ns_t last_change;                /* wall time the state last changed */
     uint64_t polls, failures, restarts; /* counts since start */
     /* Last values; NAN when unknown or not applicable. */
     double in_bps, out_bps, util_pct, errors_ps; /* links */
@@ -123,15 +123,15 @@ enum snmp_elapsed snmp_elapsed(bool have_uptime, uint32_t prev_ticks, uint32_t c
 /* One poll of a link, as the rate arithmetic needs it. */
 typedef struct snmp_link_sample {
     bool valid;
-    cw_ns_t t_ns;         /* when the answer arrived (a monotonic clock) */
+    cw_ns_t t_ns; /* when the answer arrived (a monotonic clock) */
     bool have_uptime;
     uint32_t uptime_ticks;
     bool have_octets;
-    unsigned octet_bits;  /* 64 (ifHC*) or 32 (ifIn/OutOctets) */
+    unsigned octet_bits; /* 64 (ifHC*) or 32 (ifIn/OutOctets) */
     uint64_t in_octets, out_octets;
-    unsigned err_have;    /* bit i: err[i] present */
-    uint32_t err[4];      /* ifInErrors, ifOutErrors, ifInDiscards, ifOutDiscards */
-    uint64_t speed_bps;   /* 0: unknown */
+    unsigned err_have;  /* bit i: err[i] present */
+    uint32_t err[4];    /* ifInErrors, ifOutErrors, ifInDiscards, ifOutDiscards */
+    uint64_t speed_bps; /* 0: unknown */
 } snmp_link_sample_t;
 
 enum snmp_rate_verdict {
@@ -147,32 +147,32 @@ enum snmp_rate_verdict {
 typedef struct snmp_link_rates {
     enum snmp_rate_verdict verdict;
     double dt_s;
-    bool wrapped;          /* a counter wrapped in this interval */
+    bool wrapped;           /* a counter wrapped in this interval */
     double in_bps, out_bps; /* NAN unless verdict is OK */
     double util_pct;        /* NAN without a speed; clamped to 0-100 */
     double util_raw_pct;    /* before the clamp */
     bool util_clamped;
-    double errors_ps;       /* NAN when no error counter is present in both */
+    double errors_ps; /* NAN when no error counter is present in both */
 } snmp_link_rates_t;
 
 /* Longest interval turned into a rate, in configured intervals. */
 #define SNMP_MAX_GAP_INTERVALS 3
 
 /* Rates between two polls of a link polled every interval_s seconds. */
-void snmp_link_rates(const snmp_link_sample_t *prev, const snmp_link_sample_t *cur,
-                     long interval_s, snmp_link_rates_t *out);
+void snmp_link_rates(const snmp_link_sample_t *prev, const snmp_link_sample_t *cur, long interval_s,
+                     snmp_link_rates_t *out);
 
 /* UCD-SNMP-MIB raw CPU counters (1.3.6.1.4.1.2021.11.N.0), in the order
  * of snmp_ucd_cpu_pct's arrays. */
 enum snmp_ucd_counter {
-    SNMP_UCD_USER = 0, /* ssCpuRawUser 50 */
-    SNMP_UCD_NICE,     /* ssCpuRawNice 51 */
-    SNMP_UCD_SYSTEM,   /* ssCpuRawSystem 52 */
-    SNMP_UCD_IDLE,     /* ssCpuRawIdle 53 */
-    SNMP_UCD_WAIT,     /* ssCpuRawWait 54 */
+    SNMP_UCD_USER = 0,  /* ssCpuRawUser 50 */
+    SNMP_UCD_NICE,      /* ssCpuRawNice 51 */
+    SNMP_UCD_SYSTEM,    /* ssCpuRawSystem 52 */
+    SNMP_UCD_IDLE,      /* ssCpuRawIdle 53 */
+    SNMP_UCD_WAIT,      /* ssCpuRawWait 54 */
     SNMP_UCD_INTERRUPT, /* ssCpuRawInterrupt 56 */
-    SNMP_UCD_SOFTIRQ,  /* ssCpuRawSoftIRQ 61 */
-    SNMP_UCD_STEAL,    /* ssCpuRawSteal 64 */
+    SNMP_UCD_SOFTIRQ,   /* ssCpuRawSoftIRQ 61 */
+    SNMP_UCD_STEAL,     /* ssCpuRawSteal 64 */
     SNMP_UCD_NCOUNTERS
 };
 
@@ -183,8 +183,8 @@ enum snmp_ucd_counter {
  * *pct in 0-100, -EAGAIN when no tick passed or prev is all zeros (snmpd
  * answers zeros until it first reads its counters), -EINVAL when a counter
  * went back implausibly. */
-int snmp_ucd_cpu_pct(const uint32_t prev[SNMP_UCD_NCOUNTERS], const uint32_t cur[SNMP_UCD_NCOUNTERS],
-                     unsigned have, double *pct);
+int snmp_ucd_cpu_pct(const uint32_t prev[SNMP_UCD_NCOUNTERS],
+                     const uint32_t cur[SNMP_UCD_NCOUNTERS], unsigned have, double *pct);
 
 enum snmp_cpu_preset {
     SNMP_CPU_HOSTRES,  /* host-resources: hrProcessorLoad, one row per processor */

@@ -61,12 +61,12 @@ static void test_counter_delta(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t d = 0xdeadbeef;
-        enum snmp_delta r = snmp_counter_delta(cases[i].prev, cases[i].cur, cases[i].bits,
-                                               cases[i].max, &d);
+        enum snmp_delta r =
+            snmp_counter_delta(cases[i].prev, cases[i].cur, cases[i].bits, cases[i].max, &d);
 
         if (r != cases[i].want || (r != SNMP_DELTA_BACKWARDS && d != cases[i].delta)) {
-            print_error("%s: got %d/%llu, want %d/%llu\n", cases[i].what, r,
-                        (unsigned long long)d, cases[i].want, (unsigned long long)cases[i].delta);
+            print_error("%s: got %d/%llu, want %d/%llu\n", cases[i].what, r, (unsigned long long)d,
+                        cases[i].want, (unsigned long long)cases[i].delta);
             fail();
         }
     }
@@ -87,13 +87,11 @@ static void test_elapsed(void **state)
         { "uptime agrees", true, 100000, 101000, 10.05, SNMP_ELAPSED_UPTIME, 10.0 },
         { "uptime within 2 s", true, 100000, 101150, 10.0, SNMP_ELAPSED_UPTIME, 11.5 },
         { "no uptime", false, 0, 0, 9.7, SNMP_ELAPSED_WALL, 9.7 },
-        { "uptime wraps after 497 days", true, 4294967000u, 704, 10.0, SNMP_ELAPSED_UPTIME,
-          10.0 },
+        { "uptime wraps after 497 days", true, 4294967000u, 704, 10.0, SNMP_ELAPSED_UPTIME, 10.0 },
         { "uptime went back: restart", true, 5000000, 300, 10.0, SNMP_ELAPSED_RESTART, 0 },
         { "uptime advanced too little: restart", true, 500, 800, 10.0, SNMP_ELAPSED_RESTART, 0 },
         { "restart just after a restart", true, 200, 700, 10.0, SNMP_ELAPSED_RESTART, 0 },
-        { "uptime runs fast: use the wall clock", true, 1000, 5000, 10.0, SNMP_ELAPSED_WALL,
-          10.0 },
+        { "uptime runs fast: use the wall clock", true, 1000, 5000, 10.0, SNMP_ELAPSED_WALL, 10.0 },
         { "long interval, 25 % tolerance", true, 0, 33000, 300.0, SNMP_ELAPSED_UPTIME, 330.0 },
         { "long interval, beyond tolerance", true, 0, 20000, 300.0, SNMP_ELAPSED_RESTART, 0 },
     };
@@ -114,7 +112,7 @@ static void test_elapsed(void **state)
 
 /* ------------------------------------------------------------ link rates */
 
-#define S(sec) ((cw_ns_t)((sec) * 1e9))
+#define S(sec) ((cw_ns_t)((sec)*1e9))
 
 static snmp_link_sample_t sample(double t_s, uint32_t ticks, unsigned bits, uint64_t in,
                                  uint64_t out, uint64_t speed)
@@ -153,32 +151,32 @@ static void test_link_rates(void **state)
         /* 1.25 MB in 10 s = 1 Mbit/s in; 0.625 MB out = 0.5 Mbit/s; 10 Mbit/s link */
         { "steady", 0, 10000, 64, 1000000, 2000000, 10, 11000, 64, 2250000, 2625000, 10000000,
           SNMP_RATE_OK, 1e6, 5e5, 10.0, false, false },
-        { "agent time base wins over poll jitter", 0, 10000, 64, 0, 0, 10.4, 11000, 64, 1250000,
-          0, 0, SNMP_RATE_OK, 1e6, 0, NAN, false, false },
+        { "agent time base wins over poll jitter", 0, 10000, 64, 0, 0, 10.4, 11000, 64, 1250000, 0,
+          0, SNMP_RATE_OK, 1e6, 0, NAN, false, false },
         { "no uptime: poll times", 0, 0, 32, 0, 0, 8, 0, 32, 1000000, 0, 100000000, SNMP_RATE_OK,
           1e6, 0, 1.0, false, false },
-        { "32-bit wrap", 0, 10000, 32, U32 - 250000, 100, 10, 11000, 32, 1000000, 200,
-          100000000, SNMP_RATE_OK, 1e6, 80, 1.0, false, true },
+        { "32-bit wrap", 0, 10000, 32, U32 - 250000, 100, 10, 11000, 32, 1000000, 200, 100000000,
+          SNMP_RATE_OK, 1e6, 80, 1.0, false, true },
         { "64-bit wrap", 0, 10000, 64, UINT64_MAX - 1249999, 0, 10, 11000, 64, 0, 0, 0,
           SNMP_RATE_OK, 1e6, 0, NAN, false, true },
-        { "over the speed: util clamped", 0, 10000, 64, 0, 0, 10, 11000, 64, 1500000, 0,
-          1000000, SNMP_RATE_OK, 1.2e6, 0, 100.0, true, false },
-        { "exactly the speed", 0, 10000, 64, 0, 0, 10, 11000, 64, 1250000, 0, 1000000,
-          SNMP_RATE_OK, 1e6, 0, 100.0, false, false },
+        { "over the speed: util clamped", 0, 10000, 64, 0, 0, 10, 11000, 64, 1500000, 0, 1000000,
+          SNMP_RATE_OK, 1.2e6, 0, 100.0, true, false },
+        { "exactly the speed", 0, 10000, 64, 0, 0, 10, 11000, 64, 1250000, 0, 1000000, SNMP_RATE_OK,
+          1e6, 0, 100.0, false, false },
         { "util is the max of in and out", 0, 10000, 64, 0, 0, 10, 11000, 64, 125000, 1000000,
           8000000, SNMP_RATE_OK, 1e5, 8e5, 10.0, false, false },
-        { "restart: sysUpTime went back", 0, 500000, 64, 9000000, 9000000, 10, 300, 64, 100, 100,
-          0, SNMP_RATE_RESTART, NAN, NAN, NAN, false, false },
-        { "restart with counters that did not reset", 0, 500000, 64, 9000000, 9000000, 10, 300,
-          64, 9100000, 9100000, 0, SNMP_RATE_RESTART, NAN, NAN, NAN, false, false },
+        { "restart: sysUpTime went back", 0, 500000, 64, 9000000, 9000000, 10, 300, 64, 100, 100, 0,
+          SNMP_RATE_RESTART, NAN, NAN, NAN, false, false },
+        { "restart with counters that did not reset", 0, 500000, 64, 9000000, 9000000, 10, 300, 64,
+          9100000, 9100000, 0, SNMP_RATE_RESTART, NAN, NAN, NAN, false, false },
         { "counter back without restart", 0, 10000, 64, 9000000, 9000000, 10, 11000, 64, 100,
           9000100, 0, SNMP_RATE_BACKWARDS, NAN, NAN, NAN, false, false },
         { "gap of more than three intervals", 0, 10000, 64, 0, 0, 40, 14000, 64, 5000000, 0, 0,
           SNMP_RATE_GAP, NAN, NAN, NAN, false, false },
         { "one missed poll is averaged", 0, 10000, 64, 0, 0, 20, 12000, 64, 2500000, 0, 0,
           SNMP_RATE_OK, 1e6, 0, NAN, false, false },
-        { "HC counters appeared", 0, 10000, 32, 0, 0, 10, 11000, 64, 1000, 0, 0,
-          SNMP_RATE_CHANGED, NAN, NAN, NAN, false, false },
+        { "HC counters appeared", 0, 10000, 32, 0, 0, 10, 11000, 64, 1000, 0, 0, SNMP_RATE_CHANGED,
+          NAN, NAN, NAN, false, false },
         { "no time passed", 5, 10000, 64, 0, 0, 5, 10000, 64, 1000, 0, 0, SNMP_RATE_NO_TIME, NAN,
           NAN, NAN, false, false },
     };
@@ -254,8 +252,16 @@ static void test_link_first_and_errors(void **state)
 
 static void test_ucd(void **state)
 {
-    enum { U = SNMP_UCD_USER, N = SNMP_UCD_NICE, SY = SNMP_UCD_SYSTEM, I = SNMP_UCD_IDLE,
-           W = SNMP_UCD_WAIT, IR = SNMP_UCD_INTERRUPT, SI = SNMP_UCD_SOFTIRQ, ST = SNMP_UCD_STEAL };
+    enum {
+        U = SNMP_UCD_USER,
+        N = SNMP_UCD_NICE,
+        SY = SNMP_UCD_SYSTEM,
+        I = SNMP_UCD_IDLE,
+        W = SNMP_UCD_WAIT,
+        IR = SNMP_UCD_INTERRUPT,
+        SI = SNMP_UCD_SOFTIRQ,
+        ST = SNMP_UCD_STEAL
+    };
     static const unsigned all = (1u << SNMP_UCD_NCOUNTERS) - 1;
     static const struct {
         const char *what;
@@ -269,22 +275,52 @@ static void test_ucd(void **state)
         { "all counters",
           { 1000, 100, 500, 9000, 50, 10, 20, 0 },
           { 1030, 110, 520, 9100, 70, 15, 30, 5 },
-          all, 0, 40.0 },
-        { "iowait counts as idle", { 0, 0, 0, 1, 0, 0, 0, 0 }, { 0, 0, 0, 51, 50, 0, 0, 0 }, all,
-          0, 0.0 },
-        { "fully busy", { 5, 0, 5, 100, 0, 0, 0, 0 }, { 105, 0, 105, 100, 0, 0, 0, 0 }, all, 0,
+          all,
+          0,
+          40.0 },
+        { "iowait counts as idle",
+          { 0, 0, 0, 1, 0, 0, 0, 0 },
+          { 0, 0, 0, 51, 50, 0, 0, 0 },
+          all,
+          0,
+          0.0 },
+        { "fully busy",
+          { 5, 0, 5, 100, 0, 0, 0, 0 },
+          { 105, 0, 105, 100, 0, 0, 0, 0 },
+          all,
+          0,
           100.0 },
-        { "user counter wraps", { (uint32_t)(U32 - 50), 0, 0, 1000, 0, 0, 0, 0 },
-          { 50, 0, 0, 1100, 0, 0, 0, 0 }, all, 0, 50.0 },
-        { "only user, system, idle present", { 10, 999, 10, 10, 999, 999, 999, 999 },
-          { 40, 0, 40, 70, 0, 0, 0, 0 }, (1u << U) | (1u << SY) | (1u << I), 0, 50.0 },
-        { "no tick passed", { 1, 2, 3, 4, 5, 6, 7, 8 }, { 1, 2, 3, 4, 5, 6, 7, 8 }, all, -EAGAIN,
+        { "user counter wraps",
+          { (uint32_t)(U32 - 50), 0, 0, 1000, 0, 0, 0, 0 },
+          { 50, 0, 0, 1100, 0, 0, 0, 0 },
+          all,
+          0,
+          50.0 },
+        { "only user, system, idle present",
+          { 10, 999, 10, 10, 999, 999, 999, 999 },
+          { 40, 0, 40, 70, 0, 0, 0, 0 },
+          (1u << U) | (1u << SY) | (1u << I),
+          0,
+          50.0 },
+        { "no tick passed",
+          { 1, 2, 3, 4, 5, 6, 7, 8 },
+          { 1, 2, 3, 4, 5, 6, 7, 8 },
+          all,
+          -EAGAIN,
           NAN },
-        { "idle went back", { 0, 0, 0, 100000, 0, 0, 0, 0 }, { 10, 0, 0, 10, 0, 0, 0, 0 }, all,
-          -EINVAL, NAN },
+        { "idle went back",
+          { 0, 0, 0, 100000, 0, 0, 0, 0 },
+          { 10, 0, 0, 10, 0, 0, 0, 0 },
+          all,
+          -EINVAL,
+          NAN },
         { "no idle counter", { 0 }, { 0 }, (1u << U), -EINVAL, NAN },
-        { "agent had not read its counters yet", { 0, 0, 0, 0, 0, 0, 0, 0 },
-          { 163959, 0, 101171, 327920, 885, 0, 967, 0 }, all, -EAGAIN, NAN },
+        { "agent had not read its counters yet",
+          { 0, 0, 0, 0, 0, 0, 0, 0 },
+          { 163959, 0, 101171, 327920, 885, 0, 967, 0 },
+          all,
+          -EAGAIN,
+          NAN },
     };
 
     (void)state;
@@ -316,8 +352,12 @@ static void test_cpu_presets(void **state)
         enum snmp_pct_check want;
         double pct;
     } cases[] = {
-        { "host-resources: mean of processors", SNMP_CPU_HOSTRES, { 10, 20, 90, 40 }, 4,
-          SNMP_PCT_OK, 40.0 },
+        { "host-resources: mean of processors",
+          SNMP_CPU_HOSTRES,
+          { 10, 20, 90, 40 },
+          4,
+          SNMP_PCT_OK,
+          40.0 },
         { "host-resources: one processor", SNMP_CPU_HOSTRES, { 97 }, 1, SNMP_PCT_OK, 97.0 },
         { "host-resources: no rows", SNMP_CPU_HOSTRES, { 0 }, 0, SNMP_PCT_REJECTED, NAN },
         { "cisco: busiest CPU", SNMP_CPU_CISCO, { 12, 99, 3 }, 3, SNMP_PCT_OK, 99.0 },
@@ -348,8 +388,12 @@ static void test_cpu_presets(void **state)
 static void test_juniper_rows(void **state)
 {
     /* jnxOperatingTable of an MX: chassis, PEMs, FPCs and two REs. */
-    const char *descr[] = { "midplane",          "PEM 0",        "FPC: MPC7E 3D @ 0/*/*",
-                            "Routing Engine 0",  "routing engine 1", "FPC: MPC7E 3D @ 1/*/*" };
+    const char *descr[] = { "midplane",
+                            "PEM 0",
+                            "FPC: MPC7E 3D @ 0/*/*",
+                            "Routing Engine 0",
+                            "routing engine 1",
+                            "FPC: MPC7E 3D @ 1/*/*" };
     const unsigned cont[] = { 1, 2, 7, 9, 9, 7 };
     /* An older box that names its RE rows otherwise. */
     const char *descr2[] = { "chassis", "RE-S-1800 0", "RE-S-1800 1", "fan" };
@@ -430,7 +474,8 @@ static void test_config_check(void **state)
           "[link w]\nsnmp = 192.0.2.1\nversion = 3\nuser = u\nauth = SHA\nauth_pass = "
           "bbbbbbbb\nifindex = 2\n",
           /* links are checked first, so the cpu section is the one named */
-          "1: [cpu fw]: SNMPv3 user \"u\" on 192.0.2.1 has other credentials in [link w] (line 8)" },
+          "1: [cpu fw]: SNMPv3 user \"u\" on 192.0.2.1 has other credentials in [link w] (line "
+          "8)" },
     };
 
     (void)state;
@@ -473,10 +518,14 @@ static void test_poller_lifecycle(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counter_delta),   cmocka_unit_test(test_elapsed),
-        cmocka_unit_test(test_link_rates),      cmocka_unit_test(test_link_first_and_errors),
-        cmocka_unit_test(test_ucd),             cmocka_unit_test(test_cpu_presets),
-        cmocka_unit_test(test_juniper_rows),    cmocka_unit_test(test_config_check),
+        cmocka_unit_test(test_counter_delta),
+        cmocka_unit_test(test_elapsed),
+        cmocka_unit_test(test_link_rates),
+        cmocka_unit_test(test_link_first_and_errors),
+        cmocka_unit_test(test_ucd),
+        cmocka_unit_test(test_cpu_presets),
+        cmocka_unit_test(test_juniper_rows),
+        cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_poller_lifecycle),
     };
 
