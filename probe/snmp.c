@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,9 @@
 #define DEFAULT_PORT     161
 #define MAX_SLOTS        16 /* varbinds in one poll GET */
 #define NSLOT_IDS        (S_VALUE + 9)
-#define MAX_WALK_ROWS    4096 /* a column longer than this is not walked further */
-#define BULK_REPETITIONS 16
+#define MAX_WALK_ROWS    4096   /* table rows kept from a walk */
+#define MAX_WALK_NAMES   100000 /* interfaces looked through for a name */
+#define BULK_REPETITIONS 32
 #define MAX_JUNIPER_ROWS 8
 #define LOG_BURST        5 /* log lines per target per minute */
 #define MAX_BACKOFF_S    60
@@ -226,7 +228,7 @@ struct snmp_poller {
     pthread_mutex_t lock;
     pthread_t thread;
     bool running;
-    volatile int stop;
+    atomic_int stop;
     int wake[2];
 };
 
@@ -1488,9 +1490,14 @@ static void on_timeout(struct target *t)
         fail(t, ST_TIMEOUT, "no answer within %ld ms (%ld tries): agent down or wrong port?",
              c->timeout_ms, c->retries + 1);
     /* A v3 agent that comes back with another engine ID answers in a way
-     * the old session cannot parse: discover it again next time. */
+     * the old session cannot parse: discover it again next time.  A name
+     * that keeps timing out is looked up again (its address may have moved). */
     if (c->version == 3)
         close_session(t);
+    if (!t->numeric && t->fails >= 3) {
+        close_session(t);
+        t->peer[0] = '\0';
+    }
 }
 
 /* Handles a v3 report to a request; true when it was one. */
@@ -1611,7 +1618,8 @@ static void on_walk(struct target *t, netsnmp_pdu *r)
         } else {
             add_row(t, v);
         }
-        if (t->nrows >= MAX_WALK_ROWS) {
+        if (t->nrows >=
+            ((t->wkind == W_IFNAME || t->wkind == W_IFDESCR) ? MAX_WALK_NAMES : MAX_WALK_ROWS)) {
             end = true;
             break;
         }
@@ -2203,7 +2211,7 @@ static void poll_once(snmp_poller_t *p)
             netsnmp_large_fd_set_cleanup(&lfds);
         }
     }
-    for (size_t i = 0; i < p->n && !p->stop; i++) {
+    for (size_t i = 0; i < p->n && !atomic_load(&p->stop); i++) {
         struct target *t = &p->t[i];
 
         if (t->sess && t->phase != PH_IDLE && t->phase != PH_DNS && !t->done)
@@ -2219,7 +2227,7 @@ static void *poller_main(void *arg)
 {
     snmp_poller_t *p = arg;
 
-    while (!p->stop)
+    while (!atomic_load(&p->stop))
         poll_once(p);
     for (size_t i = 0; i < p->n; i++) {
         close_session(&p->t[i]);
@@ -2356,7 +2364,7 @@ int snmp_poller_start(snmp_poller_t *p)
         return -errno;
     fcntl(p->wake[0], F_SETFL, O_NONBLOCK);
     fcntl(p->wake[1], F_SETFL, O_NONBLOCK);
-    p->stop = 0;
+    atomic_store(&p->stop, 0);
     rc = pthread_create(&p->thread, NULL, poller_main, p);
     if (rc != 0) {
         close(p->wake[0]);
@@ -2372,7 +2380,7 @@ void snmp_poller_stop(snmp_poller_t *p)
 {
     if (!p || !p->running)
         return;
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     if (write(p->wake[1], "x", 1) < 0) {
         /* A full pipe wakes the thread just as well. */
     }
