@@ -18,7 +18,9 @@
 #include "cwconfig.h"
 #include "engine.h"
 #include "metrics.h"
+#include "nmsrrd.h"
 #include "report.h"
+#include "snmp.h"
 #include "util.h"
 
 #define EXIT_RUNTIME 1
@@ -404,6 +406,85 @@ static int run_live(const struct options *o, const cw_config_t *cfg, engine_t *e
     return 0;
 }
 
+/* SNMP polling and NMS RRD import (docs-snmp.md): live mode polls and
+ * follows, offline mode reads the NMS series over the capture's span. */
+struct collectors {
+    snmp_poller_t *snmp;
+    nmsrrd_t *nms;
+};
+
+static int collectors_init(const cw_config_t *cfg, metrics_t *m, bool live, struct collectors *col)
+{
+    char err[1024];
+
+    memset(col, 0, sizeof(*col));
+    if (live)
+        col->snmp = snmp_poller_new(cfg, m, err, sizeof(err));
+    if ((live && !col->snmp) || (!live && snmp_config_check(cfg, err, sizeof(err)) != 0) ||
+        !(col->nms = nmsrrd_new(cfg, m, err, sizeof(err)))) {
+        fprintf(stderr, "callwatch: %s\n", err);
+        snmp_poller_free(col->snmp);
+        col->snmp = NULL;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The first and last packet times of the -r files: a pass that reads only
+ * timestamps, made only when there are NMS series to load. */
+static bool capture_span(const struct options *o, cw_ns_t *from, cw_ns_t *to)
+{
+    char err[1024];
+
+    *from = *to = 0;
+    for (size_t i = 0; i < o->nfiles && !stop_requested; i++) {
+        capture_t *c = capture_open_file(o->files[i], err, sizeof(err));
+        capture_pkt_t pkt;
+
+        if (!c)
+            continue; /* run_files() reports it */
+        while (!stop_requested && capture_next(c, &pkt) == CAPTURE_PACKET) {
+            if (*from == 0 || pkt.ts < *from)
+                *from = pkt.ts;
+            if (pkt.ts > *to)
+                *to = pkt.ts;
+        }
+        capture_close(c);
+    }
+    return *from != 0;
+}
+
+static void collectors_load_offline(struct collectors *col, const struct options *o, engine_t *e)
+{
+    cw_ns_t from, to;
+    char err[1024], msg[1100];
+
+    if (nmsrrd_count(col->nms) == 0 || !capture_span(o, &from, &to))
+        return;
+    if (nmsrrd_load_range(col->nms, from, to, err, sizeof(err)) != 0) {
+        snprintf(msg, sizeof(msg), "NMS series: %s", err);
+        cw_log(CW_LOG_WARN, "%s", msg);
+        engine_add_warning(e, msg);
+    }
+}
+
+static void collectors_start(struct collectors *col)
+{
+    int rc;
+
+    if (snmp_poller_count(col->snmp) && (rc = snmp_poller_start(col->snmp)) != 0)
+        cw_log(CW_LOG_ERR, "cannot start the SNMP poller: %s", strerror(-rc));
+    if (nmsrrd_count(col->nms) && (rc = nmsrrd_start(col->nms, 5000)) != 0)
+        cw_log(CW_LOG_ERR, "cannot start reading NMS RRD files: %s", strerror(-rc));
+}
+
+static void collectors_free(struct collectors *col)
+{
+    snmp_poller_free(col->snmp);
+    nmsrrd_free(col->nms);
+    memset(col, 0, sizeof(*col));
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -412,6 +493,7 @@ int main(int argc, char **argv)
     metrics_t *metrics = NULL;
     calldb_t *db = NULL;
     alert_t *alert = NULL;
+    struct collectors col;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
@@ -466,6 +548,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     metrics = metrics_new();
+    if (collectors_init(&cfg, metrics, o.nfiles == 0, &col) != 0) {
+        metrics_free(metrics);
+        config_free(&cfg);
+        free(o.files);
+        return EXIT_USAGE;
+    }
     e = engine_new(&cfg, metrics);
     if (!o.nfiles)
         engine_set_live(e);
@@ -488,10 +576,14 @@ int main(int argc, char **argv)
     }
     alert = alert_new(&cfg);
     engine_set_alert(e, alert);
-    if (o.nfiles)
+    if (o.nfiles) {
+        collectors_load_offline(&col, &o, e);
         rc = run_files(&o, e);
-    else
+    } else {
+        collectors_start(&col);
         rc = run_live(&o, &cfg, e);
+    }
+    collectors_free(&col);
     if (rc == 0 || stop_requested) {
         engine_finish(e);
         if (report != REPORT_NONE && (rc == 0)) {
@@ -508,6 +600,7 @@ int main(int argc, char **argv)
         }
     }
 out:
+    collectors_free(&col);
     /* Give pending alerts a moment to go out, then stop. */
     if (alert && !alert_flush(alert, 10000))
         cw_log(CW_LOG_WARN, "some alerts were not delivered before exit");
