@@ -367,6 +367,7 @@ struct rtp_stats {
     uint32_t jb_clock, jb_last_ts;
     int64_t jb_ext_ts;
     double jb_min_transit_ms;
+    unsigned jb_late_run;
     uint64_t jb_discarded;
 
     /* Loss sequence for the E-model: the stream and each 10 s window. */
@@ -621,9 +622,13 @@ static void resolve_pending(rtp_stats_t *st, uint32_t w)
 /* ---------------------------------------------------------------- jitter buffer */
 
 /* Would a 60 ms jitter buffer have played this voice packet?  The buffer
- * is anchored at the fastest transit seen in the epoch: a packet whose
- * transit exceeds that by more than the buffer arrives after its playout
- * time. */
+ * is anchored at the fastest transit (arrival minus media time) seen in the
+ * epoch: a packet whose transit exceeds that by more than the buffer
+ * arrives after its playout time.  Like a real buffer it re-synchronises
+ * when JB_RESYNC packets in a row are late (a timestamp discontinuity or a
+ * lasting rise in delay): those are discarded, the rest play. */
+#define JB_RESYNC 3
+
 static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t clock)
 {
     int64_t ext;
@@ -637,6 +642,7 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_last_ts = ts;
         st->jb_ext_ts = 0;
         st->jb_min_transit_ms = (double)(arrival - st->first_arrival) / 1e6;
+        st->jb_late_run = 0;
         return false;
     }
     ext = st->jb_ext_ts + (int32_t)(ts - st->jb_last_ts);
@@ -645,11 +651,17 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_last_ts = ts;
     }
     transit = (double)(arrival - st->first_arrival) / 1e6 - (double)ext * 1000.0 / clock;
-    if (transit < st->jb_min_transit_ms) {
+    if (transit < st->jb_min_transit_ms)
         st->jb_min_transit_ms = transit;
+    if (transit - st->jb_min_transit_ms <= RTP_JITTER_BUFFER_MS) {
+        st->jb_late_run = 0;
         return false;
     }
-    return transit - st->jb_min_transit_ms > RTP_JITTER_BUFFER_MS;
+    if (++st->jb_late_run >= JB_RESYNC) {
+        st->jb_min_transit_ms = transit;
+        st->jb_late_run = 0;
+    }
+    return true;
 }
 
 /* ---------------------------------------------------------------- sequence */

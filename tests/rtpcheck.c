@@ -1,8 +1,12 @@
 /* rtpcheck: RTP statistics of every stream in a capture, one line each, for
  * comparison with tshark -z rtp,streams (tests/rtp_accuracy.sh).
  *
- *   rtpcheck FILE...
+ *   rtpcheck [--frames LIST] FILE...
  *
+ * With --frames, only the frames whose numbers (1-based, counted across
+ * the files) are listed in LIST, one per line, are taken as RTP: the test
+ * passes the frames tshark dissected as RTP, to compare the figures on the
+ * same packets.
  * Reads the files in order with the capture and decode modules.  Every UDP
  * payload that parses as RTP (and is not RTCP) joins the stream keyed by
  * source, destination and SSRC; the RTP detector runs on every UDP flow
@@ -66,6 +70,9 @@ static struct stream *all_head, **all_tail = &all_head;
 static struct flow *flows[NBUCKETS];
 static struct sdp_media sdp[MAX_SDP];
 static size_t nsdp;
+static uint8_t *only;    /* --frames: bitmap of frame numbers */
+static size_t only_max;  /* highest frame number in it */
+static uint64_t frameno;
 
 static uint32_t key_hash(const struct flow_key *k, uint32_t extra)
 {
@@ -186,6 +193,8 @@ static void packet(const decode_pkt_t *dp)
         scan_sdp(dp->payload, dp->payload_len);
     if (dp->proto != 17)
         return;
+    if (only && (frameno > only_max || !(only[frameno / 8] & (1u << (frameno % 8)))))
+        return;
     f = flow_get(&k);
     f->verdict = rtp_detector_feed(f->det, dp->ts, dp->payload, dp->payload_len);
     if (rtp_is_rtcp(dp->payload, dp->payload_len) ||
@@ -211,7 +220,7 @@ static int read_file(const char *path)
     }
     d = decoder_new(0, 0);
     while ((r = capture_next(c, &pkt)) == CAPTURE_PACKET)
-        if (decode_frame(d, capture_dlt(c), pkt.ts, pkt.data, pkt.caplen, pkt.wirelen, &dp) ==
+        if (++frameno && decode_frame(d, capture_dlt(c), pkt.ts, pkt.data, pkt.caplen, pkt.wirelen, &dp) ==
             DECODE_OK)
             packet(&dp);
     if (r == CAPTURE_ERROR)
@@ -226,15 +235,43 @@ static const char *verdict_name(int v)
     return v == RTP_DETECT_YES ? "yes" : v == RTP_DETECT_NO ? "no" : "maybe";
 }
 
+static int read_frames(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    unsigned long n;
+
+    if (!f) {
+        fprintf(stderr, "rtpcheck: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    only_max = 0;
+    only = cw_calloc(1, 1);
+    while (fscanf(f, "%lu", &n) == 1) {
+        if (n > only_max) {
+            only = cw_realloc(only, n / 8 + 1);
+            memset(only + only_max / 8 + 1, 0, n / 8 - only_max / 8);
+            only_max = n;
+        }
+        only[n / 8] |= (uint8_t)(1u << (n % 8));
+    }
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int rc = 0;
+    int rc = 0, first = 1;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: rtpcheck FILE...\n");
+    if (argc >= 3 && strcmp(argv[1], "--frames") == 0) {
+        if (read_frames(argv[2]) != 0)
+            return 2;
+        first = 3;
+    }
+    if (argc <= first) {
+        fprintf(stderr, "usage: rtpcheck [--frames LIST] FILE...\n");
         return 2;
     }
-    for (int i = 1; i < argc; i++)
+    for (int i = first; i < argc; i++)
         if (read_file(argv[i]) != 0)
             rc = 1;
     for (struct stream *s = all_head, *next; s; s = next) {
@@ -266,5 +303,6 @@ int main(int argc, char **argv)
             rtp_detector_free(f->det);
             free(f);
         }
+    free(only);
     return rc;
 }
