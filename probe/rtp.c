@@ -174,7 +174,8 @@ static enum rtp_payload_kind kind_of_name(const char *name)
 
 struct rtp_detector {
     int verdict;
-    unsigned seen, bad, run; /* run: RTP-shaped packets in a row */
+    unsigned seen, bad, good; /* good: packets continuing one source */
+    unsigned run;             /* RTP-shaped packets in a row */
     uint32_t ssrc;
     uint8_t pt;              /* the run's payload type (comfort noise aside) */
     uint16_t seq;
@@ -183,8 +184,9 @@ struct rtp_detector {
     uint64_t run_dts;        /* timestamp advance over the run */
 };
 
-/* Verdict limits: bad packets before NO, and packets before giving up. */
-#define DETECT_MAX_BAD  3
+/* Verdict limits: packets seen before a NO on bad evidence, and before
+ * giving up. */
+#define DETECT_MIN_SEEN 8
 #define DETECT_MAX_SEEN 50
 /* Per sequence step, the largest timestamp advance regardless of arrival
  * time: 120 ms at 48 kHz. */
@@ -216,25 +218,31 @@ static void run_start(rtp_detector_t *d, cw_ns_t t, const rtp_hdr_t *h)
     d->run_dts = 0;
 }
 
+enum run_step {
+    STEP_BREAK,   /* another source, or implausible */
+    STEP_GAP,     /* the same source after a loss of 10 to 3000 packets */
+    STEP_NEXT,    /* the next packet, or nearly */
+};
+
 /* Does h continue the run plausibly? */
-static bool run_continues(const rtp_detector_t *d, cw_ns_t t, const rtp_hdr_t *h)
+static enum run_step run_continues(const rtp_detector_t *d, cw_ns_t t, const rtp_hdr_t *h)
 {
     uint16_t dseq = (uint16_t)(h->seq - d->seq);
     int32_t dts = (int32_t)(h->ts - d->ts);
     double dt_s = t > d->t ? (double)(t - d->t) / 1e9 : 0.0;
 
     if (h->ssrc != d->ssrc)
-        return false;
+        return STEP_BREAK;
     if (h->pt != d->pt && !is_cn_pt(h->pt) && !is_cn_pt(d->pt))
-        return false;
-    if (dseq < 1 || dseq > 10)
-        return false;
+        return STEP_BREAK;
+    if (dseq < 1 || dseq >= 3000)
+        return STEP_BREAK;
     /* Timestamps never go back; they may jump after silence, but then by
      * no more than the arrival gap allows at the highest audio/video clock
      * (96 kHz). */
-    if (dts < 0)
-        return false;
-    return (double)dts <= (double)DETECT_TS_PER_SEQ * dseq + dt_s * 96000.0;
+    if (dts < 0 || (double)dts > (double)DETECT_TS_PER_SEQ * dseq + dt_s * 96000.0)
+        return STEP_BREAK;
+    return dseq <= 10 ? STEP_NEXT : STEP_GAP;
 }
 
 int rtp_detector_feed(rtp_detector_t *d, cw_ns_t arrival, const uint8_t *buf, size_t len)
@@ -252,20 +260,30 @@ int rtp_detector_feed(rtp_detector_t *d, cw_ns_t arrival, const uint8_t *buf, si
            * low half too when the octet would read as RTCP. */
           !(h.pt >= 72 && h.pt <= 76);
     if (!rtp) {
+        /* Not RTP: evidence against, but the run goes on (ZRTP, STUN or
+         * RTCP may share the flow with the media). */
         d->bad++;
-        d->run = 0;
-    } else if (d->run > 0 && run_continues(d, arrival, &h)) {
-        d->run_dts += (uint32_t)(h.ts - d->ts);
-        d->run++;
-        d->seq = h.seq;
-        d->ts = h.ts;
-        d->t = arrival;
-        if (!is_cn_pt(h.pt))
-            d->pt = h.pt;
-    } else {
-        if (d->run > 0)
-            d->bad++;
+    } else if (d->run == 0) {
         run_start(d, arrival, &h);
+    } else {
+        enum run_step step = run_continues(d, arrival, &h);
+
+        if (step == STEP_BREAK) {
+            d->bad++;
+            run_start(d, arrival, &h);
+        } else {
+            /* The same source: a loss gap keeps the run but does not
+             * lengthen it. */
+            d->good++;
+            d->run_dts += (uint32_t)(h.ts - d->ts);
+            if (step == STEP_NEXT)
+                d->run++;
+            d->seq = h.seq;
+            d->ts = h.ts;
+            d->t = arrival;
+            if (!is_cn_pt(h.pt))
+                d->pt = h.pt;
+        }
     }
 
     if (d->run >= RTP_DETECT_PACKETS) {
@@ -285,8 +303,9 @@ int rtp_detector_feed(rtp_detector_t *d, cw_ns_t arrival, const uint8_t *buf, si
         if (d->run >= RTP_DETECT_PACKETS)
             d->verdict = RTP_DETECT_YES;
     }
+    /* NO once bad packets clearly outnumber the signs of one source. */
     if (d->verdict == RTP_DETECT_MAYBE &&
-        (d->bad >= DETECT_MAX_BAD || d->seen >= DETECT_MAX_SEEN))
+        ((d->seen >= DETECT_MIN_SEEN && d->bad > 2 * d->good) || d->seen >= DETECT_MAX_SEEN))
         d->verdict = RTP_DETECT_NO;
     return d->verdict;
 }
@@ -376,6 +395,7 @@ struct rtp_stats {
     mos_loss_t *win;
     size_t nwin, capwin;
     uint32_t cur_win;
+    cw_ns_t last_win_first; /* the first arrival in the newest window */
 
     struct ws_state ws;
 };
@@ -494,15 +514,39 @@ static void settle_upto(rtp_stats_t *st, int64_t limit)
     }
 }
 
+/* Time since the stream's first packet, saturating (capture timestamps
+ * are not trusted). */
+static cw_ns_t since_first(const rtp_stats_t *st, cw_ns_t arrival)
+{
+    cw_ns_t rel;
+
+    if (__builtin_sub_overflow(arrival, st->first_arrival, &rel))
+        rel = arrival > st->first_arrival ? INT64_MAX : INT64_MIN;
+    return rel;
+}
+
+static double since_first_ms(const rtp_stats_t *st, cw_ns_t arrival)
+{
+    return (double)since_first(st, arrival) / 1e6;
+}
+
+/* Windows kept per stream (a week), and the longest silence kept as empty
+ * windows (an hour): a longer gap, or a jump of the capture clock, moves
+ * on to the next window instead. */
+#define MAX_WINDOWS 60480u
+#define MAX_WINDOW_GAP 360u
+
 static uint32_t window_of(rtp_stats_t *st, cw_ns_t arrival)
 {
-    cw_ns_t rel = arrival - st->first_arrival;
+    cw_ns_t rel = since_first(st, arrival);
     uint64_t w = rel > 0 ? (uint64_t)(rel / RTP_WINDOW_NS) : 0;
 
-    if (w > UINT32_MAX - 1)
-        w = UINT32_MAX - 1;
     if (w < st->cur_win)
         w = st->cur_win; /* capture time went back: stay in the window */
+    if (w > (uint64_t)st->cur_win + MAX_WINDOW_GAP)
+        w = st->cur_win + 1;
+    if (w >= MAX_WINDOWS)
+        w = MAX_WINDOWS - 1;
     if (w >= st->capwin) {
         size_t cap = st->capwin ? st->capwin : 8;
         mos_loss_t init = MOS_LOSS_INIT;
@@ -514,8 +558,10 @@ static uint32_t window_of(rtp_stats_t *st, cw_ns_t arrival)
             st->win[i] = init;
         st->capwin = cap;
     }
-    if (w >= st->nwin)
+    if (w >= st->nwin) {
         st->nwin = w + 1;
+        st->last_win_first = arrival;
+    }
     st->cur_win = (uint32_t)w;
     return (uint32_t)w;
 }
@@ -641,7 +687,7 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_clock = clock;
         st->jb_last_ts = ts;
         st->jb_ext_ts = 0;
-        st->jb_min_transit_ms = (double)(arrival - st->first_arrival) / 1e6;
+        st->jb_min_transit_ms = since_first_ms(st, arrival);
         st->jb_late_run = 0;
         return false;
     }
@@ -650,7 +696,7 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_ext_ts = ext;
         st->jb_last_ts = ts;
     }
-    transit = (double)(arrival - st->first_arrival) / 1e6 - (double)ext * 1000.0 / clock;
+    transit = since_first_ms(st, arrival) - (double)ext * 1000.0 / clock;
     if (transit < st->jb_min_transit_ms)
         st->jb_min_transit_ms = transit;
     if (transit - st->jb_min_transit_ms <= RTP_JITTER_BUFFER_MS) {
@@ -731,7 +777,7 @@ received:
 static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
 {
     struct ws_state *w = &st->ws;
-    double now = (double)(arrival - st->first_arrival) / 1e6;
+    double now = since_first_ms(st, arrival);
     uint32_t since_first, clock;
     bool in_seq, cn, follow_cn;
     double current_jitter = 0;
@@ -932,14 +978,18 @@ void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
     out->mos = mos_estimate(codec, &total, out->delay_ms, &out->r_factor);
     out->mos_min = out->mos;
     for (size_t i = 0; i < st->nwin; i++) {
-        cw_ns_t start = st->first_arrival + (cw_ns_t)i * RTP_WINDOW_NS;
         double m;
 
         if (wins[i].positions == 0)
             continue;
         /* The last window counts once it covers half its length. */
-        if (i + 1 == st->nwin && st->last_arrival - start < RTP_WINDOW_NS / 2)
-            continue;
+        if (i + 1 == st->nwin) {
+            cw_ns_t span;
+
+            if (__builtin_sub_overflow(st->last_arrival, st->last_win_first, &span) ||
+                span < RTP_WINDOW_NS / 2)
+                continue;
+        }
         m = mos_estimate(codec, &wins[i], out->delay_ms, NULL);
         if (m < out->mos_min)
             out->mos_min = m;

@@ -110,8 +110,13 @@ void rtp_detector_free(rtp_detector_t *d);
  * arrival time; returns an enum rtp_detect.  YES only after
  * RTP_DETECT_PACKETS packets in a row with version 2, one SSRC, one payload
  * type (comfort noise aside), sequence numbers advancing by 1 to 10 and
- * timestamps advancing plausibly for the arrival times.  RTCP, STUN, SIP,
- * DNS and random bytes end in NO.  The verdict is sticky. */
+ * timestamps advancing plausibly for the arrival times; packets that are
+ * not RTP in between (ZRTP, STUN) and loss gaps do not break the run.
+ * NO from the 8th packet on while packets that are not RTP, or RTP-like
+ * ones that do not follow each other, outnumber twice those that do, or
+ * after 50 packets without a YES: RTCP, STUN, SIP, DNS and random bytes
+ * end in NO.
+ * The verdict is sticky. */
 int rtp_detector_feed(rtp_detector_t *d, cw_ns_t arrival, const uint8_t *buf, size_t len);
 
 /* The SSRC and payload type that made the YES (valid after YES). */
