@@ -121,36 +121,36 @@ double mos_burst_r(const mos_loss_t *l)
 static void basic_terms(double *no_out, double *ro_out)
 {
     double olr = G107_SLR + G107_RLR;
-    double nfo = G107_NFOR + G107_RLR;                                          /* 7-6 */
+    double nfo = G107_NFOR + G107_RLR;                                               /* 7-6 */
     double pre = G107_PR + 10.0 * log10(1.0 + pow(10.0, (10.0 - G107_LSTR) / 10.0)); /* 7-7 */
-    double nor = G107_RLR - 121.0 + pre + 0.008 * (pre - 35.0) * (pre - 35.0);  /* 7-5 */
+    double nor = G107_RLR - 121.0 + pre + 0.008 * (pre - 35.0) * (pre - 35.0);       /* 7-5 */
     double nos = G107_PS - G107_SLR - G107_DS - 100.0 +
-                 0.004 * pow(G107_PS - olr - G107_DS - 14.0, 2.0);              /* 7-4 */
+                 0.004 * pow(G107_PS - olr - G107_DS - 14.0, 2.0); /* 7-4 */
     double no = 10.0 * log10(pow(10.0, G107_NC / 10.0) + pow(10.0, nos / 10.0) +
-                             pow(10.0, nor / 10.0) + pow(10.0, nfo / 10.0));     /* 7-3 */
+                             pow(10.0, nor / 10.0) + pow(10.0, nfo / 10.0)); /* 7-3 */
 
     *no_out = no;
-    *ro_out = 15.0 - 1.5 * (G107_SLR + no);                                     /* 7-2 */
+    *ro_out = 15.0 - 1.5 * (G107_SLR + no); /* 7-2 */
 }
 
 /* G.107 equations 7-8 to 7-16: simultaneous impairments. */
 static double simultaneous(double no, double ro, double t)
 {
     double olr = G107_SLR + G107_RLR;
-    double xolr = olr + 0.2 * (64.0 + no - G107_RLR);                           /* 7-10 */
+    double xolr = olr + 0.2 * (64.0 + no - G107_RLR);                               /* 7-10 */
     double iolr = 20.0 * (pow(1.0 + pow(xolr / 8.0, 8.0), 1.0 / 8.0) - xolr / 8.0); /* 7-9 */
     double stmro = -10.0 * log10(pow(10.0, -G107_STMR / 10.0) +
                                  exp(-t / 4.0) * pow(10.0, -G107_TELR / 10.0)); /* 7-12 */
     double ist = 12.0 * pow(1.0 + pow((stmro - 13.0) / 6.0, 8.0), 1.0 / 8.0) -
                  28.0 * pow(1.0 + pow((stmro + 1.0) / 19.4, 35.0), 1.0 / 35.0) -
                  13.0 * pow(1.0 + pow((stmro - 3.0) / 33.0, 13.0), 1.0 / 13.0) + 29.0; /* 7-11 */
-    double q = 37.0 - 15.0 * log10(G107_QDU);                                   /* 7-16 */
-    double g = 1.07 + 0.258 * q + 0.0602 * q * q;                               /* 7-15 */
-    double z = 46.0 / 30.0 - g / 40.0;                                          /* 7-14 */
-    double y = (ro - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0;                      /* 7-14 */
-    double iq = 15.0 * log10(1.0 + pow(10.0, y) + pow(10.0, z));                /* 7-13 */
+    double q = 37.0 - 15.0 * log10(G107_QDU);                                          /* 7-16 */
+    double g = 1.07 + 0.258 * q + 0.0602 * q * q;                                      /* 7-15 */
+    double z = 46.0 / 30.0 - g / 40.0;                                                 /* 7-14 */
+    double y = (ro - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0;                             /* 7-14 */
+    double iq = 15.0 * log10(1.0 + pow(10.0, y) + pow(10.0, z));                       /* 7-13 */
 
-    return iolr + ist + iq;                                                     /* 7-8 */
+    return iolr + ist + iq; /* 7-8 */
 }
 
 double mos_r_factor(const mos_params_t *p, mos_detail_t *detail)
@@ -167,33 +167,33 @@ double mos_r_factor(const mos_params_t *p, mos_detail_t *detail)
     /* Delayed impairments, 7-17 to 7-28.  Talker echo: */
     {
         double terv = G107_TELR - 40.0 * log10((1.0 + t / 10.0) / (1.0 + t / 150.0)) +
-                      6.0 * exp(-0.3 * t * t);                                  /* 7-22 */
-        double roe = -1.5 * (no - G107_RLR);                                    /* 7-20 */
-        double re = 80.0 + 2.5 * (terv - 14.0);                                 /* 7-21 */
+                      6.0 * exp(-0.3 * t * t);  /* 7-22 */
+        double roe = -1.5 * (no - G107_RLR);    /* 7-20 */
+        double re = 80.0 + 2.5 * (terv - 14.0); /* 7-21 */
 
         d.idte = ((roe - re) / 2.0 + sqrt((roe - re) * (roe - re) / 4.0 + 100.0) - 1.0) *
-                 (1.0 - exp(-t));                                               /* 7-19 */
+                 (1.0 - exp(-t)); /* 7-19 */
     }
     /* Listener echo: */
     {
-        double rle = 10.5 * (G107_WEPL + 7.0) * pow(tr + 1.0, -0.25);           /* 7-26 */
+        double rle = 10.5 * (G107_WEPL + 7.0) * pow(tr + 1.0, -0.25); /* 7-26 */
 
         d.idle = (d.ro - rle) / 2.0 + sqrt((d.ro - rle) * (d.ro - rle) / 4.0 + 169.0); /* 7-25 */
     }
     /* Too-long absolute delay: */
     if (ta > G107_MT) {
-        double x = log10(ta / G107_MT) / log10(2.0);                            /* 7-28 */
+        double x = log10(ta / G107_MT) / log10(2.0); /* 7-28 */
         double e = 6.0 * G107_ST;
 
         d.idd = 25.0 * (pow(1.0 + pow(x, e), 1.0 / e) - 3.0 * pow(1.0 + pow(x / 3.0, e), 1.0 / e) +
-                        2.0);                                                   /* 7-27 */
+                        2.0); /* 7-27 */
     }
-    d.id = d.idte + d.idle + d.idd;                                             /* 7-17 */
+    d.id = d.idte + d.idle + d.idd; /* 7-17 */
 
     /* Equipment impairment with packet loss, 7-29. */
     d.ie_eff = p->ie + (95.0 - p->ie) * ppl / (ppl / burst_r + p->bpl);
     d.a = G107_A;
-    d.r = d.ro - d.is - d.id - d.ie_eff + d.a;                                  /* 7-1 */
+    d.r = d.ro - d.is - d.id - d.ie_eff + d.a; /* 7-1 */
     if (detail)
         *detail = d;
     return d.r;

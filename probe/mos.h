@@ -34,7 +34,7 @@ const mos_codec_t *mos_codec_find(const char *name);
  * two-state Markov (Gilbert) estimate of BurstR.  A lost position is a
  * sequence number never received or one a jitter buffer discarded. */
 typedef struct mos_loss {
-    uint64_t positions;  /* sequence numbers judged */
+    uint64_t positions; /* sequence numbers judged */
     uint64_t lost;
     uint64_t from_ok;    /* positions following a received one ... */
     uint64_t ok_to_lost; /* ... that were lost */
@@ -43,7 +43,10 @@ typedef struct mos_loss {
     int8_t prev;         /* -1 none yet, 0 received, 1 lost */
 } mos_loss_t;
 
-#define MOS_LOSS_INIT { 0, 0, 0, 0, 0, 0, -1 }
+#define MOS_LOSS_INIT                                                                              \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 0, -1                                                                       \
+    }
 
 /* Appends one position to the sequence. */
 void mos_loss_add(mos_loss_t *l, bool lost);

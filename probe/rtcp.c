@@ -9,11 +9,11 @@
 /* Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
 #define NTP_UNIX_OFFSET 2208988800ULL
 
-#define RTCP_HDR_LEN    4
-#define SR_INFO_LEN     20 /* NTP (8), RTP timestamp, packets, octets */
-#define BLOCK_LEN       24
-#define XR_VOIP_BT      7
-#define XR_VOIP_LEN     36 /* the block including its 4-octet header */
+#define RTCP_HDR_LEN 4
+#define SR_INFO_LEN  20 /* NTP (8), RTP timestamp, packets, octets */
+#define BLOCK_LEN    24
+#define XR_VOIP_BT   7
+#define XR_VOIP_LEN  36 /* the block including its 4-octet header */
 
 static uint16_t rd16(const uint8_t *p)
 {

@@ -49,14 +49,14 @@ typedef struct rtcp_block {
 
 /* RFC 3611 4.7 VoIP Metrics Report Block (block type 7), as sent. */
 typedef struct rtcp_xr_voip {
-    uint32_t reporter_ssrc; /* the XR sender */
-    uint32_t ssrc;          /* the source reported on */
-    uint8_t loss_rate;      /* fraction lost, 1/256 */
-    uint8_t discard_rate;   /* fraction discarded by the jitter buffer, 1/256 */
+    uint32_t reporter_ssrc;             /* the XR sender */
+    uint32_t ssrc;                      /* the source reported on */
+    uint8_t loss_rate;                  /* fraction lost, 1/256 */
+    uint8_t discard_rate;               /* fraction discarded by the jitter buffer, 1/256 */
     uint8_t burst_density, gap_density; /* 1/256 */
     uint16_t burst_duration_ms, gap_duration_ms;
-    uint16_t round_trip_ms;  /* 0 = unavailable */
-    uint16_t end_system_ms;  /* 0 = unavailable */
+    uint16_t round_trip_ms;                 /* 0 = unavailable */
+    uint16_t end_system_ms;                 /* 0 = unavailable */
     int8_t signal_level_db, noise_level_db; /* 127 = unavailable */
     uint8_t rerl_db, gmin;
     uint8_t r_factor, ext_r_factor; /* 127 = unavailable */
@@ -66,12 +66,12 @@ typedef struct rtcp_xr_voip {
 } rtcp_xr_voip_t;
 
 typedef struct rtcp_info {
-    unsigned packets;   /* RTCP packets in the compound */
-    unsigned unknown;   /* of which types skipped (APP, feedback, ...) */
+    unsigned packets; /* RTCP packets in the compound */
+    unsigned unknown; /* of which types skipped (APP, feedback, ...) */
     bool has_sr;
-    rtcp_sr_t sr;       /* the first SR */
+    rtcp_sr_t sr; /* the first SR */
     bool has_rr;
-    uint32_t rr_ssrc;   /* the first RR's sender */
+    uint32_t rr_ssrc; /* the first RR's sender */
     size_t nblocks, blocks_dropped;
     rtcp_block_t blocks[RTCP_MAX_BLOCKS];
     bool has_cname;

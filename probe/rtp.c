@@ -142,13 +142,31 @@ static const struct {
     const char *name;
     uint32_t rate;
 } name_rates[] = {
-    { "AMR", 8000 },      { "AMR-WB", 16000 },  { "EVRC", 8000 },     { "EVRCB", 8000 },
-    { "EVRCWB", 16000 },  { "EVS", 16000 },     { "G7221", 16000 },   { "G726-16", 8000 },
-    { "G726-24", 8000 },  { "G726-32", 8000 },  { "G726-40", 8000 },  { "G729D", 8000 },
-    { "G729E", 8000 },    { "GSM-EFR", 8000 },  { "iLBC", 8000 },     { "opus", 48000 },
-    { "SILK", 16000 },    { "speex", 8000 },    { "telephone-event", 8000 },
-    { "red", 1000 },      { "t140", 1000 },     { "H264", 90000 },    { "VP8", 90000 },
-    { "VP9", 90000 },     { "H265", 90000 },
+    { "AMR", 8000 },
+    { "AMR-WB", 16000 },
+    { "EVRC", 8000 },
+    { "EVRCB", 8000 },
+    { "EVRCWB", 16000 },
+    { "EVS", 16000 },
+    { "G7221", 16000 },
+    { "G726-16", 8000 },
+    { "G726-24", 8000 },
+    { "G726-32", 8000 },
+    { "G726-40", 8000 },
+    { "G729D", 8000 },
+    { "G729E", 8000 },
+    { "GSM-EFR", 8000 },
+    { "iLBC", 8000 },
+    { "opus", 48000 },
+    { "SILK", 16000 },
+    { "speex", 8000 },
+    { "telephone-event", 8000 },
+    { "red", 1000 },
+    { "t140", 1000 },
+    { "H264", 90000 },
+    { "VP8", 90000 },
+    { "VP9", 90000 },
+    { "H265", 90000 },
 };
 
 uint32_t rtp_name_clock_rate(const char *name)
@@ -177,11 +195,11 @@ struct rtp_detector {
     unsigned seen, bad, good; /* good: packets continuing one source */
     unsigned run;             /* RTP-shaped packets in a row */
     uint32_t ssrc;
-    uint8_t pt;              /* the run's payload type (comfort noise aside) */
+    uint8_t pt; /* the run's payload type (comfort noise aside) */
     uint16_t seq;
     uint32_t ts, run_ts0;
     cw_ns_t t, run_t0;
-    uint64_t run_dts;        /* timestamp advance over the run */
+    uint64_t run_dts; /* timestamp advance over the run */
 };
 
 /* Verdict limits: packets seen before a NO on bad evidence, and before
@@ -219,9 +237,9 @@ static void run_start(rtp_detector_t *d, cw_ns_t t, const rtp_hdr_t *h)
 }
 
 enum run_step {
-    STEP_BREAK,   /* another source, or implausible */
-    STEP_GAP,     /* the same source after a loss of 10 to 3000 packets */
-    STEP_NEXT,    /* the next packet, or nearly */
+    STEP_BREAK, /* another source, or implausible */
+    STEP_GAP,   /* the same source after a loss of 10 to 3000 packets */
+    STEP_NEXT,  /* the next packet, or nearly */
 };
 
 /* Does h continue the run plausibly? */
@@ -331,7 +349,7 @@ uint8_t rtp_detector_pt(const rtp_detector_t *d)
 /* Positions this far behind the highest are final for the MOS windows:
  * beyond MAX_MISORDER, a packet cannot arrive any more without being a
  * jump. */
-#define SETTLE 128
+#define SETTLE     128
 #define MAX_MAPPED 16
 
 enum pos_state { POS_MISSING = 0, POS_RECEIVED = 1, POS_DISCARDED = 2 };
@@ -376,7 +394,7 @@ struct rtp_stats {
     uint64_t unique;
     uint8_t ring[RING];
     uint32_t ring_win[RING];
-    bool pending;          /* a jump waiting for its successor */
+    bool pending; /* a jump waiting for its successor */
     uint16_t pend_seq;
     uint64_t expected_closed, lost_closed;
     uint64_t dups, ooo, resets, ssrc_changes, stray;
@@ -533,7 +551,7 @@ static double since_first_ms(const rtp_stats_t *st, cw_ns_t arrival)
 /* Windows kept per stream (a week), and the longest silence kept as empty
  * windows (an hour): a longer gap, or a jump of the capture clock, moves
  * on to the next window instead. */
-#define MAX_WINDOWS 60480u
+#define MAX_WINDOWS    60480u
 #define MAX_WINDOW_GAP 360u
 
 static uint32_t window_of(rtp_stats_t *st, cw_ns_t arrival)
@@ -712,8 +730,8 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
 
 /* ---------------------------------------------------------------- sequence */
 
-static void seq_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uint32_t w,
-                       bool voice, uint32_t clock)
+static void seq_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uint32_t w, bool voice,
+                       uint32_t clock)
 {
     uint16_t udelta;
     int64_t pos = -1;
@@ -803,8 +821,7 @@ static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
 
     /* Sequence cycles: counted when a number below the first appears,
      * re-armed once numbers climb above the first again. */
-    if (in_seq && !w->under &&
-        (h->seq < w->start_seq || (h->seq == 0 && w->stop_seq == 65535))) {
+    if (in_seq && !w->under && (h->seq < w->start_seq || (h->seq == 0 && w->stop_seq == 65535))) {
         w->cycles++;
         w->under = true;
     } else if (in_seq && w->under && h->seq > w->start_seq) {
@@ -837,8 +854,8 @@ static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
                 w->max_jitter = w->jitter;
             /* Wireshark's running mean divides by the packets so far, the
              * irregular ones included. */
-            w->mean_jitter = (w->mean_jitter * (double)(w->total_nr - 1) + current_jitter) /
-                             (double)w->total_nr;
+            w->mean_jitter =
+                (w->mean_jitter * (double)(w->total_nr - 1) + current_jitter) / (double)w->total_nr;
         }
     }
     if (in_seq)

@@ -33,8 +33,8 @@
 
 /* ------------------------------------------------------------ header */
 
-#define RTP_HDR_LEN   12
-#define RTP_MAX_CSRC  15
+#define RTP_HDR_LEN  12
+#define RTP_MAX_CSRC 15
 
 typedef struct rtp_hdr {
     uint8_t version; /* always 2 after a successful parse */
@@ -45,12 +45,12 @@ typedef struct rtp_hdr {
     uint32_t ts;
     uint32_t ssrc;
     uint32_t csrc[RTP_MAX_CSRC];
-    uint16_t ext_profile;     /* with extension: the "defined by profile" word */
-    const uint8_t *ext_data;  /* with extension: its data, ext_len bytes */
+    uint16_t ext_profile;    /* with extension: the "defined by profile" word */
+    const uint8_t *ext_data; /* with extension: its data, ext_len bytes */
     size_t ext_len;
-    uint8_t pad_len;          /* with padding: bytes of padding, count included */
-    const uint8_t *payload;   /* points into buf */
-    size_t payload_len;       /* without padding */
+    uint8_t pad_len;        /* with padding: bytes of padding, count included */
+    const uint8_t *payload; /* points into buf */
+    size_t payload_len;     /* without padding */
 } rtp_hdr_t;
 
 /* Parses an RTP version 2 header with its CSRC list, header extension and
@@ -127,9 +127,9 @@ uint8_t rtp_detector_pt(const rtp_detector_t *d);
 
 typedef struct rtp_stats rtp_stats_t;
 
-#define RTP_CODEC_NAME_MAX 32
-#define RTP_WINDOW_NS      CW_SEC(10) /* the MOS window */
-#define RTP_JITTER_BUFFER_MS 60.0     /* the modelled jitter buffer */
+#define RTP_CODEC_NAME_MAX   32
+#define RTP_WINDOW_NS        CW_SEC(10) /* the MOS window */
+#define RTP_JITTER_BUFFER_MS 60.0       /* the modelled jitter buffer */
 
 typedef struct rtp_summary {
     char codec[RTP_CODEC_NAME_MAX]; /* the voice payload with the most packets;
@@ -138,11 +138,11 @@ typedef struct rtp_summary {
     uint32_t clock_rate;            /* its clock rate, 0 if unknown */
     uint32_t ssrc;                  /* of the latest packet */
 
-    uint64_t packets;   /* every packet fed: tshark's Pkts */
+    uint64_t packets; /* every packet fed: tshark's Pkts */
     uint64_t voice_packets, event_packets, cn_packets;
-    uint64_t expected;  /* from the extended sequence numbers, per epoch */
-    uint64_t lost;      /* sequence numbers never received */
-    double loss_pct;    /* 100 * lost / expected */
+    uint64_t expected;     /* from the extended sequence numbers, per epoch */
+    uint64_t lost;         /* sequence numbers never received */
+    double loss_pct;       /* 100 * lost / expected */
     uint64_t duplicates;   /* a sequence number received again */
     uint64_t out_of_order; /* received after a higher sequence number */
     uint64_t seq_resets;   /* restarts (RFC 3550 A.1: a jump then two in a row) */
@@ -151,22 +151,22 @@ typedef struct rtp_summary {
                               did not continue); in packets, not in expected */
 
     /* Wireshark-compatible figures (see the top of this file). */
-    double jitter_ms;      /* the estimator's last value */
+    double jitter_ms; /* the estimator's last value */
     double jitter_mean_ms;
     double jitter_max_ms;
     double max_delta_ms;
-    int64_t ws_expected;   /* what tshark 4.0 prints as expected and Lost, */
-    int64_t ws_lost;       /* for comparison: Lost < 0 with duplicates/resets */
+    int64_t ws_expected; /* what tshark 4.0 prints as expected and Lost, */
+    int64_t ws_lost;     /* for comparison: Lost < 0 with duplicates/resets */
 
     cw_ns_t first_arrival, last_arrival;
     uint64_t jb_discarded; /* voice packets a 60 ms jitter buffer would discard */
 
-    double delay_ms;       /* the one-way delay the E-model used */
-    double burst_r;        /* G.107 BurstR of the whole stream */
-    double r_factor;       /* of the whole stream */
-    double mos;            /* G.107 E-model listening MOS of the whole stream */
-    double mos_min;        /* the lowest over 10 s windows */
-    uint32_t windows;      /* 10 s windows the stream spans */
+    double delay_ms;  /* the one-way delay the E-model used */
+    double burst_r;   /* G.107 BurstR of the whole stream */
+    double r_factor;  /* of the whole stream */
+    double mos;       /* G.107 E-model listening MOS of the whole stream */
+    double mos_min;   /* the lowest over 10 s windows */
+    uint32_t windows; /* 10 s windows the stream spans */
 } rtp_summary_t;
 
 rtp_stats_t *rtp_stats_new(void);

@@ -212,8 +212,7 @@ static void rtp_send(const char *src, uint16_t sport, const char *dst, uint16_t 
 
     if (nsends >= sizeof(sends) / sizeof(sends[0]))
         abort();
-    *s = (struct rtp_send){ t,   nsends, src, dst,    sport, dport,
-                            ssrc, ts,    seq, pt, marker, paylen };
+    *s = (struct rtp_send){ t, nsends, src, dst, sport, dport, ssrc, ts, seq, pt, marker, paylen };
     nsends++;
 }
 
@@ -304,8 +303,8 @@ static int gen_rtp(const char *path)
 
         if (i >= 150 && i <= 155)
             t = T0 + 2 * CW_NS_PER_MS + 156 * 20 * CW_NS_PER_MS + (cw_ns_t)(i - 150) * 500000;
-        rtp_send("10.1.0.2", 40002, "10.1.0.1", 40000, 0x55667788, 6, i == 0,
-                 (uint16_t)(1000 + i), 7000u + i * 320u, t, 160);
+        rtp_send("10.1.0.2", 40002, "10.1.0.1", 40000, 0x55667788, 6, i == 0, (uint16_t)(1000 + i),
+                 7000u + i * 320u, t, 160);
     }
     rc = write_sends(g, NULL, 0, 0);
     rc |= pcapgen_close(g);
@@ -370,8 +369,8 @@ static int gen_rtp_sdp(const char *path)
         if (i == 50 || i == 250 || i == 350)
             continue;
         rtp_send("10.2.0.1", 30000, "10.2.0.2", 30002, 0xC0C0C0C0, event ? 101 : 111,
-                 i == 0 || i == 100, (uint16_t)(20000 + i),
-                 event ? 100u * 960u : 1234u + i * 960u, t, event ? 4 : 80);
+                 i == 0 || i == 100, (uint16_t)(20000 + i), event ? 100u * 960u : 1234u + i * 960u,
+                 t, event ? 4 : 80);
         sent_c++;
     }
     t = T0 + CW_NS_PER_SEC + 3 * CW_NS_PER_MS;
@@ -380,8 +379,8 @@ static int gen_rtp_sdp(const char *path)
     for (unsigned i = 0; i < 410; i++) {
         bool cn = i >= 100 && i < 110;
 
-        rtp_send("10.2.0.2", 30002, "10.2.0.1", 30000, 0xD0D0D0D0, cn ? 13 : 0,
-                 i == 0 || i == 110, seq++, ts, t, cn ? 1 : 160);
+        rtp_send("10.2.0.2", 30002, "10.2.0.1", 30000, 0xD0D0D0D0, cn ? 13 : 0, i == 0 || i == 110,
+                 seq++, ts, t, cn ? 1 : 160);
         sent_d++;
         /* Comfort noise every 100 ms; voice every 20 ms. */
         t += (cn ? 100 : 20) * CW_NS_PER_MS;

@@ -29,9 +29,9 @@
 #include "decode.h"
 #include "rtp.h"
 
-#define NBUCKETS  4096
-#define MAX_SDP   256
-#define MAX_MAPS  16
+#define NBUCKETS 4096
+#define MAX_SDP  256
+#define MAX_MAPS 16
 
 struct flow_key {
     cw_addr_t src, dst;
@@ -50,8 +50,8 @@ struct stream {
     uint32_t ssrc;
     rtp_stats_t *st;
     struct flow *flow;
-    struct stream *next;      /* bucket chain */
-    struct stream *next_all;  /* order of appearance */
+    struct stream *next;     /* bucket chain */
+    struct stream *next_all; /* order of appearance */
 };
 
 /* One SDP media port with its rtpmap lines. */
@@ -70,8 +70,8 @@ static struct stream *all_head, **all_tail = &all_head;
 static struct flow *flows[NBUCKETS];
 static struct sdp_media sdp[MAX_SDP];
 static size_t nsdp;
-static uint8_t *only;    /* --frames: bitmap of frame numbers */
-static size_t only_max;  /* highest frame number in it */
+static uint8_t *only;   /* --frames: bitmap of frame numbers */
+static size_t only_max; /* highest frame number in it */
 static uint64_t frameno;
 
 static uint32_t key_hash(const struct flow_key *k, uint32_t extra)
@@ -112,8 +112,7 @@ static void apply_sdp(struct stream *s)
         if (sdp[i].port != s->key.sport && sdp[i].port != s->key.dport)
             continue;
         for (size_t j = 0; j < sdp[i].nmaps; j++)
-            rtp_stats_set_codec(s->st, sdp[i].maps[j].pt, sdp[i].maps[j].name,
-                                sdp[i].maps[j].rate);
+            rtp_stats_set_codec(s->st, sdp[i].maps[j].pt, sdp[i].maps[j].name, sdp[i].maps[j].rate);
     }
 }
 
@@ -220,8 +219,8 @@ static int read_file(const char *path)
     }
     d = decoder_new(0, 0);
     while ((r = capture_next(c, &pkt)) == CAPTURE_PACKET)
-        if (++frameno && decode_frame(d, capture_dlt(c), pkt.ts, pkt.data, pkt.caplen, pkt.wirelen, &dp) ==
-            DECODE_OK)
+        if (++frameno && decode_frame(d, capture_dlt(c), pkt.ts, pkt.data, pkt.caplen, pkt.wirelen,
+                                      &dp) == DECODE_OK)
             packet(&dp);
     if (r == CAPTURE_ERROR)
         fprintf(stderr, "rtpcheck: %s: %s\n", path, capture_error(c));
@@ -289,11 +288,11 @@ int main(int argc, char **argv)
                m.codec[0] ? m.codec : "-", m.clock_rate, verdict_name(s->flow->verdict),
                (unsigned long long)m.packets, (unsigned long long)m.voice_packets,
                (unsigned long long)m.event_packets, (unsigned long long)m.cn_packets,
-               (unsigned long long)m.expected, (unsigned long long)m.lost,
-               (long long)m.ws_lost, (unsigned long long)m.duplicates,
-               (unsigned long long)m.out_of_order, (unsigned long long)m.seq_resets,
-               (unsigned long long)m.stray, m.jitter_mean_ms, m.jitter_max_ms, m.max_delta_ms,
-               (unsigned long long)m.jb_discarded, m.burst_r, m.r_factor, m.mos, m.mos_min);
+               (unsigned long long)m.expected, (unsigned long long)m.lost, (long long)m.ws_lost,
+               (unsigned long long)m.duplicates, (unsigned long long)m.out_of_order,
+               (unsigned long long)m.seq_resets, (unsigned long long)m.stray, m.jitter_mean_ms,
+               m.jitter_max_ms, m.max_delta_ms, (unsigned long long)m.jb_discarded, m.burst_r,
+               m.r_factor, m.mos, m.mos_min);
         rtp_stats_free(s->st);
         free(s);
     }

@@ -49,9 +49,9 @@ static const struct loss_case loss_cases[] = {
     { "PCMU", 5, 1, 95.0 * 5 / (5 + 25.1) },   /* 15.78 */
     { "PCMU", 5, 2, 95.0 * 5 / (2.5 + 25.1) }, /* 17.21: bursts hurt more */
     { "G729", 0, 1, 11 },
-    { "G729", 3, 1, 11 + 84.0 * 3 / (3 + 19.0) },   /* 22.45 */
-    { "G729", 3, 3, 11 + 84.0 * 3 / (1 + 19.0) },   /* 23.6 */
-    { "G711-NOPLC", 1, 1, 95.0 * 1 / (1 + 4.3) },   /* 17.92 */
+    { "G729", 3, 1, 11 + 84.0 * 3 / (3 + 19.0) }, /* 22.45 */
+    { "G729", 3, 3, 11 + 84.0 * 3 / (1 + 19.0) }, /* 23.6 */
+    { "G711-NOPLC", 1, 1, 95.0 * 1 / (1 + 4.3) }, /* 17.92 */
     { "G722", 1, 1, 95.0 * 1 / (1 + 25.1) },
     { "opus", 0, 1, 0 },
 };
@@ -150,7 +150,7 @@ struct r_case {
 };
 
 static const struct r_case r_cases[] = {
-    { -10, 1.0 }, { 0, 1.0 },    { 3, 1.0 },     { 50, 2.575 }, { 60, 3.1 },
+    { -10, 1.0 },  { 0, 1.0 },      { 3, 1.0 },   { 50, 2.575 }, { 60, 3.1 },
     { 80, 4.024 }, { 93.2, 4.409 }, { 100, 4.5 }, { 130, 4.5 },
 };
 
@@ -229,10 +229,10 @@ static void test_estimate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference), cmocka_unit_test(test_loss_points),
+        cmocka_unit_test(test_reference),     cmocka_unit_test(test_loss_points),
         cmocka_unit_test(test_monotone_loss), cmocka_unit_test(test_delay),
-        cmocka_unit_test(test_r_to_mos), cmocka_unit_test(test_burst_r),
-        cmocka_unit_test(test_codecs), cmocka_unit_test(test_estimate),
+        cmocka_unit_test(test_r_to_mos),      cmocka_unit_test(test_burst_r),
+        cmocka_unit_test(test_codecs),        cmocka_unit_test(test_estimate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,8 @@
 
 #include "rtcp.h"
 
+/* clang-format off */
+/* Byte tables laid out by field. */
 /* SR with one report block, then SDES with a CNAME: a typical compound. */
 static const uint8_t sr_sdes[] = {
     /* SR, RC 1, length 12 words */
@@ -46,6 +48,8 @@ static const uint8_t rr_bye_xr[] = {
     13, 2, 50, 5, 0x00, 0x3c, 0x01, 0xf4, 0x00, 0x28, 0x00, 0x50, 0xe2, 0xb5, 25, 16, 88, 90,
     41, 40, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x78, 0x00, 0xc8,
 };
+
+/* clang-format on */
 
 static void test_sr_sdes(void **state)
 {
@@ -166,6 +170,7 @@ static void test_truncations(void **state)
     }
 }
 
+/* clang-format off */
 struct bad_case {
     const char *what;
     uint8_t pkt[40];
@@ -193,6 +198,8 @@ static const struct bad_case bad_cases[] = {
     { "shorter than a header", { 0x80, 201 }, 2 },
 };
 
+/* clang-format on */
+
 static void test_malformed(void **state)
 {
     rtcp_info_t info;
@@ -207,9 +214,9 @@ static void test_malformed(void **state)
 static void test_reduced_and_unknown(void **state)
 {
     /* An empty RR, then APP and a feedback packet: skipped, counted. */
-    static const uint8_t p[] = { 0x80, 201, 0x00, 0x01, 1, 2, 3, 4, 0x80, 204, 0x00, 0x02,
-                                 1, 2, 3, 4, 'n', 'a', 'm', 'e', 0x81, 205, 0x00, 0x02,
-                                 1, 2, 3, 4, 5, 6, 7, 8 };
+    static const uint8_t p[] = { 0x80, 201,  0x00, 0x01, 1, 2,   3,   4,   0x80, 204,  0x00,
+                                 0x02, 1,    2,    3,    4, 'n', 'a', 'm', 'e',  0x81, 205,
+                                 0x00, 0x02, 1,    2,    3, 4,   5,   6,   7,    8 };
     /* Padding on the last packet: 4 octets of it. */
     static const uint8_t padded[] = { 0xa0, 201, 0x00, 0x02, 1, 2, 3, 4, 0, 0, 0, 4 };
     rtcp_info_t info;
@@ -230,8 +237,8 @@ struct rtt_case {
 };
 
 static const struct rtt_case rtt_cases[] = {
-    { 0x00018000, 0x00010000, 0x00004000, 0, 250.0 },  /* 1.5 - 1 - 0.25 s */
-    { 0x00000800, 0xfffff000, 0x00000800, 0, 62.5 },   /* across the 16.16 wrap */
+    { 0x00018000, 0x00010000, 0x00004000, 0, 250.0 }, /* 1.5 - 1 - 0.25 s */
+    { 0x00000800, 0xfffff000, 0x00000800, 0, 62.5 },  /* across the 16.16 wrap */
     { 0x00010000, 0x00010000, 0x00000000, 0, 0.0 },
     { 0x00010000, 0x00000000, 0x00000000, -ENODATA, 0 }, /* no SR received yet */
     { 0x00010000, 0x00010000, 0x00001000, -ERANGE, 0 },  /* DLSR beyond the arrival */
@@ -266,9 +273,12 @@ static void test_rtt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sr_sdes),     cmocka_unit_test(test_rr_bye_xr),
-        cmocka_unit_test(test_truncations), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_reduced_and_unknown), cmocka_unit_test(test_rtt),
+        cmocka_unit_test(test_sr_sdes),
+        cmocka_unit_test(test_rr_bye_xr),
+        cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_reduced_and_unknown),
+        cmocka_unit_test(test_rtt),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

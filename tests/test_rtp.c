@@ -58,7 +58,10 @@ static size_t full_packet(uint8_t *b)
     b[0] = 0x80 | 0x20 | 0x10 | 2;
     memcpy(b + n, "\x11\x11\x11\x11\x22\x22\x22\x22", 8);
     n += 8;
-    memcpy(b + n, "\xbe\xde\x00\x02" "abcdefgh", 12);
+    memcpy(b + n,
+           "\xbe\xde\x00\x02"
+           "abcdefgh",
+           12);
     n += 12;
     memset(b + n, 0x55, 20);
     n += 20;
@@ -143,14 +146,22 @@ static const struct parse_case parse_cases[] = {
     { "11 bytes", { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }, 11, -EINVAL, 0 },
     { "CSRC past the end", { 0x81, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3 }, 15, -EINVAL, 0 },
     { "15 CSRCs, none there", { 0x8f, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 }, 12, -EINVAL, 0 },
-    { "extension header cut", { 0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde }, 14, -EINVAL,
+    { "extension header cut",
+      { 0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde },
+      14,
+      -EINVAL,
       0 },
     { "extension longer than the packet",
       { 0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0xff, 0xff, 0, 0, 0, 0 },
-      20, -EINVAL, 0 },
+      20,
+      -EINVAL,
+      0 },
     { "empty extension", { 0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 0, 7 }, 17, 0, 1 },
     { "padding 0", { 0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 0 }, 15, -EINVAL, 0 },
-    { "padding past the payload", { 0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 4 }, 15, -EINVAL,
+    { "padding past the payload",
+      { 0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 4 },
+      15,
+      -EINVAL,
       0 },
     { "padding without payload", { 0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 }, 12, -EINVAL, 0 },
     { "all padding", { 0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 3 }, 15, 0, 0 },
@@ -181,17 +192,17 @@ struct rtcp_case {
 };
 
 static const struct rtcp_case rtcp_cases[] = {
-    { { 0x80, 200, 0, 6, 1, 2, 3, 4 }, 8, true },    /* SR */
-    { { 0x81, 201, 0, 7, 1, 2, 3, 4 }, 8, true },    /* RR */
-    { { 0x80, 207, 0, 7, 1, 2, 3, 4 }, 8, true },    /* XR */
-    { { 0x80, 192, 0, 1, 1, 2, 3, 4 }, 8, true },    /* the range's ends */
+    { { 0x80, 200, 0, 6, 1, 2, 3, 4 }, 8, true }, /* SR */
+    { { 0x81, 201, 0, 7, 1, 2, 3, 4 }, 8, true }, /* RR */
+    { { 0x80, 207, 0, 7, 1, 2, 3, 4 }, 8, true }, /* XR */
+    { { 0x80, 192, 0, 1, 1, 2, 3, 4 }, 8, true }, /* the range's ends */
     { { 0x80, 223, 0, 1, 1, 2, 3, 4 }, 8, true },
-    { { 0x80, 224, 0, 1, 1, 2, 3, 4 }, 8, false },   /* RTP PT 96 with marker */
-    { { 0x80, 191, 0, 1, 1, 2, 3, 4 }, 8, false },   /* RTP PT 63 with marker */
-    { { 0x80, 0x08, 0, 1, 1, 2, 3, 4 }, 8, false },  /* RTP PCMA */
-    { { 0x80, 0x80, 0, 1, 1, 2, 3, 4 }, 8, false },  /* RTP PCMU with marker */
-    { { 0x40, 200, 0, 6, 1, 2, 3, 4 }, 8, false },   /* version 1 */
-    { { 0x80, 200, 0, 6, 1, 2, 3 }, 7, false },      /* shorter than an empty RR */
+    { { 0x80, 224, 0, 1, 1, 2, 3, 4 }, 8, false },  /* RTP PT 96 with marker */
+    { { 0x80, 191, 0, 1, 1, 2, 3, 4 }, 8, false },  /* RTP PT 63 with marker */
+    { { 0x80, 0x08, 0, 1, 1, 2, 3, 4 }, 8, false }, /* RTP PCMA */
+    { { 0x80, 0x80, 0, 1, 1, 2, 3, 4 }, 8, false }, /* RTP PCMU with marker */
+    { { 0x40, 200, 0, 6, 1, 2, 3, 4 }, 8, false },  /* version 1 */
+    { { 0x80, 200, 0, 6, 1, 2, 3 }, 7, false },     /* shorter than an empty RR */
 };
 
 static void test_is_rtcp(void **state)
@@ -242,8 +253,19 @@ static void test_payload_types(void **state)
 
 /* ================================================================ detector */
 
-enum flow_kind { F_RTP, F_RTP_CN, F_RTP_LOSSY, F_RTCP, F_SIP, F_DNS, F_STUN, F_RANDOM,
-                 F_SSRC_HOPS, F_TS_TOO_FAST, F_TS_BACK };
+enum flow_kind {
+    F_RTP,
+    F_RTP_CN,
+    F_RTP_LOSSY,
+    F_RTCP,
+    F_SIP,
+    F_DNS,
+    F_STUN,
+    F_RANDOM,
+    F_SSRC_HOPS,
+    F_TS_TOO_FAST,
+    F_TS_BACK
+};
 
 struct detect_case {
     const char *what;
@@ -283,9 +305,9 @@ static size_t flow_packet(enum flow_kind k, unsigned i, uint8_t *b, uint32_t *lc
         memcpy(b, "INVITE sip:bob@example.com SIP/2.0\r\n", 36);
         return 36;
     case F_DNS: {
-        static const uint8_t q[] = { 0x81, 0x37, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-                                     3,    'w',  'w',  'w',  7, 'e', 'x', 'a', 'm', 'p',
-                                     'l',  'e',  3,    'c',  'o', 'm', 0, 0, 1, 0, 1 };
+        static const uint8_t q[] = { 0x81, 0x37, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,
+                                     0,    3,    'w',  'w',  'w', 7,   'e', 'x', 'a', 'm', 'p',
+                                     'l',  'e',  3,    'c',  'o', 'm', 0,   0,   1,   0,   1 };
 
         memcpy(b, q, sizeof(q));
         b[0] = (uint8_t)(0x80 | (i * 7)); /* version 2 by chance, every time */
@@ -293,9 +315,8 @@ static size_t flow_packet(enum flow_kind k, unsigned i, uint8_t *b, uint32_t *lc
         return sizeof(q);
     }
     case F_STUN: {
-        static const uint8_t s[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
-                                     1,    2,    3,    4,    5,    6,    7,    8,
-                                     9,    10,   11,   12 };
+        static const uint8_t s[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+                                     3,    4,    5,    6,    7,    8,    9,    10,   11, 12 };
 
         memcpy(b, s, sizeof(s));
         return sizeof(s);
@@ -382,7 +403,15 @@ static const struct seq_case seq_cases[] = {
     /* tshark's expected ends at the last packet's number. */
     { "a lone jump at the end", { 1, -20, 30000, END }, 21, 20, 0, 0, 0, 0, 1, 29979 },
     { "very late, already received", { 1, -300, 100, 301, END }, 302, 301, 0, 1, 0, 0, 0, -1 },
-    { "gap below the dropout limit", { 1, -10, 2000, -2010, END }, 21, 2010, 1989, 0, 0, 0, 0,
+    { "gap below the dropout limit",
+      { 1, -10, 2000, -2010, END },
+      21,
+      2010,
+      1989,
+      0,
+      0,
+      0,
+      0,
       1989 },
     { "gap beyond it: a restart", { 1, -10, 5000, -5010, END }, 21, 21, 0, 0, 0, 1, 0, 4989 },
 };
@@ -488,10 +517,10 @@ struct clock_case {
     uint8_t pt;
     const char *map_name; /* set_codec, or NULL */
     uint32_t map_rate;
-    uint32_t step;        /* timestamp units per 20 ms */
+    uint32_t step; /* timestamp units per 20 ms */
     uint32_t ts0;
-    uint32_t clock;       /* expected in the summary */
-    bool jitter;          /* a clock known to Wireshark's analysis */
+    uint32_t clock; /* expected in the summary */
+    bool jitter;    /* a clock known to Wireshark's analysis */
 };
 
 static const struct clock_case clock_cases[] = {
