@@ -175,7 +175,9 @@ void rtp_stats_free(rtp_stats_t *st);
 /* Maps a payload type to an encoding (from SDP: a=rtpmap:PT NAME/RATE);
  * copies name.  clock_rate 0 takes the rate known for the name, if any.
  * "telephone-event" (RFC 4733) and "CN" (RFC 3389) are recognised by name.
- * Overrides the static table for that type.  Returns 0, -EINVAL for a type
+ * Overrides the static table for that type, except in the Wireshark-
+ * compatible jitter, which like Wireshark keeps the static clock below 96
+ * and takes no clock for telephone-event.  Returns 0, -EINVAL for a type
  * above 127 or an empty name, -ENOSPC when 16 types are already mapped. */
 int rtp_stats_set_codec(rtp_stats_t *st, uint8_t pt, const char *name, uint32_t clock_rate);
 
