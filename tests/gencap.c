@@ -5,6 +5,14 @@
  *                              (TYPE: ethernet sll sll2 raw null loop;
  *                               FMT: pcap pcap-ns pcapng)
  *   gencap truncated FILE      10 packets, the last one cut short
+ *   gencap rtp FILE            two RTP streams (PCMU, DVI4 16 kHz) with loss,
+ *                              reordering, duplicates, jitter, a delay stall
+ *                              and sequence/timestamp wraps (decode the
+ *                              ports 40000/40002 as RTP)
+ *   gencap rtp-sdp FILE        a SIP call whose SDP maps opus/48000 and
+ *                              telephone-event; an opus stream with events
+ *                              and loss, and a PCMU stream with comfort
+ *                              noise and a sequence restart
  *   gencap incident FILE [no-scan|no-drops|ramp]
  *                              the branch-office incident: calls, a TCP/445
  *                              scan saturating the link, calls dropping; or
@@ -16,6 +24,7 @@
  * Each prints what a correct analysis finds, one "key value" per line. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +196,221 @@ static int gen_truncated(const char *path)
     printf("packets 9\n");
     return rc ? 1 : 0;
 }
+
+/* ---------------------------------------------------------------- RTP */
+
+struct rtp_send {
+    cw_ns_t t;
+    unsigned order; /* ties keep the order of creation */
+    const char *src, *dst;
+    uint16_t sport, dport;
+    uint32_t ssrc, ts;
+    uint16_t seq;
+    uint8_t pt;
+    bool marker;
+    uint16_t paylen;
+};
+
+static struct rtp_send sends[4096];
+static unsigned nsends;
+
+static void rtp_send(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                     uint32_t ssrc, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, cw_ns_t t,
+                     uint16_t paylen)
+{
+    struct rtp_send *s = &sends[nsends];
+
+    if (nsends >= sizeof(sends) / sizeof(sends[0]))
+        abort();
+    *s = (struct rtp_send){ t, nsends, src, dst, sport, dport, ssrc, ts, seq, pt, marker, paylen };
+    nsends++;
+}
+
+static int send_cmp(const void *a, const void *b)
+{
+    const struct rtp_send *x = a, *y = b;
+
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->order < y->order ? -1 : 1;
+}
+
+/* A deterministic arrival jitter in [0, max_us] microseconds. */
+static cw_ns_t lcg_jitter(uint32_t *state, unsigned max_us)
+{
+    *state = *state * 1103515245u + 12345u;
+    return (cw_ns_t)((*state >> 16) % (max_us + 1)) * 1000;
+}
+
+static int write_sends(pcapgen_t *g, const pg_buf_t *extra, size_t nextra, cw_ns_t extra_t)
+{
+    static pg_buf_t frame;
+    uint8_t pkt[1500];
+    int rc = 0;
+
+    for (size_t i = 0; i < nextra; i++)
+        rc |= pcapgen_write(g, extra_t + (cw_ns_t)i * CW_NS_PER_MS, extra[i].data,
+                            (uint32_t)extra[i].len, (uint32_t)extra[i].len);
+    qsort(sends, nsends, sizeof(sends[0]), send_cmp);
+    for (unsigned i = 0; i < nsends; i++) {
+        const struct rtp_send *s = &sends[i];
+
+        pkt[0] = 0x80;
+        pkt[1] = (uint8_t)((s->marker ? 0x80 : 0) | s->pt);
+        pkt[2] = (uint8_t)(s->seq >> 8);
+        pkt[3] = (uint8_t)s->seq;
+        for (int b = 0; b < 4; b++) {
+            pkt[4 + b] = (uint8_t)(s->ts >> (24 - 8 * b));
+            pkt[8 + b] = (uint8_t)(s->ssrc >> (24 - 8 * b));
+        }
+        memset(pkt + 12, s->pt == 101 ? 0x01 : 0xd5, s->paylen);
+        pg_eth_udp(&frame, s->src, s->sport, s->dst, s->dport, pkt, 12u + s->paylen);
+        rc |= pcapgen_write(g, s->t, frame.data, (uint32_t)frame.len, (uint32_t)frame.len);
+    }
+    return rc;
+}
+
+/* Two streams whose every impairment is known:
+ * A: PCMU 10.1.0.1:40000 -> 10.1.0.2:40002, 600 packets of 20 ms, sequence
+ *    from 65300 (wraps), timestamp from 0xffff0000 (wraps), 0-8 ms arrival
+ *    jitter; 12 single losses (every 50th from 7) and a burst of 5
+ *    (300-304); pairs 100/101, 200/201, 400/401 swapped; 150 and 450
+ *    duplicated; marker at 0 and 500.
+ * B: DVI4 16 kHz 10.1.0.2:40002 -> 10.1.0.1:40000, 300 packets of 20 ms, no
+ *    jitter but a stall: 150-155 held and released together 3 ms before
+ *    156 is due, so a 60 ms jitter buffer discards 150 (117 ms late), 151
+ *    (97.5) and 152 (78), then re-synchronises. */
+static int gen_rtp(const char *path)
+{
+    pcapgen_t *g = pcapgen_open(path, PG_PCAP_US, PG_LINK_ETHERNET, 0);
+    uint32_t lcg = 42;
+    unsigned sent_a = 0;
+    int rc;
+
+    if (!g)
+        return 1;
+    nsends = 0;
+    for (unsigned i = 0; i < 600; i++) {
+        cw_ns_t t = T0 + (cw_ns_t)i * 20 * CW_NS_PER_MS + lcg_jitter(&lcg, 8000);
+        uint16_t seq = (uint16_t)(65300u + i);
+        uint32_t ts = 0xffff0000u + i * 160u;
+        bool mark = i == 0 || i == 500;
+
+        if (i % 50 == 7 || (i >= 300 && i <= 304))
+            continue;
+        if (i == 100 || i == 200 || i == 400) /* arrives after its successor */
+            t = T0 + (cw_ns_t)(i + 1) * 20 * CW_NS_PER_MS + 9 * CW_NS_PER_MS;
+        rtp_send("10.1.0.1", 40000, "10.1.0.2", 40002, 0x11223344, 0, mark, seq, ts, t, 160);
+        sent_a++;
+        if (i == 150 || i == 450) {
+            rtp_send("10.1.0.1", 40000, "10.1.0.2", 40002, 0x11223344, 0, mark, seq, ts,
+                     t + CW_NS_PER_MS, 160);
+            sent_a++;
+        }
+    }
+    for (unsigned i = 0; i < 300; i++) {
+        cw_ns_t t = T0 + 5 * CW_NS_PER_MS + (cw_ns_t)i * 20 * CW_NS_PER_MS;
+
+        if (i >= 150 && i <= 155)
+            t = T0 + 2 * CW_NS_PER_MS + 156 * 20 * CW_NS_PER_MS + (cw_ns_t)(i - 150) * 500000;
+        rtp_send("10.1.0.2", 40002, "10.1.0.1", 40000, 0x55667788, 6, i == 0, (uint16_t)(1000 + i),
+                 7000u + i * 320u, t, 160);
+    }
+    rc = write_sends(g, NULL, 0, 0);
+    rc |= pcapgen_close(g);
+    printf("stream 10.1.0.1 40000 10.1.0.2 40002 0x11223344 packets=%u expected=600 lost=17 "
+           "dups=2 ooo=3 resets=0 events=0 cn=0 jb_discarded=0\n",
+           sent_a);
+    printf("stream 10.1.0.2 40002 10.1.0.1 40000 0x55667788 packets=300 expected=300 lost=0 "
+           "dups=0 ooo=0 resets=0 events=0 cn=0 jb_discarded=3\n");
+    return rc ? 1 : 0;
+}
+
+static void sip_with_sdp(pg_buf_t *frame, const char *src, const char *dst, const char *first,
+                         uint16_t media_port)
+{
+    char sdp[512], msg[1400];
+    int n;
+
+    n = snprintf(sdp, sizeof(sdp),
+                 "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+                 "m=audio %u RTP/AVP 111 0 101 13\r\na=rtpmap:111 opus/48000/2\r\n"
+                 "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+                 "a=rtpmap:13 CN/8000\r\n",
+                 src, src, media_port);
+    snprintf(msg, sizeof(msg),
+             "%s\r\nVia: SIP/2.0/UDP 10.2.0.1:5060;branch=z9hG4bK1\r\n"
+             "From: <sip:a@10.2.0.1>;tag=1\r\nTo: <sip:b@10.2.0.2>%s\r\n"
+             "Call-ID: gencap-rtp-sdp@10.2.0.1\r\nCSeq: 1 INVITE\r\n"
+             "Contact: <sip:a@%s>\r\nContent-Type: application/sdp\r\n"
+             "Content-Length: %d\r\n\r\n%s",
+             first, first[0] == 'S' ? ";tag=2" : "", src, n, sdp);
+    pg_eth_udp(frame, src, 5060, dst, 5060, msg, strlen(msg));
+}
+
+/* A SIP call (INVITE and 200 with SDP), then:
+ * C: opus 10.2.0.1:30000 -> 10.2.0.2:30002, 400 packets of 20 ms (48 kHz
+ *    clock), 0-5 ms jitter, RFC 4733 events in place of voice 100-109
+ *    (timestamp held at the event start), 50, 250 and 350 lost.
+ * D: PCMU 10.2.0.2:30002 -> 10.2.0.1:30000: 100 voice packets, silence sent
+ *    as 10 comfort noise packets 100 ms apart, 200 voice packets from a
+ *    marker, then the sender restarts sequence and timestamp at 0 for 100
+ *    more: one reset, no loss. */
+static int gen_rtp_sdp(const char *path)
+{
+    pcapgen_t *g = pcapgen_open(path, PG_PCAPNG, PG_LINK_ETHERNET, 0);
+    static pg_buf_t sip[2];
+    uint32_t lcg = 7;
+    unsigned sent_c = 0, sent_d = 0;
+    cw_ns_t t;
+    uint16_t seq;
+    uint32_t ts;
+    int rc;
+
+    if (!g)
+        return 1;
+    nsends = 0;
+    sip_with_sdp(&sip[0], "10.2.0.1", "10.2.0.2", "INVITE sip:b@10.2.0.2 SIP/2.0", 30000);
+    sip_with_sdp(&sip[1], "10.2.0.2", "10.2.0.1", "SIP/2.0 200 OK", 30002);
+    for (unsigned i = 0; i < 400; i++) {
+        bool event = i >= 100 && i <= 109;
+
+        t = T0 + CW_NS_PER_SEC + (cw_ns_t)i * 20 * CW_NS_PER_MS + lcg_jitter(&lcg, 5000);
+        if (i == 50 || i == 250 || i == 350)
+            continue;
+        rtp_send("10.2.0.1", 30000, "10.2.0.2", 30002, 0xC0C0C0C0, event ? 101 : 111,
+                 i == 0 || i == 100, (uint16_t)(20000 + i), event ? 100u * 960u : 1234u + i * 960u,
+                 t, event ? 4 : 80);
+        sent_c++;
+    }
+    t = T0 + CW_NS_PER_SEC + 3 * CW_NS_PER_MS;
+    seq = 40000;
+    ts = 160000;
+    for (unsigned i = 0; i < 410; i++) {
+        bool cn = i >= 100 && i < 110;
+
+        rtp_send("10.2.0.2", 30002, "10.2.0.1", 30000, 0xD0D0D0D0, cn ? 13 : 0, i == 0 || i == 110,
+                 seq++, ts, t, cn ? 1 : 160);
+        sent_d++;
+        /* Comfort noise every 100 ms; voice every 20 ms. */
+        t += (cn ? 100 : 20) * CW_NS_PER_MS;
+        ts += cn ? 800 : 160;
+        if (i == 309) { /* the sender restarts */
+            seq = 0;
+            ts = 0;
+        }
+    }
+    rc = write_sends(g, sip, 2, T0);
+    rc |= pcapgen_close(g);
+    printf("stream 10.2.0.1 30000 10.2.0.2 30002 0xC0C0C0C0 packets=%u expected=400 lost=3 "
+           "dups=0 ooo=0 resets=0 events=10 cn=0 jb_discarded=0\n",
+           sent_c);
+    printf("stream 10.2.0.2 30002 10.2.0.1 30000 0xD0D0D0D0 packets=%u expected=410 lost=0 "
+           "dups=0 ooo=0 resets=1 events=0 cn=10 jb_discarded=0\n",
+           sent_d);
+    return rc ? 1 : 0;
+}
+
 
 static json_t *expect;
 
@@ -536,7 +760,12 @@ int main(int argc, char **argv)
         return gen_incident(argv[2], argc == 4 ? argv[3] : NULL);
     if (argc == 4 && strcmp(argv[1], "sip") == 0)
         return gen_sip(argv[2], argv[3]);
+    if (argc == 3 && strcmp(argv[1], "rtp") == 0)
+        return gen_rtp(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "rtp-sdp") == 0)
+        return gen_rtp_sdp(argv[2]);
     fprintf(stderr, "usage: gencap mixed FILE | link TYPE FMT FILE | truncated FILE | "
-                    "sip FILE EXPECTED | incident FILE [no-scan|no-drops|ramp]\n");
+                    "sip FILE EXPECTED | incident FILE [no-scan|no-drops|ramp] | rtp FILE | "
+                    "rtp-sdp FILE\n");
     return 2;
 }

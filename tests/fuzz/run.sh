@@ -8,7 +8,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/cw-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-mkdir -p "$work/capture" "$work/decode" "$work/sip"
+mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/rtp"
 for f in "$src"/captures/public/*.pcap "$src"/captures/public/*.pcapng; do
     # Small seeds fuzz faster: the first 4 KiB keeps headers and a few packets.
     head -c 4096 "$f" >"$work/capture/$(basename "$f")"
@@ -39,9 +39,61 @@ printf '\x00\x00' >"$work/decode/empty"
 printf 'INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: "A" <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c1@h\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 98\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=sendrecv\r\n' >"$work/sip/invite"
 printf 'BYE sip:a@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nReason: Q.850;cause=41\r\nl: 0\r\n\r\nSIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n' >"$work/sip/bye"
 
+# RTP seeds: runs of UDP payloads from the bundled captures, each framed as
+# length, arrival step (ms) and bytes; and single RTCP packets as they are.
+python3 - "$src/captures/public" "$work/rtp" <<'PY' 2>/dev/null || true
+import struct, sys, os, glob
+src, out = sys.argv[1], sys.argv[2]
+def payloads(path):
+    data = open(path, "rb").read()
+    if len(data) < 24 or data[:4] not in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        return
+    ns = data[:4] == b"\x4d\x3c\xb2\xa1"
+    link = struct.unpack("<I", data[20:24])[0]
+    skip = {1: 14, 101: 0, 113: 16}.get(link)
+    if skip is None:
+        return
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen = struct.unpack("<III", data[off:off + 12])
+        frame = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        ip = frame[skip:]
+        if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
+            continue
+        udp = ip[(ip[0] & 15) * 4:]
+        yield sec * 1000 + (frac // 1000000 if ns else frac // 1000), bytes(udp[8:])
+n = 0
+for path in sorted(glob.glob(os.path.join(src, "*.pcap"))):
+    run, last = b"", None
+    for ms, p in payloads(path):
+        if len(p) >= 8 and p[0] >> 6 == 2 and 192 <= p[1] <= 223 and n < 400:
+            open(os.path.join(out, "rtcp%04d" % n), "wb").write(p)
+            n += 1
+        if len(p) < 12 or p[0] >> 6 != 2 or len(p) > 255:
+            continue
+        dt = 0 if last is None else max(-128, min(127, ms - last))
+        last = ms
+        run += bytes([len(p), dt & 0xff]) + p
+        if len(run) > 3000:
+            open(os.path.join(out, "rtp%04d" % n), "wb").write(run)
+            n += 1
+            run, last = b"", None
+    if run:
+        open(os.path.join(out, "rtp%04d" % n), "wb").write(run)
+        n += 1
+PY
+printf '\x80\xa0\x00\x01' >"$work/rtp/tiny"
+
 status=0
-for target in fuzz_decode fuzz_capture fuzz_sip; do
+targets=()
+for bin in "$build"/tests/fuzz/fuzz_*; do
+    [ -x "$bin" ] && targets+=("$(basename "$bin")")
+done
+[ "${#targets[@]}" -gt 0 ] || { echo "no fuzz targets in $build/tests/fuzz" >&2; exit 1; }
+for target in "${targets[@]}"; do
     bin="$build/tests/fuzz/$target"
+    mkdir -p "$work/${target#fuzz_}"
     corpus="$work/${target#fuzz_}"
     echo "fuzzing $target for ${secs}s"
     if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \

@@ -1,0 +1,1015 @@
+/* rtp: header parsing, payload types, detector and per-stream statistics.
+ *
+ * The statistics run three independent accountings over the same packets:
+ *   1. sequence numbers after RFC 3550 A.1 (epochs, loss, duplicates,
+ *      reordering), with a ring of the latest 1024 positions;
+ *   2. Wireshark 4.0's RTP stream analysis (jitter, delta, and its own
+ *      expected/lost) reproduced packet by packet so the figures compare
+ *      with tshark -z rtp,streams;
+ *   3. the E-model inputs: a 60 ms jitter buffer model and the loss
+ *      sequence per 10 s window. */
+#include "config.h"
+
+#include "rtp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mos.h"
+
+/* ================================================================ header */
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+int rtp_parse(const uint8_t *buf, size_t len, rtp_hdr_t *out)
+{
+    size_t off = RTP_HDR_LEN, end = len;
+
+    if (!buf || !out || len < RTP_HDR_LEN)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->version = buf[0] >> 6;
+    if (out->version != 2)
+        return -EINVAL;
+    out->padding = (buf[0] & 0x20) != 0;
+    out->extension = (buf[0] & 0x10) != 0;
+    out->cc = buf[0] & 0x0f;
+    out->marker = (buf[1] & 0x80) != 0;
+    out->pt = buf[1] & 0x7f;
+    out->seq = rd16(buf + 2);
+    out->ts = rd32(buf + 4);
+    out->ssrc = rd32(buf + 8);
+
+    if (len - off < (size_t)out->cc * 4)
+        return -EINVAL;
+    for (unsigned i = 0; i < out->cc; i++, off += 4)
+        out->csrc[i] = rd32(buf + off);
+
+    if (out->extension) {
+        size_t words;
+
+        if (len - off < 4)
+            return -EINVAL;
+        out->ext_profile = rd16(buf + off);
+        words = rd16(buf + off + 2);
+        off += 4;
+        if (len - off < words * 4)
+            return -EINVAL;
+        out->ext_data = buf + off;
+        out->ext_len = words * 4;
+        off += words * 4;
+    }
+
+    if (out->padding) {
+        /* The last octet counts the padding, itself included (RFC 3550
+         * 5.1); it cannot be 0 nor reach into the headers. */
+        uint8_t pad = buf[len - 1];
+
+        if (len == off || pad == 0 || pad > len - off)
+            return -EINVAL;
+        out->pad_len = pad;
+        end = len - pad;
+    }
+    out->payload = buf + off;
+    out->payload_len = end - off;
+    return 0;
+}
+
+bool rtp_is_rtcp(const uint8_t *buf, size_t len)
+{
+    /* RFC 5761 4: RTCP packet types 192-223 collide only with RTP payload
+     * types 64-95 with the marker set, which RTP must not use. */
+    return buf && len >= 8 && (buf[0] >> 6) == 2 && buf[1] >= 192 && buf[1] <= 223;
+}
+
+/* ================================================================ payload types */
+
+/* RFC 3551 tables 4 and 5; 1, 2 and 19 as IANA kept them (reserved,
+ * formerly 1016, G721 and CN). */
+static const rtp_pt_info_t static_pts[128] = {
+    [0] = { "PCMU", 8000, 1, RTP_MEDIA_AUDIO },
+    [1] = { "1016", 8000, 1, RTP_MEDIA_AUDIO },
+    [2] = { "G721", 8000, 1, RTP_MEDIA_AUDIO },
+    [3] = { "GSM", 8000, 1, RTP_MEDIA_AUDIO },
+    [4] = { "G723", 8000, 1, RTP_MEDIA_AUDIO },
+    [5] = { "DVI4", 8000, 1, RTP_MEDIA_AUDIO },
+    [6] = { "DVI4", 16000, 1, RTP_MEDIA_AUDIO },
+    [7] = { "LPC", 8000, 1, RTP_MEDIA_AUDIO },
+    [8] = { "PCMA", 8000, 1, RTP_MEDIA_AUDIO },
+    /* G.722 samples at 16 kHz but its RTP clock is 8000 (RFC 3551 4.5.2). */
+    [9] = { "G722", 8000, 1, RTP_MEDIA_AUDIO },
+    [10] = { "L16", 44100, 2, RTP_MEDIA_AUDIO },
+    [11] = { "L16", 44100, 1, RTP_MEDIA_AUDIO },
+    [12] = { "QCELP", 8000, 1, RTP_MEDIA_AUDIO },
+    [13] = { "CN", 8000, 1, RTP_MEDIA_AUDIO },
+    [14] = { "MPA", 90000, 0, RTP_MEDIA_AUDIO },
+    [15] = { "G728", 8000, 1, RTP_MEDIA_AUDIO },
+    [16] = { "DVI4", 11025, 1, RTP_MEDIA_AUDIO },
+    [17] = { "DVI4", 22050, 1, RTP_MEDIA_AUDIO },
+    [18] = { "G729", 8000, 1, RTP_MEDIA_AUDIO },
+    [19] = { "CN", 8000, 1, RTP_MEDIA_AUDIO },
+    [25] = { "CelB", 90000, 0, RTP_MEDIA_VIDEO },
+    [26] = { "JPEG", 90000, 0, RTP_MEDIA_VIDEO },
+    [28] = { "nv", 90000, 0, RTP_MEDIA_VIDEO },
+    [31] = { "H261", 90000, 0, RTP_MEDIA_VIDEO },
+    [32] = { "MPV", 90000, 0, RTP_MEDIA_VIDEO },
+    [33] = { "MP2T", 90000, 0, RTP_MEDIA_BOTH },
+    [34] = { "H263", 90000, 0, RTP_MEDIA_VIDEO },
+};
+
+const rtp_pt_info_t *rtp_pt_lookup(uint8_t pt)
+{
+    if (pt >= 128 || !static_pts[pt].name)
+        return NULL;
+    return &static_pts[pt];
+}
+
+/* Clock rates of dynamic encodings by name (IANA media types registry and
+ * the RFCs defining them), for rtpmap lines that omit a usable rate. */
+static const struct {
+    const char *name;
+    uint32_t rate;
+} name_rates[] = {
+    { "AMR", 8000 },
+    { "AMR-WB", 16000 },
+    { "EVRC", 8000 },
+    { "EVRCB", 8000 },
+    { "EVRCWB", 16000 },
+    { "EVS", 16000 },
+    { "G7221", 16000 },
+    { "G726-16", 8000 },
+    { "G726-24", 8000 },
+    { "G726-32", 8000 },
+    { "G726-40", 8000 },
+    { "G729D", 8000 },
+    { "G729E", 8000 },
+    { "GSM-EFR", 8000 },
+    { "iLBC", 8000 },
+    { "opus", 48000 },
+    { "SILK", 16000 },
+    { "speex", 8000 },
+    { "telephone-event", 8000 },
+    { "red", 1000 },
+    { "t140", 1000 },
+    { "H264", 90000 },
+    { "VP8", 90000 },
+    { "VP9", 90000 },
+    { "H265", 90000 },
+};
+
+uint32_t rtp_name_clock_rate(const char *name)
+{
+    if (!name)
+        return 0;
+    for (size_t i = 0; i < sizeof(name_rates) / sizeof(name_rates[0]); i++)
+        if (strcasecmp(name, name_rates[i].name) == 0)
+            return name_rates[i].rate;
+    return 0;
+}
+
+static enum rtp_payload_kind kind_of_name(const char *name)
+{
+    if (strncasecmp(name, "telephone-event", 15) == 0)
+        return RTP_KIND_EVENT;
+    if (strcasecmp(name, "CN") == 0)
+        return RTP_KIND_CN;
+    return RTP_KIND_VOICE;
+}
+
+/* ================================================================ detector */
+
+struct rtp_detector {
+    int verdict;
+    unsigned seen, bad, good; /* good: packets continuing one source */
+    unsigned run;             /* RTP-shaped packets in a row */
+    uint32_t ssrc;
+    uint8_t pt; /* the run's payload type (comfort noise aside) */
+    uint16_t seq;
+    uint32_t ts, run_ts0;
+    cw_ns_t t, run_t0;
+    uint64_t run_dts; /* timestamp advance over the run */
+};
+
+/* Verdict limits: packets seen before a NO on bad evidence, and before
+ * giving up. */
+#define DETECT_MIN_SEEN 8
+#define DETECT_MAX_SEEN 50
+/* Per sequence step, the largest timestamp advance regardless of arrival
+ * time: 120 ms at 48 kHz. */
+#define DETECT_TS_PER_SEQ 5760u
+
+static bool is_cn_pt(uint8_t pt)
+{
+    return pt == 13 || pt == 19;
+}
+
+rtp_detector_t *rtp_detector_new(void)
+{
+    return cw_calloc(1, sizeof(rtp_detector_t));
+}
+
+void rtp_detector_free(rtp_detector_t *d)
+{
+    free(d);
+}
+
+static void run_start(rtp_detector_t *d, cw_ns_t t, const rtp_hdr_t *h)
+{
+    d->run = 1;
+    d->ssrc = h->ssrc;
+    d->pt = h->pt;
+    d->seq = h->seq;
+    d->ts = d->run_ts0 = h->ts;
+    d->t = d->run_t0 = t;
+    d->run_dts = 0;
+}
+
+enum run_step {
+    STEP_BREAK, /* another source, or implausible */
+    STEP_GAP,   /* the same source after a loss of 10 to 3000 packets */
+    STEP_NEXT,  /* the next packet, or nearly */
+};
+
+/* Does h continue the run plausibly? */
+static enum run_step run_continues(const rtp_detector_t *d, cw_ns_t t, const rtp_hdr_t *h)
+{
+    uint16_t dseq = (uint16_t)(h->seq - d->seq);
+    int32_t dts = (int32_t)(h->ts - d->ts);
+    double dt_s = t > d->t ? (double)(t - d->t) / 1e9 : 0.0;
+
+    if (h->ssrc != d->ssrc)
+        return STEP_BREAK;
+    if (h->pt != d->pt && !is_cn_pt(h->pt) && !is_cn_pt(d->pt))
+        return STEP_BREAK;
+    if (dseq < 1 || dseq >= 3000)
+        return STEP_BREAK;
+    /* Timestamps never go back; they may jump after silence, but then by
+     * no more than the arrival gap allows at the highest audio/video clock
+     * (96 kHz). */
+    if (dts < 0 || (double)dts > (double)DETECT_TS_PER_SEQ * dseq + dt_s * 96000.0)
+        return STEP_BREAK;
+    return dseq <= 10 ? STEP_NEXT : STEP_GAP;
+}
+
+int rtp_detector_feed(rtp_detector_t *d, cw_ns_t arrival, const uint8_t *buf, size_t len)
+{
+    rtp_hdr_t h;
+    bool rtp;
+
+    if (!d)
+        return RTP_DETECT_NO;
+    if (d->verdict != RTP_DETECT_MAYBE)
+        return d->verdict;
+    d->seen++;
+    rtp = !rtp_is_rtcp(buf, len) && rtp_parse(buf, len, &h) == 0 &&
+          /* 72-76 with the marker are RTCP's range (RFC 5761); reject the
+           * low half too when the octet would read as RTCP. */
+          !(h.pt >= 72 && h.pt <= 76);
+    if (!rtp) {
+        /* Not RTP: evidence against, but the run goes on (ZRTP, STUN or
+         * RTCP may share the flow with the media). */
+        d->bad++;
+    } else if (d->run == 0) {
+        run_start(d, arrival, &h);
+    } else {
+        enum run_step step = run_continues(d, arrival, &h);
+
+        if (step == STEP_BREAK) {
+            d->bad++;
+            run_start(d, arrival, &h);
+        } else {
+            /* The same source: a loss gap keeps the run but does not
+             * lengthen it. */
+            d->good++;
+            d->run_dts += (uint32_t)(h.ts - d->ts);
+            if (step == STEP_NEXT)
+                d->run++;
+            d->seq = h.seq;
+            d->ts = h.ts;
+            d->t = arrival;
+            if (!is_cn_pt(h.pt))
+                d->pt = h.pt;
+        }
+    }
+
+    if (d->run >= RTP_DETECT_PACKETS) {
+        /* The run's clock, from timestamps against arrival times, must be
+         * one a real medium uses (1 kHz text to 90 kHz video), unless the
+         * packets came too close together to tell. */
+        cw_ns_t span = d->t - d->run_t0;
+
+        if (span >= 20 * CW_NS_PER_MS) {
+            double rate = (double)d->run_dts / ((double)span / 1e9);
+
+            if (rate < 1000.0 || rate > 200000.0) {
+                d->bad++;
+                d->run = 0;
+            }
+        }
+        if (d->run >= RTP_DETECT_PACKETS)
+            d->verdict = RTP_DETECT_YES;
+    }
+    /* NO once bad packets clearly outnumber the signs of one source. */
+    if (d->verdict == RTP_DETECT_MAYBE &&
+        ((d->seen >= DETECT_MIN_SEEN && d->bad > 2 * d->good) || d->seen >= DETECT_MAX_SEEN))
+        d->verdict = RTP_DETECT_NO;
+    return d->verdict;
+}
+
+uint32_t rtp_detector_ssrc(const rtp_detector_t *d)
+{
+    return d->ssrc;
+}
+
+uint8_t rtp_detector_pt(const rtp_detector_t *d)
+{
+    return d->pt;
+}
+
+/* ================================================================ statistics */
+
+/* RFC 3550 A.1 thresholds. */
+#define MAX_DROPOUT  3000
+#define MAX_MISORDER 100
+#define SEQ_MOD      65536
+/* Positions whose reception state is kept (duplicates, late packets). */
+#define RING 1024
+/* Positions this far behind the highest are final for the MOS windows:
+ * beyond MAX_MISORDER, a packet cannot arrive any more without being a
+ * jump. */
+#define SETTLE     128
+#define MAX_MAPPED 16
+
+enum pos_state { POS_MISSING = 0, POS_RECEIVED = 1, POS_DISCARDED = 2 };
+
+struct pt_map {
+    uint8_t pt;
+    uint32_t clock;
+    enum rtp_payload_kind kind;
+    char name[RTP_CODEC_NAME_MAX];
+};
+
+/* Wireshark 4.0 ui/tap-rtp-analysis.c, rtppacket_analyse(): the state it
+ * keeps per stream, reduced to what -z rtp,streams prints. */
+struct ws_state {
+    bool started, under;
+    uint16_t start_seq, stop_seq;
+    uint32_t cycles;
+    uint32_t first_ts;
+    double time_ms;        /* arrival of the last in-time-sequence packet */
+    double lastnominal_ms; /* its timestamp, in ms since the first */
+    double jitter, max_jitter, mean_jitter;
+    double delta, max_delta;
+    int64_t total_nr;
+    uint8_t last_pt;
+};
+
+struct rtp_stats {
+    struct pt_map map[MAX_MAPPED];
+    size_t nmap;
+    double delay_ms;
+    bool delay_set;
+
+    uint64_t pt_count[128];
+    uint64_t packets, voice, events, cn;
+    uint32_t ssrc;
+    cw_ns_t first_arrival, last_arrival;
+
+    /* Sequence numbers, current epoch.  Extended numbers are int64 so that
+     * a reordered packet may extend the epoch below its first. */
+    bool in_epoch;
+    int64_t base, max, settled;
+    uint64_t unique;
+    uint8_t ring[RING];
+    uint32_t ring_win[RING];
+    bool pending; /* a jump waiting for its successor */
+    uint16_t pend_seq;
+    uint64_t expected_closed, lost_closed;
+    uint64_t dups, ooo, resets, ssrc_changes, stray;
+
+    /* Jitter buffer model, per epoch. */
+    bool jb_anchored;
+    uint32_t jb_clock, jb_last_ts;
+    int64_t jb_ext_ts;
+    double jb_min_transit_ms;
+    unsigned jb_late_run;
+    uint64_t jb_discarded;
+
+    /* Loss sequence for the E-model: the stream and each 10 s window. */
+    mos_loss_t total;
+    int8_t loss_prev;
+    mos_loss_t *win;
+    size_t nwin, capwin;
+    uint32_t cur_win;
+    cw_ns_t last_win_first; /* the first arrival in the newest window */
+
+    struct ws_state ws;
+};
+
+rtp_stats_t *rtp_stats_new(void)
+{
+    rtp_stats_t *st = cw_calloc(1, sizeof(*st));
+    mos_loss_t init = MOS_LOSS_INIT;
+
+    st->total = init;
+    st->loss_prev = -1;
+    return st;
+}
+
+void rtp_stats_free(rtp_stats_t *st)
+{
+    if (!st)
+        return;
+    free(st->win);
+    free(st);
+}
+
+static const struct pt_map *map_find(const rtp_stats_t *st, uint8_t pt)
+{
+    for (size_t i = 0; i < st->nmap; i++)
+        if (st->map[i].pt == pt)
+            return &st->map[i];
+    return NULL;
+}
+
+int rtp_stats_set_codec(rtp_stats_t *st, uint8_t pt, const char *name, uint32_t clock_rate)
+{
+    struct pt_map *m;
+
+    if (!st || pt >= 128 || !name || !*name)
+        return -EINVAL;
+    m = (struct pt_map *)map_find(st, pt);
+    if (!m) {
+        if (st->nmap >= MAX_MAPPED)
+            return -ENOSPC;
+        m = &st->map[st->nmap++];
+    }
+    m->pt = pt;
+    cw_strlcpy(m->name, name, sizeof(m->name));
+    m->clock = clock_rate ? clock_rate : rtp_name_clock_rate(name);
+    m->kind = kind_of_name(name);
+    return 0;
+}
+
+void rtp_stats_set_delay_ms(rtp_stats_t *st, double one_way_ms)
+{
+    st->delay_set = one_way_ms >= 0;
+    st->delay_ms = one_way_ms;
+}
+
+static enum rtp_payload_kind kind_of(const rtp_stats_t *st, uint8_t pt)
+{
+    const struct pt_map *m = map_find(st, pt);
+
+    if (m)
+        return m->kind;
+    return is_cn_pt(pt) ? RTP_KIND_CN : RTP_KIND_VOICE;
+}
+
+/* Our clock for a payload type: SDP first, then the static table. */
+static uint32_t clock_of(const rtp_stats_t *st, uint8_t pt)
+{
+    const struct pt_map *m = map_find(st, pt);
+    const rtp_pt_info_t *info;
+
+    if (m)
+        return m->clock;
+    info = rtp_pt_lookup(pt);
+    return info ? info->clock_rate : 0;
+}
+
+/* Wireshark's clock for a payload type: the static table below 96 whatever
+ * SDP says, the SDP mapping from 96 on, none for telephone-event. */
+static uint32_t ws_clock_of(const rtp_stats_t *st, uint8_t pt)
+{
+    const struct pt_map *m;
+    const rtp_pt_info_t *info;
+
+    if (pt < 96) {
+        info = rtp_pt_lookup(pt);
+        return info ? info->clock_rate : 0;
+    }
+    m = map_find(st, pt);
+    if (!m || m->kind == RTP_KIND_EVENT)
+        return 0;
+    return m->clock;
+}
+
+/* ---------------------------------------------------------------- windows */
+
+/* Appends one position, in sequence order, to its window and the total;
+ * *prev carries the Markov state across windows. */
+static void win_feed(mos_loss_t *wins, mos_loss_t *total, int8_t *prev, uint32_t w, bool lost)
+{
+    wins[w].prev = *prev;
+    mos_loss_add(&wins[w], lost);
+    total->prev = *prev;
+    mos_loss_add(total, lost);
+    *prev = lost ? 1 : 0;
+}
+
+static void settle_upto(rtp_stats_t *st, int64_t limit)
+{
+    while (st->settled < limit) {
+        size_t slot;
+
+        st->settled++;
+        slot = (size_t)(st->settled & (RING - 1));
+        win_feed(st->win, &st->total, &st->loss_prev, st->ring_win[slot],
+                 st->ring[slot] != POS_RECEIVED);
+    }
+}
+
+/* Time since the stream's first packet, saturating (capture timestamps
+ * are not trusted). */
+static cw_ns_t since_first(const rtp_stats_t *st, cw_ns_t arrival)
+{
+    cw_ns_t rel;
+
+    if (__builtin_sub_overflow(arrival, st->first_arrival, &rel))
+        rel = arrival > st->first_arrival ? INT64_MAX : INT64_MIN;
+    return rel;
+}
+
+static double since_first_ms(const rtp_stats_t *st, cw_ns_t arrival)
+{
+    return (double)since_first(st, arrival) / 1e6;
+}
+
+/* Windows kept per stream (a week), and the longest silence kept as empty
+ * windows (an hour): a longer gap, or a jump of the capture clock, moves
+ * on to the next window instead. */
+#define MAX_WINDOWS    60480u
+#define MAX_WINDOW_GAP 360u
+
+static uint32_t window_of(rtp_stats_t *st, cw_ns_t arrival)
+{
+    cw_ns_t rel = since_first(st, arrival);
+    uint64_t w = rel > 0 ? (uint64_t)(rel / RTP_WINDOW_NS) : 0;
+
+    if (w < st->cur_win)
+        w = st->cur_win; /* capture time went back: stay in the window */
+    if (w > (uint64_t)st->cur_win + MAX_WINDOW_GAP)
+        w = st->cur_win + 1;
+    if (w >= MAX_WINDOWS)
+        w = MAX_WINDOWS - 1;
+    if (w >= st->capwin) {
+        size_t cap = st->capwin ? st->capwin : 8;
+        mos_loss_t init = MOS_LOSS_INIT;
+
+        while (cap <= w)
+            cap *= 2;
+        st->win = cw_realloc(st->win, cap * sizeof(*st->win));
+        for (size_t i = st->capwin; i < cap; i++)
+            st->win[i] = init;
+        st->capwin = cap;
+    }
+    if (w >= st->nwin) {
+        st->nwin = w + 1;
+        st->last_win_first = arrival;
+    }
+    st->cur_win = (uint32_t)w;
+    return (uint32_t)w;
+}
+
+/* ---------------------------------------------------------------- epochs */
+
+static void epoch_close(rtp_stats_t *st)
+{
+    uint64_t expected;
+
+    if (!st->in_epoch)
+        return;
+    settle_upto(st, st->max);
+    expected = (uint64_t)(st->max - st->base + 1);
+    st->expected_closed += expected;
+    st->lost_closed += expected - st->unique;
+    st->in_epoch = false;
+}
+
+static void epoch_open(rtp_stats_t *st, uint16_t seq)
+{
+    memset(st->ring, 0, sizeof(st->ring));
+    /* Extended numbers start one cycle up so that reordering below the
+     * first packet stays positive. */
+    st->base = st->max = SEQ_MOD + seq;
+    st->settled = st->base - 1;
+    st->unique = 0;
+    st->in_epoch = true;
+    st->jb_anchored = false;
+}
+
+/* Moves the highest position to ext (> max); the new positions belong to
+ * window w and start as missing. */
+static void advance(rtp_stats_t *st, int64_t ext, uint32_t w)
+{
+    for (int64_t e = st->max + 1; e <= ext; e++) {
+        size_t slot = (size_t)(e & (RING - 1));
+
+        /* The slot's previous position (e - RING) settled long ago. */
+        st->ring[slot] = POS_MISSING;
+        st->ring_win[slot] = w;
+        st->max = e;
+        settle_upto(st, st->max - SETTLE);
+    }
+}
+
+/* A packet for position ext, within the ring.  Returns false for a
+ * duplicate. */
+static bool receive(rtp_stats_t *st, int64_t ext)
+{
+    size_t slot = (size_t)(ext & (RING - 1));
+
+    if (st->ring[slot] != POS_MISSING)
+        return false;
+    st->ring[slot] = POS_RECEIVED;
+    st->unique++;
+    return true;
+}
+
+/* A packet behind the highest position by back (1 .. RING-1): late or a
+ * duplicate.  Returns the position, or -1 when it could not be placed. */
+static int64_t late(rtp_stats_t *st, uint32_t back, uint32_t w)
+{
+    int64_t ext = st->max - back;
+
+    if (ext < st->base) {
+        /* Earlier than the epoch's first packet: RFC 3550 keeps base_seq,
+         * we extend the epoch down so that "lost" stays "never received". */
+        if (st->max - ext >= RING || ext <= SEQ_MOD - SEQ_MOD / 2) {
+            st->stray++;
+            return -1;
+        }
+        for (int64_t e = ext; e < st->base; e++) {
+            st->ring[(size_t)(e & (RING - 1))] = POS_MISSING;
+            st->ring_win[(size_t)(e & (RING - 1))] = w;
+        }
+        if (st->settled == st->base - 1)
+            st->settled = ext - 1;
+        st->base = ext;
+    }
+    if (!receive(st, ext)) {
+        st->dups++;
+        return -1;
+    }
+    st->ooo++;
+    return ext;
+}
+
+/* The pending jump turned out not to start a new epoch. */
+static void resolve_pending(rtp_stats_t *st, uint32_t w)
+{
+    uint16_t back;
+
+    if (!st->pending)
+        return;
+    st->pending = false;
+    back = (uint16_t)((uint16_t)st->max - st->pend_seq);
+    if (back > 0 && back < RING)
+        (void)late(st, back, w);
+    else
+        st->stray++;
+}
+
+/* ---------------------------------------------------------------- jitter buffer */
+
+/* Would a 60 ms jitter buffer have played this voice packet?  The buffer
+ * is anchored at the fastest transit (arrival minus media time) seen in the
+ * epoch: a packet whose transit exceeds that by more than the buffer
+ * arrives after its playout time.  Like a real buffer it re-synchronises
+ * when JB_RESYNC packets in a row are late (a timestamp discontinuity or a
+ * lasting rise in delay): those are discarded, the rest play. */
+#define JB_RESYNC 3
+
+static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t clock)
+{
+    int64_t ext;
+    double transit;
+
+    if (clock == 0)
+        return false;
+    if (!st->jb_anchored || clock != st->jb_clock) {
+        st->jb_anchored = true;
+        st->jb_clock = clock;
+        st->jb_last_ts = ts;
+        st->jb_ext_ts = 0;
+        st->jb_min_transit_ms = since_first_ms(st, arrival);
+        st->jb_late_run = 0;
+        return false;
+    }
+    ext = st->jb_ext_ts + (int32_t)(ts - st->jb_last_ts);
+    if (ext > st->jb_ext_ts) {
+        st->jb_ext_ts = ext;
+        st->jb_last_ts = ts;
+    }
+    transit = since_first_ms(st, arrival) - (double)ext * 1000.0 / clock;
+    if (transit < st->jb_min_transit_ms)
+        st->jb_min_transit_ms = transit;
+    if (transit - st->jb_min_transit_ms <= RTP_JITTER_BUFFER_MS) {
+        st->jb_late_run = 0;
+        return false;
+    }
+    if (++st->jb_late_run >= JB_RESYNC) {
+        st->jb_min_transit_ms = transit;
+        st->jb_late_run = 0;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- sequence */
+
+static void seq_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uint32_t w, bool voice,
+                       uint32_t clock)
+{
+    uint16_t udelta;
+    int64_t pos = -1;
+
+    if (!st->in_epoch) {
+        epoch_open(st, h->seq);
+        st->ring_win[(size_t)(st->base & (RING - 1))] = w;
+        pos = st->base;
+        receive(st, pos);
+        goto received;
+    }
+    udelta = (uint16_t)(h->seq - (uint16_t)st->max);
+    if (udelta == 0) {
+        resolve_pending(st, w);
+        st->dups++;
+        return;
+    }
+    if (udelta < MAX_DROPOUT) {
+        resolve_pending(st, w);
+        pos = st->max + udelta;
+        advance(st, pos, w);
+        receive(st, pos);
+        goto received;
+    }
+    if (udelta <= SEQ_MOD - MAX_MISORDER) {
+        /* A very large jump.  RFC 3550 A.1: if the next packet follows it,
+         * the source restarted its sequence: a new epoch. */
+        if (st->pending && h->seq == (uint16_t)(st->pend_seq + 1)) {
+            st->pending = false;
+            st->resets++;
+            epoch_close(st);
+            epoch_open(st, st->pend_seq);
+            st->ring_win[(size_t)(st->base & (RING - 1))] = w;
+            receive(st, st->base);
+            pos = st->base + 1;
+            advance(st, pos, w);
+            receive(st, pos);
+            goto received;
+        }
+        resolve_pending(st, w);
+        st->pending = true;
+        st->pend_seq = h->seq;
+        return;
+    }
+    resolve_pending(st, w);
+    pos = late(st, SEQ_MOD - udelta, w);
+    if (pos < 0)
+        return;
+
+received:
+    if (voice && jb_discards(st, arrival, h->ts, clock)) {
+        st->ring[(size_t)(pos & (RING - 1))] = POS_DISCARDED;
+        st->jb_discarded++;
+    }
+}
+
+/* ---------------------------------------------------------------- Wireshark */
+
+/* Reproduces Wireshark 4.0's per-packet RTP analysis (facts and formulas
+ * from ui/tap-rtp-analysis.c and ui/tap-rtp-common.c of that release). */
+static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
+{
+    struct ws_state *w = &st->ws;
+    double now = since_first_ms(st, arrival);
+    uint32_t since_first, clock;
+    bool in_seq, cn, follow_cn;
+    double current_jitter = 0;
+
+    if (!w->started) {
+        w->started = true;
+        w->start_seq = w->stop_seq = h->seq;
+        w->first_ts = h->ts;
+        w->time_ms = now;
+        w->last_pt = h->pt;
+        w->total_nr = 1;
+        return;
+    }
+    /* "In time sequence": the timestamp is not before the stream's first
+     * one, modulo 2^32 within half the range.  Wireshark writes the wrapped
+     * case as (0xffffffff - first) + ts < 2^31, one less than the modular
+     * difference; kept so that the boundary agrees too. */
+    since_first = h->ts - w->first_ts;
+    if (w->first_ts <= h->ts)
+        in_seq = since_first < 0x80000000u;
+    else
+        in_seq = (uint64_t)(0xffffffffu - w->first_ts) + h->ts < 0x80000000u;
+
+    /* Sequence cycles: counted when a number below the first appears,
+     * re-armed once numbers climb above the first again. */
+    if (in_seq && !w->under && (h->seq < w->start_seq || (h->seq == 0 && w->stop_seq == 65535))) {
+        w->cycles++;
+        w->under = true;
+    } else if (in_seq && w->under && h->seq > w->start_seq) {
+        w->under = false;
+    }
+
+    cn = is_cn_pt(h->pt);
+    follow_cn = is_cn_pt(w->last_pt);
+    w->last_pt = h->pt;
+    clock = ws_clock_of(st, h->pt);
+
+    if (in_seq) {
+        if (clock) {
+            double nominal = (double)since_first * 1000.0 / clock;
+            double expected = w->time_ms + (nominal - w->lastnominal_ms);
+            double d = fabs(now - expected);
+
+            current_jitter = (15.0 * w->jitter + d) / 16.0;
+            w->jitter = current_jitter;
+            w->lastnominal_ms = nominal;
+        }
+        w->delta = now - w->time_ms;
+    }
+    /* Only "regular" packets enter the maximum and the mean. */
+    if (in_seq && !h->marker && !cn && !follow_cn) {
+        if (w->delta > w->max_delta)
+            w->max_delta = w->delta;
+        if (clock) {
+            if (w->jitter > w->max_jitter)
+                w->max_jitter = w->jitter;
+            /* Wireshark's running mean divides by the packets so far, the
+             * irregular ones included. */
+            w->mean_jitter =
+                (w->mean_jitter * (double)(w->total_nr - 1) + current_jitter) / (double)w->total_nr;
+        }
+    }
+    if (in_seq)
+        w->time_ms = now;
+    w->stop_seq = h->seq;
+    w->total_nr++;
+}
+
+/* ---------------------------------------------------------------- packets */
+
+int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
+{
+    enum rtp_payload_kind kind;
+    uint32_t w;
+
+    if (!st || !h)
+        return -EINVAL;
+    if (st->packets == 0) {
+        st->first_arrival = st->last_arrival = arrival;
+        st->ssrc = h->ssrc;
+    } else if (h->ssrc != st->ssrc) {
+        /* The stream table keys streams by SSRC, so this is a caller that
+         * keys by addresses only: a new source restarts the numbering. */
+        st->ssrc_changes++;
+        st->pending = false;
+        epoch_close(st);
+        st->ssrc = h->ssrc;
+        /* Wireshark would show a new stream: its analysis restarts, the
+         * maxima are kept. */
+        {
+            double max_jitter = st->ws.max_jitter, max_delta = st->ws.max_delta;
+
+            memset(&st->ws, 0, sizeof(st->ws));
+            st->ws.max_jitter = max_jitter;
+            st->ws.max_delta = max_delta;
+        }
+    }
+    if (arrival > st->last_arrival)
+        st->last_arrival = arrival;
+    st->packets++;
+    st->pt_count[h->pt & 0x7f]++;
+    kind = kind_of(st, h->pt);
+    if (kind == RTP_KIND_EVENT)
+        st->events++;
+    else if (kind == RTP_KIND_CN)
+        st->cn++;
+    else
+        st->voice++;
+
+    w = window_of(st, arrival);
+    seq_packet(st, arrival, h, w, kind == RTP_KIND_VOICE, clock_of(st, h->pt));
+    ws_packet(st, arrival, h);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- summary */
+
+static const char *pt_name(const rtp_stats_t *st, uint8_t pt)
+{
+    const struct pt_map *m = map_find(st, pt);
+    const rtp_pt_info_t *info = rtp_pt_lookup(pt);
+
+    if (m)
+        return m->name;
+    return info ? info->name : "";
+}
+
+void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
+{
+    const mos_codec_t *codec;
+    mos_loss_t total = st->total;
+    mos_loss_t *wins = NULL;
+    int8_t prev = st->loss_prev;
+    uint64_t best = 0;
+    int best_pt = -1;
+    int64_t cur_expected = 0, cur_lost = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->ssrc = st->ssrc;
+    out->packets = st->packets;
+    out->voice_packets = st->voice;
+    out->event_packets = st->events;
+    out->cn_packets = st->cn;
+    out->duplicates = st->dups;
+    out->out_of_order = st->ooo;
+    out->seq_resets = st->resets;
+    out->ssrc_changes = st->ssrc_changes;
+    out->stray = st->stray + (st->pending ? 1 : 0);
+    out->first_arrival = st->first_arrival;
+    out->last_arrival = st->last_arrival;
+    out->jb_discarded = st->jb_discarded;
+
+    for (int pt = 0; pt < 128; pt++)
+        if (st->pt_count[pt] > best && kind_of(st, (uint8_t)pt) == RTP_KIND_VOICE) {
+            best = st->pt_count[pt];
+            best_pt = pt;
+        }
+    if (best_pt >= 0) {
+        out->pt = (uint8_t)best_pt;
+        cw_strlcpy(out->codec, pt_name(st, (uint8_t)best_pt), sizeof(out->codec));
+        out->clock_rate = clock_of(st, (uint8_t)best_pt);
+    }
+
+    if (st->in_epoch) {
+        cur_expected = st->max - st->base + 1;
+        cur_lost = cur_expected - (int64_t)st->unique;
+    }
+    out->expected = st->expected_closed + (uint64_t)cur_expected;
+    out->lost = st->lost_closed + (uint64_t)cur_lost;
+    out->loss_pct = out->expected ? 100.0 * (double)out->lost / (double)out->expected : 0.0;
+
+    out->jitter_ms = st->ws.jitter;
+    out->jitter_mean_ms = st->ws.mean_jitter;
+    out->jitter_max_ms = st->ws.max_jitter;
+    out->max_delta_ms = st->ws.max_delta;
+    if (st->ws.started) {
+        out->ws_expected = (int64_t)st->ws.stop_seq + (int64_t)st->ws.cycles * SEQ_MOD -
+                           (int64_t)st->ws.start_seq + 1;
+        out->ws_lost = out->ws_expected - st->ws.total_nr;
+    }
+
+    /* The E-model: settle the positions still open on copies. */
+    out->delay_ms = st->delay_set ? st->delay_ms : MOS_DEFAULT_DELAY_MS;
+    codec = mos_codec_find(out->codec);
+    if (st->nwin) {
+        wins = cw_calloc(st->nwin, sizeof(*wins));
+        memcpy(wins, st->win, st->nwin * sizeof(*wins));
+    }
+    if (st->in_epoch)
+        for (int64_t e = st->settled + 1; e <= st->max; e++) {
+            size_t slot = (size_t)(e & (RING - 1));
+
+            win_feed(wins, &total, &prev, st->ring_win[slot], st->ring[slot] != POS_RECEIVED);
+        }
+    out->windows = (uint32_t)st->nwin;
+    out->burst_r = mos_burst_r(&total);
+    out->mos = mos_estimate(codec, &total, out->delay_ms, &out->r_factor);
+    out->mos_min = out->mos;
+    for (size_t i = 0; i < st->nwin; i++) {
+        double m;
+
+        if (wins[i].positions == 0)
+            continue;
+        /* The last window counts once it covers half its length. */
+        if (i + 1 == st->nwin) {
+            cw_ns_t span;
+
+            if (__builtin_sub_overflow(st->last_arrival, st->last_win_first, &span) ||
+                span < RTP_WINDOW_NS / 2)
+                continue;
+        }
+        m = mos_estimate(codec, &wins[i], out->delay_ms, NULL);
+        if (m < out->mos_min)
+            out->mos_min = m;
+    }
+    free(wins);
+}

@@ -1,0 +1,79 @@
+/* libFuzzer target: RTP and RTCP.
+ *
+ * The whole input is parsed as one RTP packet and as one compound RTCP
+ * packet.  It is also read as a sequence of packets of one stream, each
+ * framed as  LEN (1 octet)  DT (1 octet, signed, arrival step in ms)
+ * BYTES (LEN octets), fed to the detector and, when it parses as RTP, to a
+ * stream's statistics, whose summary is taken at the end.  A first octet
+ * with the top bit set maps payload type 96 + (octet & 15) to a codec
+ * first, so dynamic types, events and comfort noise are reached too. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtcp.h"
+#include "rtp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const names[] = { "opus", "telephone-event", "CN", "PCMU", "G729", "L16" };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const cw_ns_t t0 = CW_SEC(1700000000);
+    volatile uint8_t sink = 0;
+    rtp_hdr_t h;
+    rtcp_info_t info;
+    rtp_summary_t m;
+    rtp_detector_t *d;
+    rtp_stats_t *st;
+    cw_ns_t t = t0;
+    size_t off = 0;
+
+    if (rtp_parse(data, size, &h) == 0) {
+        /* Touch the payload and extension so ASan checks their bounds. */
+        for (size_t i = 0; i < h.payload_len; i++)
+            sink ^= h.payload[i];
+        for (size_t i = 0; i < h.ext_len; i++)
+            sink ^= h.ext_data[i];
+    }
+    (void)rtp_is_rtcp(data, size);
+    if (rtcp_parse(data, size, &info) == 0) {
+        for (size_t i = 0; i < info.nblocks; i++) {
+            double rtt;
+
+            (void)rtcp_rtt_ms(rtcp_ntp_mid(t0), info.blocks[i].lsr, info.blocks[i].dlsr, &rtt);
+        }
+        for (size_t i = 0; info.has_cname && info.cname[i]; i++)
+            sink ^= (uint8_t)info.cname[i];
+    }
+
+    d = rtp_detector_new();
+    st = rtp_stats_new();
+    if (size > 1 && (data[0] & 0x80)) {
+        rtp_stats_set_codec(st, (uint8_t)(96 + (data[0] & 15)),
+                            names[data[1] % (sizeof(names) / sizeof(names[0]))],
+                            (data[0] & 0x40) ? 0 : 16000);
+        off = 2;
+    }
+    while (size - off >= 2) {
+        size_t len = data[off];
+        int8_t dt = (int8_t)data[off + 1];
+
+        off += 2;
+        if (len > size - off)
+            len = size - off;
+        t += (cw_ns_t)dt * CW_NS_PER_MS;
+        (void)rtp_detector_feed(d, t, data + off, len);
+        if (rtp_parse(data + off, len, &h) == 0 && !rtp_is_rtcp(data + off, len))
+            rtp_stats_packet(st, t, &h);
+        off += len;
+    }
+    rtp_stats_get(st, &m);
+    sink ^= (uint8_t)m.packets;
+    rtp_stats_free(st);
+    rtp_detector_free(d);
+    (void)sink;
+    return 0;
+}
