@@ -39,6 +39,8 @@ struct call {
     cw_ns_t last_media[2]; /* [0] from the caller's side, [1] from the callee's */
     bool media_seen[2];
     bool media_inactive; /* the latest SDP put the media on hold */
+    cw_addr_t sdp_addr[2]; /* where each side last said to send its media */
+    uint16_t sdp_port[2];
 
     char from_uri[160], to_uri[160], from_display[96], to_display[96], from_tag[96];
     char user_agent[128], callee_agent[128];
@@ -319,6 +321,22 @@ static void note_sdp(calls_t *t, struct call *c, const sip_msg_t *m, bool from_c
         if (m->sdp.media[i].port && m->sdp.media[i].dir != SDP_INACTIVE)
             inactive = false;
     c->media_inactive = m->sdp.nmedia > 0 && inactive;
+    for (unsigned i = 0; i < m->sdp.nmedia; i++) {
+        const sdp_stream_t *md = &m->sdp.media[i];
+        int side = from_caller ? 0 : 1;
+
+        if (!md->port || !md->has_addr)
+            continue;
+        if (c->sdp_port[side] &&
+            (c->sdp_port[side] != md->port || !cw_addr_equal(&c->sdp_addr[side], &md->addr))) {
+            /* The media moved: until it shows up at its new place (which
+             * may be outside this capture), its silence proves nothing. */
+            c->media_seen[0] = c->media_seen[1] = false;
+        }
+        c->sdp_addr[side] = md->addr;
+        c->sdp_port[side] = md->port;
+        break;
+    }
     /* Media that resumes after a hold starts its silence clock afresh. */
     if (!c->media_inactive) {
         if (c->media_seen[0] && c->last_media[0] < ts)

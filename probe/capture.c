@@ -193,8 +193,16 @@ int capture_next(capture_t *c, capture_pkt_t *out)
 
     switch (rc) {
     case 1:
-        /* Opened with nanosecond precision: tv_usec holds nanoseconds. */
-        out->ts = (cw_ns_t)hdr->ts.tv_sec * CW_NS_PER_SEC + (cw_ns_t)hdr->ts.tv_usec;
+        /* Opened with nanosecond precision: tv_usec holds nanoseconds.  A
+         * file may claim any time at all: keep it within 0 .. 2^33 s (the
+         * year 2242) so that time arithmetic cannot overflow. */
+        if (hdr->ts.tv_sec < 0)
+            out->ts = 0;
+        else if (hdr->ts.tv_sec >= (1LL << 33))
+            out->ts = (cw_ns_t)((1LL << 33) - 1) * CW_NS_PER_SEC;
+        else
+            out->ts = (cw_ns_t)hdr->ts.tv_sec * CW_NS_PER_SEC +
+                      (hdr->ts.tv_usec < CW_NS_PER_SEC ? (cw_ns_t)hdr->ts.tv_usec : 0);
         out->caplen = hdr->caplen;
         out->wirelen = hdr->len;
         out->data = data;

@@ -12,6 +12,7 @@
 #include "calldb.h"
 #include "calls.h"
 #include "correlate.h"
+#include "media.h"
 #include "sip.h"
 #include "siptcp.h"
 #include "status.h"
@@ -55,6 +56,7 @@ struct engine {
     calldb_t *db;                /* where ended calls are recorded, or NULL */
 
     traffic_t *traffic;
+    media_t *media;
     corr_t *corr;
     alert_t *alert; /* not owned */
     status_t *status; /* where a snapshot is published every second, or NULL */
@@ -76,9 +78,52 @@ static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, 
 /* The report's STREAM objects of one call. */
 static json_t *call_streams(engine_t *e, const call_t *c)
 {
-    (void)e;
-    (void)c;
-    return json_array();
+    return media_streams_json(e->media, call_id(c));
+}
+
+static void on_sdp(void *ud, call_t *c, const sdp_info_t *sdp, bool from_caller, cw_ns_t t)
+{
+    engine_t *e = ud;
+
+    media_expect(e->media, call_id(c), sdp, from_caller, t);
+}
+
+static void on_media_activity(void *ud, const char *id, bool from_caller, cw_ns_t last)
+{
+    engine_t *e = ud;
+    call_t *c = calls_find(e->calls, id);
+
+    if (c)
+        calls_media(e->calls, c, from_caller, last);
+}
+
+static void on_media_quality(void *ud, const char *id, cw_ns_t t, double mos, double loss_pct)
+{
+    engine_t *e = ud;
+
+    corr_stream_quality(e->corr, t, id, mos, loss_pct);
+}
+
+/* The worst MOS and the mean loss of a call's streams (NAN if none). */
+static void call_quality(engine_t *e, const call_t *c, double *mos, double *loss)
+{
+    json_t *streams = media_streams_json(e->media, call_id(c)), *s;
+    size_t i, n = 0;
+
+    *mos = NAN;
+    *loss = 0;
+    json_array_foreach(streams, i, s) {
+        json_t *m = json_object_get(s, "mos");
+
+        if (!json_is_number(m))
+            continue;
+        if (isnan(*mos) || json_number_value(m) < *mos)
+            *mos = json_number_value(m);
+        *loss += json_number_value(json_object_get(s, "loss_pct"));
+        n++;
+    }
+    *loss = n ? *loss / (double)n : NAN;
+    json_decref(streams);
 }
 
 static json_t *call_record(engine_t *e, const call_t *c, bool with_messages)
@@ -93,8 +138,12 @@ static void on_call_end(void *ud, call_t *c)
 {
     engine_t *e = ud;
 
-    if (call_outcome(c) == CALL_DROPPED)
-        corr_call_dropped(e->corr, call_end(c), call_id(c), NAN, NAN);
+    if (call_outcome(c) == CALL_DROPPED) {
+        double mos, loss;
+
+        call_quality(e, c, &mos, &loss);
+        corr_call_dropped(e->corr, call_end(c), call_id(c), mos, loss);
+    }
     if (e->db)
         calldb_put(e->db, call_record(e, c, true));
 }
@@ -136,6 +185,12 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     sip_init();
     e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
     {
+        media_hooks_t mh = { .on_activity = on_media_activity, .on_quality = on_media_quality,
+                             .ud = e };
+
+        e->media = media_new(0, 0, true, &mh);
+    }
+    {
         corr_cfg_t cc = {
             .window = CW_SEC(cfg->inc_window_s),
             .min_drops = cfg->inc_min_drops,
@@ -162,7 +217,8 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
             .keep_ended = true,
         };
 
-        calls_hooks_t hooks = { .on_end = on_call_end, .on_update = on_call_update, .ud = e };
+        calls_hooks_t hooks = { .on_sdp = on_sdp, .on_end = on_call_end,
+                                .on_update = on_call_update, .ud = e };
 
         e->calls = calls_new(&cc, &hooks);
     }
@@ -183,10 +239,15 @@ void engine_set_live(engine_t *e)
         .rtp_timeout = CW_SEC(e->cfg->rtp_timeout_s),
         .keep_ended = false,
     };
-    calls_hooks_t hooks = { .on_end = on_call_end, .on_update = on_call_update, .ud = e };
+    calls_hooks_t hooks = { .on_sdp = on_sdp, .on_end = on_call_end,
+                            .on_update = on_call_update, .ud = e };
+    media_hooks_t mh = { .on_activity = on_media_activity, .on_quality = on_media_quality,
+                         .ud = e };
 
     calls_free(e->calls);
     e->calls = calls_new(&cc, &hooks);
+    media_free(e->media);
+    e->media = media_new(0, 0, false, &mh);
 }
 
 void engine_set_calldb(engine_t *e, calldb_t *db)
@@ -208,6 +269,7 @@ void engine_free(engine_t *e)
     decoder_free(e->dec);
     siptcp_free(e->siptcp);
     calls_free(e->calls);
+    media_free(e->media);
     corr_free(e->corr);
     traffic_free(e->traffic);
     free(e->sipmsg);
@@ -237,6 +299,8 @@ static void publish(engine_t *e);
 static void housekeep(engine_t *e, cw_ns_t now)
 {
     decoder_expire(e->dec, now);
+    /* Media first: the calls judge silence on what it reports. */
+    media_tick(e->media, now);
     calls_tick(e->calls, now);
     siptcp_expire(e->siptcp, now, CW_SEC(300));
     traffic_tick(e->traffic, now);
@@ -257,6 +321,7 @@ static void step_tick(engine_t *e, cw_ns_t start)
     uint64_t drops = e->kernel.dropped + e->kernel.ifdropped;
     cw_ns_t end = start + e->step_ns;
 
+    media_step(e->media, end);
     corr_step(e->corr, end, (double)e->step_bytes * 8.0 / secs, (double)e->step_packets / secs);
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);
@@ -358,7 +423,10 @@ static enum traffic_class classify(engine_t *e, const decode_pkt_t *dp)
 
         if ((port || !e->cfg->sip_ports) && siptcp_segment(e->siptcp, dp, port))
             return TRAFFIC_SIP;
+        return TRAFFIC_OTHER;
     }
+    if (dp->proto == IPPROTO_UDP && !dp->truncated && media_packet(e->media, dp))
+        return TRAFFIC_RTP;
     return TRAFFIC_OTHER;
 }
 
@@ -437,6 +505,11 @@ void engine_decode_stats(const engine_t *e, decode_stats_t *out)
 calls_t *engine_calls(const engine_t *e)
 {
     return e->calls;
+}
+
+json_t *engine_streams(engine_t *e)
+{
+    return media_streams_json(e->media, NULL);
 }
 
 json_t *engine_incidents(engine_t *e)

@@ -100,6 +100,9 @@ struct calls *engine_calls(const engine_t *e);
 struct alert;
 void engine_set_alert(engine_t *e, struct alert *a);
 
+/* Every stream, as the report's streams array. */
+json_t *engine_streams(engine_t *e);
+
 /* Every incident so far, as the report's incidents array. */
 json_t *engine_incidents(engine_t *e);
 

@@ -75,7 +75,7 @@ json_t *report_build(engine_t *e)
     json_object_set_new(r, "version", json_integer(REPORT_VERSION));
     json_object_set_new(r, "capture", capture_section(e));
     json_object_set_new(r, "calls", calls_section(e));
-    json_object_set_new(r, "streams", json_array());
+    json_object_set_new(r, "streams", engine_streams(e));
     json_object_set_new(r, "incidents", engine_incidents(e));
     json_object_set_new(r, "top_talkers", engine_top_talkers(e, 0, 0, 10));
     return r;

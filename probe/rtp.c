@@ -376,6 +376,8 @@ struct ws_state {
     uint8_t last_pt;
 };
 
+#define JB_QCAP 64 /* >= JB_WINDOW */
+
 struct rtp_stats {
     struct pt_map map[MAX_MAPPED];
     size_t nmap;
@@ -403,8 +405,10 @@ struct rtp_stats {
     bool jb_anchored;
     uint32_t jb_clock, jb_last_ts;
     int64_t jb_ext_ts;
-    double jb_min_transit_ms;
-    unsigned jb_late_run;
+    double jb_qval[JB_QCAP];   /* monotonic queue of transit times (ms) */
+    uint64_t jb_qidx[JB_QCAP]; /* their packet numbers */
+    unsigned jb_qhead, jb_qlen;
+    uint64_t jb_n;             /* voice packets judged in this epoch */
     uint64_t jb_discarded;
 
     /* Loss sequence for the E-model: the stream and each 10 s window. */
@@ -685,18 +689,27 @@ static void resolve_pending(rtp_stats_t *st, uint32_t w)
 
 /* ---------------------------------------------------------------- jitter buffer */
 
+
 /* Would a 60 ms jitter buffer have played this voice packet?  The buffer
- * is anchored at the fastest transit (arrival minus media time) seen in the
- * epoch: a packet whose transit exceeds that by more than the buffer
- * arrives after its playout time.  Like a real buffer it re-synchronises
- * when JB_RESYNC packets in a row are late (a timestamp discontinuity or a
- * lasting rise in delay): those are discarded, the rest play. */
-#define JB_RESYNC 3
+ * plays each packet 60 ms after the fastest transit (arrival minus media
+ * time) of the last JB_WINDOW voice packets, which is how an adaptive
+ * buffer follows a slowly drifting delay (clock skew, a path change) while a
+ * packet held up by more than the buffer is late: it counts as lost for the
+ * E-model.  The minimum over the window is kept with a monotonic queue, so
+ * each packet costs O(1). */
+#define JB_WINDOW 50 /* one second of 20 ms packets */
+
+static void jb_reset(rtp_stats_t *st)
+{
+    st->jb_qhead = st->jb_qlen = 0;
+    st->jb_n = 0;
+}
 
 static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t clock)
 {
     int64_t ext;
     double transit;
+    unsigned back;
 
     if (clock == 0)
         return false;
@@ -705,9 +718,7 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_clock = clock;
         st->jb_last_ts = ts;
         st->jb_ext_ts = 0;
-        st->jb_min_transit_ms = since_first_ms(st, arrival);
-        st->jb_late_run = 0;
-        return false;
+        jb_reset(st);
     }
     ext = st->jb_ext_ts + (int32_t)(ts - st->jb_last_ts);
     if (ext > st->jb_ext_ts) {
@@ -715,17 +726,23 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_last_ts = ts;
     }
     transit = since_first_ms(st, arrival) - (double)ext * 1000.0 / clock;
-    if (transit < st->jb_min_transit_ms)
-        st->jb_min_transit_ms = transit;
-    if (transit - st->jb_min_transit_ms <= RTP_JITTER_BUFFER_MS) {
-        st->jb_late_run = 0;
-        return false;
+    /* Push, dropping larger values from the back; expire from the front. */
+    while (st->jb_qlen) {
+        back = (st->jb_qhead + st->jb_qlen - 1) % JB_QCAP;
+        if (st->jb_qval[back] < transit)
+            break;
+        st->jb_qlen--;
     }
-    if (++st->jb_late_run >= JB_RESYNC) {
-        st->jb_min_transit_ms = transit;
-        st->jb_late_run = 0;
+    back = (st->jb_qhead + st->jb_qlen) % JB_QCAP;
+    st->jb_qval[back] = transit;
+    st->jb_qidx[back] = st->jb_n;
+    st->jb_qlen++;
+    while (st->jb_qidx[st->jb_qhead] + JB_WINDOW <= st->jb_n) {
+        st->jb_qhead = (st->jb_qhead + 1) % JB_QCAP;
+        st->jb_qlen--;
     }
-    return true;
+    st->jb_n++;
+    return transit - st->jb_qval[st->jb_qhead] > RTP_JITTER_BUFFER_MS;
 }
 
 /* ---------------------------------------------------------------- sequence */

@@ -58,7 +58,9 @@ if [ -d "$S" ]; then
     check_public "$S/SIP_CALL_RTP_G711.pcap" "active:0 active:200"
     check_public "$S/sip-rtp-g711.pcap" "active:200 answered:200"
     check_public "$S/Asterisk_ZFONE_XLITE.pcap" "answered:200"
-    check_public "$S/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap" "answered:200 answered:200"
+    # The media seen at this capture point stops at 65 s, 40 s before the
+    # BYE of that leg: by the definition, dropped.
+    check_public "$S/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap" "answered:200 dropped:200"
 else
     echo "note: $S not present; the unbundled public captures were not checked"
 fi

@@ -24,6 +24,7 @@
 struct call_case {
     const char *name;
     const char *events[16];
+
     const char *outcome;
     int sip_code;
     const char *end_reason; /* "" while up */
@@ -97,6 +98,11 @@ static const struct call_case cases[] = {
     { "one-way audio flagged", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp", "2 m>", "2 m<",
                                  "5 m>", "10 m>", "15 m>", "20 m>", "20 tick", "21 > BYE 2 tag" },
       "answered", 200, "bye", 21, true },
+    { "media moved out of sight: no media timeout", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp",
+                                                      "2 m>", "2 m<", "5 > INVITE 2 tag sdp port=5000",
+                                                      "5.1 < 200 2 INVITE tag sdp", "60 tick",
+                                                      "70 > BYE 3 tag" },
+      "answered", 200, "bye", 70, false },
     { "no media at all: no media timeout", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "50 tick",
                                              "60 > BYE 2 tag" },
       "answered", 200, "bye", 60, false },
@@ -154,7 +160,9 @@ static void make_msg(const char *line, double *t, char *kind)
     if (strstr(rest, "sdp")) {
         msg.has_sdp = true;
         msg.sdp.nmedia = 1;
-        msg.sdp.media[0].port = 4000;
+        msg.sdp.media[0].port = strstr(rest, "port=") ? (uint16_t)atoi(strstr(rest, "port=") + 5) : 4000;
+        msg.sdp.media[0].has_addr = true;
+        cw_addr_parse("10.0.0.9", &msg.sdp.media[0].addr);
         snprintf(msg.sdp.media[0].type, sizeof(msg.sdp.media[0].type), "audio");
         msg.sdp.media[0].dir = strstr(rest, "inactive") ? SDP_INACTIVE : SDP_SENDRECV;
     }

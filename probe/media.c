@@ -1,0 +1,762 @@
+#include "config.h"
+
+#include "media.h"
+
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mos.h"
+#include "rtcp.h"
+#include "rtp.h"
+
+#define FLOW_BUFFERED   8         /* packets kept while the detector decides */
+#define EXPECT_IDLE     CW_SEC(7200)
+#define FLOW_IDLE       CW_SEC(60)
+#define STREAM_IDLE     CW_SEC(300) /* live mode: forget a stream silent this long */
+#define MAX_EXPECT      65536u
+
+struct far_end {
+    uint64_t reports;      /* RR/SR report blocks about this stream */
+    double fraction_lost;  /* percent, from the last block */
+    int64_t cumulative_lost;
+    double jitter_ms;
+    double rtt_ms;         /* NAN until an RR echoes an SR */
+    uint64_t sr_count;
+    uint32_t sr_packets;   /* the sender's own count, from its last SR */
+    bool has_xr;
+    rtcp_xr_voip_t xr;
+};
+
+struct stream {
+    cw_addr_t src, dst;
+    uint16_t sport, dport;
+    uint32_t ssrc;
+    uint32_t hash;
+    char call_id[128];
+    bool from_caller;
+    rtp_stats_t *st;
+    cw_ns_t first, last, pushed;
+    uint64_t step_expected, step_lost; /* at the previous step */
+    struct far_end far;
+    struct stream *hnext;            /* by 5-tuple + SSRC */
+    struct stream *snext;            /* by SSRC */
+    struct stream *cnext;            /* by call */
+    struct stream *prev, *next;      /* LRU, least recently active first */
+};
+
+struct expect {
+    cw_addr_t addr;
+    uint16_t port;
+    bool rtcp;
+    bool from_caller; /* the side that announced it (and receives there) */
+    char call_id[128];
+    cw_ns_t seen;
+    sdp_codec_t codecs[SDP_MAX_PT];
+    unsigned ncodecs;
+    struct expect *hnext, *prev, *next;
+};
+
+struct buffered {
+    cw_ns_t arrival;
+    rtp_hdr_t h;
+};
+
+struct flow {
+    cw_addr_t src, dst;
+    uint16_t sport, dport;
+    rtp_detector_t *det;
+    int verdict;
+    struct buffered buf[FLOW_BUFFERED];
+    unsigned nbuf;
+    cw_ns_t last;
+    struct flow *hnext, *prev, *next;
+};
+
+#define LIST(T)                                                                          \
+    struct {                                                                             \
+        T *head, *tail;                                                                  \
+    }
+
+struct media {
+    size_t max_streams, max_flows;
+    bool keep;
+    media_hooks_t hooks;
+    size_t nb_streams, nb_calls, nb_ssrc, nb_expect, nb_flows;
+    struct stream **streams_h, **ssrc_h, **call_h;
+    struct expect **expect_h;
+    struct flow **flow_h;
+    LIST(struct stream) lru;
+    LIST(struct expect) elru;
+    LIST(struct flow) flru;
+    size_t nstreams, nexpect, nflows;
+    struct stream **all; /* every stream kept, in creation order */
+    size_t nall, capall;
+    rtcp_info_t *rtcp;
+    media_stats_t st;
+    cw_ns_t step_ns;
+};
+
+#define LRU_UNLINK(l, x)                   \
+    do {                                   \
+        if ((x)->prev)                     \
+            (x)->prev->next = (x)->next;   \
+        else                               \
+            (l).head = (x)->next;          \
+        if ((x)->next)                     \
+            (x)->next->prev = (x)->prev;   \
+        else                               \
+            (l).tail = (x)->prev;          \
+        (x)->prev = (x)->next = NULL;      \
+    } while (0)
+
+#define LRU_APPEND(l, x)                   \
+    do {                                   \
+        (x)->prev = (l).tail;              \
+        (x)->next = NULL;                  \
+        if ((l).tail)                      \
+            (l).tail->next = (x);          \
+        else                               \
+            (l).head = (x);                \
+        (l).tail = (x);                    \
+    } while (0)
+
+static uint32_t str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    while (*s)
+        h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h;
+}
+
+static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, uint16_t dp)
+{
+    return cw_addr_hash(s, sp) ^ (cw_addr_hash(d, dp) * 0x9e3779b1u);
+}
+
+static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
+{
+    return cw_addr_hash(a, port * 2654435761u);
+}
+
+media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_hooks_t *hooks)
+{
+    media_t *m = cw_calloc(1, sizeof(*m));
+
+    m->max_streams = max_streams ? max_streams : 100000;
+    m->max_flows = max_flows ? max_flows : 65536;
+    m->keep = keep;
+    if (hooks)
+        m->hooks = *hooks;
+    m->nb_streams = m->nb_ssrc = m->nb_calls = 65536;
+    m->nb_expect = 65536;
+    m->nb_flows = 65536;
+    m->streams_h = cw_calloc(m->nb_streams, sizeof(*m->streams_h));
+    m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
+    m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
+    m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
+    m->flow_h = cw_calloc(m->nb_flows, sizeof(*m->flow_h));
+    m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
+    return m;
+}
+
+static void flow_destroy(struct flow *f)
+{
+    rtp_detector_free(f->det);
+    free(f);
+}
+
+void media_free(media_t *m)
+{
+    if (!m)
+        return;
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall; i++) {
+            rtp_stats_free(m->all[i]->st);
+            free(m->all[i]);
+        }
+    } else {
+        for (struct stream *s = m->lru.head, *n; s; s = n) {
+            n = s->next;
+            rtp_stats_free(s->st);
+            free(s);
+        }
+    }
+    for (struct expect *e = m->elru.head, *n; e; e = n) {
+        n = e->next;
+        free(e);
+    }
+    for (struct flow *f = m->flru.head, *n; f; f = n) {
+        n = f->next;
+        flow_destroy(f);
+    }
+    free(m->all);
+    free(m->streams_h);
+    free(m->ssrc_h);
+    free(m->call_h);
+    free(m->expect_h);
+    free(m->flow_h);
+    free(m->rtcp);
+    free(m);
+}
+
+/* ---- expectations (SDP endpoints) */
+
+static struct expect *expect_find(media_t *m, const cw_addr_t *a, uint16_t port)
+{
+    for (struct expect *e = m->expect_h[ep_key(a, port) % m->nb_expect]; e; e = e->hnext)
+        if (e->port == port && cw_addr_equal(&e->addr, a))
+            return e;
+    return NULL;
+}
+
+static void expect_unhash(media_t *m, struct expect *e)
+{
+    struct expect **pp = &m->expect_h[ep_key(&e->addr, e->port) % m->nb_expect];
+
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+}
+
+static void expect_add(media_t *m, const char *call_id, const cw_addr_t *a, uint16_t port,
+                       bool rtcp, bool from_caller, const sdp_stream_t *md, cw_ns_t now)
+{
+    struct expect *e = expect_find(m, a, port);
+
+    if (!e) {
+        unsigned b;
+
+        if (m->nexpect >= MAX_EXPECT) {
+            struct expect *old = m->elru.head;
+
+            LRU_UNLINK(m->elru, old);
+            expect_unhash(m, old);
+            free(old);
+            m->nexpect--;
+        }
+        e = cw_calloc(1, sizeof(*e));
+        e->addr = *a;
+        e->port = port;
+        b = ep_key(a, port) % m->nb_expect;
+        e->hnext = m->expect_h[b];
+        m->expect_h[b] = e;
+        m->nexpect++;
+    } else {
+        LRU_UNLINK(m->elru, e);
+    }
+    LRU_APPEND(m->elru, e);
+    /* The latest SDP for an endpoint wins: ports are reused by later calls. */
+    cw_strlcpy(e->call_id, call_id, sizeof(e->call_id));
+    e->rtcp = rtcp;
+    e->from_caller = from_caller;
+    e->seen = now;
+    e->ncodecs = md->npts;
+    memcpy(e->codecs, md->pts, md->npts * sizeof(md->pts[0]));
+}
+
+void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
+                  cw_ns_t now)
+{
+    for (unsigned i = 0; i < sdp->nmedia; i++) {
+        const sdp_stream_t *md = &sdp->media[i];
+
+        if (!md->port || !md->has_addr)
+            continue;
+        expect_add(m, call_id, &md->addr, md->port, false, from_caller, md, now);
+        if (md->port < 65535)
+            expect_add(m, call_id, &md->addr, (uint16_t)(md->port + 1), true, from_caller, md,
+                       now);
+    }
+}
+
+/* ---- streams */
+
+static uint32_t stream_key(const decode_pkt_t *p, uint32_t ssrc)
+{
+    return flow_key(&p->src, p->sport, &p->dst, p->dport) ^ (ssrc * 0x85ebca6bu);
+}
+
+static struct stream *stream_find(media_t *m, const decode_pkt_t *p, uint32_t ssrc, uint32_t h)
+{
+    for (struct stream *s = m->streams_h[h % m->nb_streams]; s; s = s->hnext)
+        if (s->hash == h && s->ssrc == ssrc && s->sport == p->sport && s->dport == p->dport &&
+            cw_addr_equal(&s->src, &p->src) && cw_addr_equal(&s->dst, &p->dst))
+            return s;
+    return NULL;
+}
+
+static void unchain(struct stream **head, struct stream *s, size_t off)
+{
+    /* Removes s from a chain linked through the pointer at offset off. */
+    struct stream **pp = head;
+
+    while (*pp && *pp != s)
+        pp = (struct stream **)((char *)*pp + off);
+    if (*pp)
+        *pp = *(struct stream **)((char *)s + off);
+}
+
+static void stream_forget(media_t *m, struct stream *s)
+{
+    LRU_UNLINK(m->lru, s);
+    unchain(&m->streams_h[s->hash % m->nb_streams], s, offsetof(struct stream, hnext));
+    unchain(&m->ssrc_h[s->ssrc % m->nb_ssrc], s, offsetof(struct stream, snext));
+    if (s->call_id[0])
+        unchain(&m->call_h[str_hash(s->call_id) % m->nb_calls], s,
+                offsetof(struct stream, cnext));
+    m->nstreams--;
+    if (!m->keep) {
+        rtp_stats_free(s->st);
+        free(s);
+    }
+}
+
+static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t ssrc, uint32_t h,
+                                    const struct expect *e, bool from_caller, cw_ns_t now)
+{
+    struct stream *s;
+
+    if (m->nstreams >= m->max_streams && m->lru.head) {
+        m->st.streams_evicted++;
+        stream_forget(m, m->lru.head);
+    }
+    s = cw_calloc(1, sizeof(*s));
+    s->src = p->src;
+    s->dst = p->dst;
+    s->sport = p->sport;
+    s->dport = p->dport;
+    s->ssrc = ssrc;
+    s->hash = h;
+    s->first = s->last = now;
+    s->far.rtt_ms = NAN;
+    s->st = rtp_stats_new();
+    if (e) {
+        cw_strlcpy(s->call_id, e->call_id, sizeof(s->call_id));
+        s->from_caller = from_caller;
+        for (unsigned i = 0; i < e->ncodecs; i++)
+            if (e->codecs[i].name[0])
+                rtp_stats_set_codec(s->st, e->codecs[i].pt, e->codecs[i].name,
+                                    e->codecs[i].clock_hz);
+    }
+    s->hnext = m->streams_h[h % m->nb_streams];
+    m->streams_h[h % m->nb_streams] = s;
+    s->snext = m->ssrc_h[ssrc % m->nb_ssrc];
+    m->ssrc_h[ssrc % m->nb_ssrc] = s;
+    if (s->call_id[0]) {
+        size_t b = str_hash(s->call_id) % m->nb_calls;
+
+        s->cnext = m->call_h[b];
+        m->call_h[b] = s;
+    }
+    LRU_APPEND(m->lru, s);
+    m->nstreams++;
+    m->st.streams++;
+    if (!e)
+        m->st.streams_unannounced++;
+    if (m->keep) {
+        if (m->nall == m->capall) {
+            m->capall = m->capall ? m->capall * 2 : 256;
+            m->all = cw_realloc(m->all, m->capall * sizeof(*m->all));
+        }
+        m->all[m->nall++] = s;
+    }
+    return s;
+}
+
+static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t *h)
+{
+    rtp_stats_packet(s->st, t, h);
+    if (t > s->last)
+        s->last = t;
+    if (m->lru.tail != s) {
+        LRU_UNLINK(m->lru, s);
+        LRU_APPEND(m->lru, s);
+    }
+    m->st.rtp_packets++;
+}
+
+/* ---- undecided flows */
+
+static struct flow *flow_find(media_t *m, const decode_pkt_t *p, uint32_t h)
+{
+    for (struct flow *f = m->flow_h[h % m->nb_flows]; f; f = f->hnext)
+        if (f->sport == p->sport && f->dport == p->dport && cw_addr_equal(&f->src, &p->src) &&
+            cw_addr_equal(&f->dst, &p->dst))
+            return f;
+    return NULL;
+}
+
+static void flow_unhash(media_t *m, struct flow *f)
+{
+    struct flow **pp = &m->flow_h[flow_key(&f->src, f->sport, &f->dst, f->dport) % m->nb_flows];
+
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+}
+
+static void flow_drop(media_t *m, struct flow *f)
+{
+    LRU_UNLINK(m->flru, f);
+    flow_unhash(m, f);
+    flow_destroy(f);
+    m->nflows--;
+}
+
+static struct flow *flow_create(media_t *m, const decode_pkt_t *p, uint32_t h)
+{
+    struct flow *f;
+
+    if (m->nflows >= m->max_flows && m->flru.head) {
+        m->st.flows_evicted++;
+        flow_drop(m, m->flru.head);
+    }
+    f = cw_calloc(1, sizeof(*f));
+    f->src = p->src;
+    f->dst = p->dst;
+    f->sport = p->sport;
+    f->dport = p->dport;
+    f->det = rtp_detector_new();
+    f->hnext = m->flow_h[h % m->nb_flows];
+    m->flow_h[h % m->nb_flows] = f;
+    LRU_APPEND(m->flru, f);
+    m->nflows++;
+    return f;
+}
+
+/* ---- RTCP */
+
+static void rtcp_packet(media_t *m, const decode_pkt_t *p)
+{
+    rtcp_info_t *ri = m->rtcp;
+
+    if (rtcp_parse(p->payload, p->payload_len, ri) != 0) {
+        m->st.rtcp_unparseable++;
+        return;
+    }
+    m->st.rtcp_packets++;
+    for (size_t i = 0; i < ri->nblocks; i++) {
+        const rtcp_block_t *b = &ri->blocks[i];
+
+        for (struct stream *s = m->ssrc_h[b->ssrc % m->nb_ssrc]; s; s = s->snext) {
+            rtp_summary_t sum;
+            double rtt;
+
+            if (s->ssrc != b->ssrc)
+                continue;
+            s->far.reports++;
+            s->far.fraction_lost = b->fraction_lost * 100.0 / 256.0;
+            s->far.cumulative_lost = b->cumulative_lost;
+            rtp_stats_get(s->st, &sum);
+            s->far.jitter_ms = sum.clock_rate ? b->jitter * 1000.0 / sum.clock_rate : NAN;
+            if (rtcp_rtt_ms(rtcp_ntp_mid(p->ts), b->lsr, b->dlsr, &rtt) == 0 && rtt < 10000) {
+                s->far.rtt_ms = rtt;
+                rtp_stats_set_delay_ms(s->st, rtt / 2);
+            }
+        }
+    }
+    if (ri->has_sr) {
+        for (struct stream *s = m->ssrc_h[ri->sr.ssrc % m->nb_ssrc]; s; s = s->snext) {
+            if (s->ssrc != ri->sr.ssrc)
+                continue;
+            s->far.sr_count++;
+            s->far.sr_packets = ri->sr.packet_count;
+        }
+    }
+    for (size_t i = 0; i < ri->nvoip; i++) {
+        for (struct stream *s = m->ssrc_h[ri->voip[i].ssrc % m->nb_ssrc]; s; s = s->snext) {
+            if (s->ssrc != ri->voip[i].ssrc)
+                continue;
+            s->far.has_xr = true;
+            s->far.xr = ri->voip[i];
+        }
+    }
+}
+
+/* ---- the packet path */
+
+bool media_packet(media_t *m, const decode_pkt_t *p)
+{
+    rtp_hdr_t h;
+    struct stream *s;
+    struct expect *e;
+    struct flow *f;
+    uint32_t key;
+    bool from_caller = false;
+
+    if (p->payload_len < 8)
+        return false;
+    if (rtp_is_rtcp(p->payload, p->payload_len)) {
+        /* Only on an announced port, or next to a known stream's port:
+         * RTCP's shape alone is too weak a sign. */
+        if (expect_find(m, &p->dst, p->dport) || expect_find(m, &p->src, p->sport) ||
+            (p->sport & 1)) {
+            rtcp_packet(m, p);
+            return true;
+        }
+        return false;
+    }
+    if (rtp_parse(p->payload, p->payload_len, &h) != 0) {
+        /* Not RTP, but on a call's media endpoint (T.38 fax over UDPTL,
+         * say): media is flowing all the same. */
+        e = expect_find(m, &p->dst, p->dport);
+        from_caller = e ? !e->from_caller : false;
+        if (!e && (e = expect_find(m, &p->src, p->sport)))
+            from_caller = e->from_caller;
+        if (!e || e->rtcp)
+            return false;
+        if (m->hooks.on_activity)
+            m->hooks.on_activity(m->hooks.ud, e->call_id, from_caller, p->ts);
+        return true;
+    }
+    key = stream_key(p, h.ssrc);
+    s = stream_find(m, p, h.ssrc, key);
+    if (s) {
+        stream_feed(m, s, p->ts, &h);
+        return true;
+    }
+    /* Announced by SDP: to the receiver's endpoint, or (symmetric RTP)
+     * from it. */
+    e = expect_find(m, &p->dst, p->dport);
+    if (e && !e->rtcp) {
+        from_caller = !e->from_caller;
+    } else {
+        e = expect_find(m, &p->src, p->sport);
+        if (e && !e->rtcp)
+            from_caller = e->from_caller;
+        else
+            e = NULL;
+    }
+    if (e) {
+        e->seen = p->ts;
+        s = stream_create(m, p, h.ssrc, key, e, from_caller, p->ts);
+        stream_feed(m, s, p->ts, &h);
+        return true;
+    }
+    /* Nobody announced it: let the shape decide, keeping the first packets
+     * so that the stream's count is complete once it does. */
+    key = flow_key(&p->src, p->sport, &p->dst, p->dport);
+    f = flow_find(m, p, key);
+    if (!f)
+        f = flow_create(m, p, key);
+    f->last = p->ts;
+    if (f->verdict == RTP_DETECT_NO)
+        return false;
+    f->verdict = rtp_detector_feed(f->det, p->ts, p->payload, p->payload_len);
+    if (f->verdict == RTP_DETECT_MAYBE) {
+        if (f->nbuf < FLOW_BUFFERED) {
+            f->buf[f->nbuf].arrival = p->ts;
+            f->buf[f->nbuf].h = h;
+            f->buf[f->nbuf].h.payload = NULL;
+            f->nbuf++;
+        }
+        return false;
+    }
+    if (f->verdict == RTP_DETECT_NO) {
+        f->nbuf = 0;
+        return false;
+    }
+    /* YES: replay what was held, then this packet. */
+    for (unsigned i = 0; i < f->nbuf; i++) {
+        const rtp_hdr_t *bh = &f->buf[i].h;
+        uint32_t k = stream_key(p, bh->ssrc);
+
+        s = stream_find(m, p, bh->ssrc, k);
+        if (!s)
+            s = stream_create(m, p, bh->ssrc, k, NULL, false, f->buf[i].arrival);
+        stream_feed(m, s, f->buf[i].arrival, bh);
+    }
+    f->nbuf = 0;
+    s = stream_find(m, p, h.ssrc, stream_key(p, h.ssrc));
+    if (!s)
+        s = stream_create(m, p, h.ssrc, stream_key(p, h.ssrc), NULL, false, p->ts);
+    stream_feed(m, s, p->ts, &h);
+    /* The flow is known now: its packets find the stream directly. */
+    flow_drop(m, f);
+    return true;
+}
+
+void media_tick(media_t *m, cw_ns_t now)
+{
+    /* Tell the calls about media that moved since the last tick. */
+    for (struct stream *s = m->lru.tail; s && s->last > s->pushed; s = s->prev) {
+        s->pushed = s->last;
+        if (s->call_id[0] && m->hooks.on_activity)
+            m->hooks.on_activity(m->hooks.ud, s->call_id, s->from_caller, s->last);
+    }
+    while (m->flru.head && now - m->flru.head->last > FLOW_IDLE)
+        flow_drop(m, m->flru.head);
+    while (m->elru.head && now - m->elru.head->seen > EXPECT_IDLE) {
+        struct expect *e = m->elru.head;
+
+        LRU_UNLINK(m->elru, e);
+        expect_unhash(m, e);
+        free(e);
+        m->nexpect--;
+    }
+    if (!m->keep)
+        while (m->lru.head && now - m->lru.head->last > STREAM_IDLE)
+            stream_forget(m, m->lru.head);
+}
+
+void media_step(media_t *m, cw_ns_t t)
+{
+    if (!m->step_ns)
+        m->step_ns = CW_SEC(10);
+    for (struct stream *s = m->lru.tail; s && s->last > t - m->step_ns; s = s->prev) {
+        rtp_summary_t sum;
+        uint64_t de, dl;
+        double ppl;
+        mos_loss_t loss = MOS_LOSS_INIT;
+        mos_params_t mp;
+        const mos_codec_t *codec;
+
+        rtp_stats_get(s->st, &sum);
+        de = sum.expected - s->step_expected;
+        dl = sum.lost - s->step_lost;
+        s->step_expected = sum.expected;
+        s->step_lost = sum.lost;
+        if (!sum.voice_packets || de == 0 || !m->hooks.on_quality)
+            continue;
+        ppl = 100.0 * (double)dl / (double)de;
+        (void)loss;
+        codec = mos_codec_find(sum.codec);
+        mp.ie = codec->ie;
+        mp.bpl = codec->bpl;
+        mp.ppl_pct = ppl > 100 ? 100 : ppl;
+        mp.burst_r = sum.burst_r > 0 ? sum.burst_r : 1;
+        mp.delay_ms = sum.delay_ms;
+        m->hooks.on_quality(m->hooks.ud, s->call_id, t, mos_from_r(mos_r_factor(&mp, NULL)),
+                            mp.ppl_pct);
+    }
+}
+
+static double round_to(double v, double q)
+{
+    return isfinite(v) ? round(v / q) * q : v;
+}
+
+static json_t *stream_json(const struct stream *s)
+{
+    rtp_summary_t sum;
+    char src[CW_ENDPOINT_STRLEN], dst[CW_ENDPOINT_STRLEN], ssrc[16];
+    json_t *o;
+
+    rtp_stats_get(s->st, &sum);
+    snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
+    o = json_pack("{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}",
+                  "call_id", s->call_id[0] ? json_string(s->call_id) : json_null(), "src",
+                  cw_endpoint_str(&s->src, s->sport, src, sizeof(src)), "dst",
+                  cw_endpoint_str(&s->dst, s->dport, dst, sizeof(dst)), "ssrc", ssrc, "codec",
+                  sum.codec, "packets", (json_int_t)sum.packets, "expected",
+                  (json_int_t)sum.expected, "lost", (json_int_t)sum.lost, "loss_pct",
+                  round_to(sum.loss_pct, 0.001), "duplicates", (json_int_t)sum.duplicates,
+                  "out_of_order", (json_int_t)sum.out_of_order, "jitter_mean_ms",
+                  round_to(sum.jitter_mean_ms, 0.0001), "jitter_max_ms",
+                  round_to(sum.jitter_max_ms, 0.0001),
+                  "mos", sum.voice_packets ? json_real(round_to(sum.mos, 0.01)) : json_null(),
+                  "mos_min",
+                  sum.voice_packets ? json_real(round_to(sum.mos_min, 0.01)) : json_null());
+    json_object_set_new(o, "direction", json_string(!s->call_id[0] ? "unknown"
+                                                    : s->from_caller ? "caller"
+                                                                     : "callee"));
+    json_object_set_new(o, "pt", json_integer(sum.pt));
+    json_object_set_new(o, "max_delta_ms", json_real(round_to(sum.max_delta_ms, 0.001)));
+    json_object_set_new(o, "seq_resets", json_integer((json_int_t)sum.seq_resets));
+    json_object_set_new(o, "events", json_integer((json_int_t)sum.event_packets));
+    json_object_set_new(o, "comfort_noise", json_integer((json_int_t)sum.cn_packets));
+    json_object_set_new(o, "jb_discarded", json_integer((json_int_t)sum.jb_discarded));
+    json_object_set_new(o, "r_factor", json_real(round_to(sum.r_factor, 0.01)));
+    json_object_set_new(o, "burst_r", json_real(round_to(sum.burst_r, 0.001)));
+    json_object_set_new(o, "first", json_real(cw_ns_to_sec(sum.first_arrival)));
+    json_object_set_new(o, "last", json_real(cw_ns_to_sec(sum.last_arrival)));
+    if (s->far.reports || s->far.sr_count || s->far.has_xr) {
+        json_t *r = json_object();
+
+        json_object_set_new(r, "reports", json_integer((json_int_t)s->far.reports));
+        if (s->far.reports) {
+            json_object_set_new(r, "fraction_lost_pct", json_real(round_to(s->far.fraction_lost, 0.01)));
+            json_object_set_new(r, "cumulative_lost", json_integer(s->far.cumulative_lost));
+            json_object_set_new(r, "jitter_ms", isnan(s->far.jitter_ms) ? json_null()
+                                                    : json_real(round_to(s->far.jitter_ms, 0.001)));
+        }
+        json_object_set_new(r, "rtt_ms", isnan(s->far.rtt_ms) ? json_null()
+                                                                : json_real(round_to(s->far.rtt_ms, 0.01)));
+        json_object_set_new(r, "sender_reports", json_integer((json_int_t)s->far.sr_count));
+        if (s->far.sr_count)
+            json_object_set_new(r, "sender_packets", json_integer(s->far.sr_packets));
+        if (s->far.has_xr) {
+            const rtcp_xr_voip_t *x = &s->far.xr;
+
+            json_object_set_new(r, "xr", json_pack("{s:f, s:f, s:o, s:o, s:o}",
+                "loss_pct", x->loss_rate * 100.0 / 256, "discard_pct", x->discard_rate * 100.0 / 256,
+                "r_factor", x->r_factor == 127 ? json_null() : json_integer(x->r_factor),
+                "mos_lq", x->mos_lq == 127 ? json_null() : json_real(x->mos_lq / 10.0),
+                "round_trip_ms", x->round_trip_ms ? json_integer(x->round_trip_ms) : json_null()));
+        }
+        json_object_set_new(o, "rtcp", r);
+    }
+    return o;
+}
+
+json_t *media_streams_json(media_t *m, const char *call_id)
+{
+    json_t *arr = json_array();
+
+    if (call_id) {
+        /* The chain is newest first: collect, then emit oldest first. */
+        struct stream *found[64];
+        size_t n = 0;
+
+        for (struct stream *s = m->call_h[str_hash(call_id) % m->nb_calls]; s && n < 64;
+             s = s->cnext)
+            if (strcmp(s->call_id, call_id) == 0)
+                found[n++] = s;
+        while (n)
+            json_array_append_new(arr, stream_json(found[--n]));
+        return arr;
+    }
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall; i++)
+            json_array_append_new(arr, stream_json(m->all[i]));
+    } else {
+        for (struct stream *s = m->lru.head; s; s = s->next)
+            json_array_append_new(arr, stream_json(s));
+    }
+    return arr;
+}
+
+void media_foreach_mos(media_t *m, void (*fn)(void *ud, double mos), void *ud)
+{
+    struct stream **list = m->keep ? m->all : NULL;
+    size_t n = m->keep ? m->nall : 0;
+
+    if (!m->keep) {
+        for (struct stream *s = m->lru.head; s; s = s->next) {
+            rtp_summary_t sum;
+
+            rtp_stats_get(s->st, &sum);
+            if (sum.voice_packets)
+                fn(ud, sum.mos);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rtp_summary_t sum;
+
+        rtp_stats_get(list[i]->st, &sum);
+        if (sum.voice_packets)
+            fn(ud, sum.mos);
+    }
+}
+
+void media_get_stats(const media_t *m, media_stats_t *out)
+{
+    *out = m->st;
+}

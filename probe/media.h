@@ -1,0 +1,70 @@
+/* media: the stream table.  Every RTP stream, keyed by source, destination
+ * and SSRC, measured with rtp_stats and linked to its call through the
+ * endpoints that call's SDP announced (both directions, re-INVITEs, and
+ * symmetric RTP behind NAT where only one end matches the SDP).  RTP no SDP
+ * announced is found by its shape (rtp_detector) and kept with no call.
+ * RTCP reports are attached to the streams they describe, as the far end's
+ * view beside our own measurement.  Memory is bounded: at most max_streams
+ * streams and max_flows undecided flows, the idle ones evicted first.  Not
+ * thread-safe: the packet thread owns it. */
+#ifndef CW_MEDIA_H
+#define CW_MEDIA_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "sdp.h"
+#include "util.h"
+
+typedef struct media media_t;
+
+typedef struct media_hooks {
+    /* Media of a call was last seen at `last`, sent from the caller's side
+     * or not (called from media_tick() for streams that moved). */
+    void (*on_activity)(void *ud, const char *call_id, bool from_caller, cw_ns_t last);
+    /* A stream's quality over the step just ended (from media_step()). */
+    void (*on_quality)(void *ud, const char *call_id, cw_ns_t t, double mos, double loss_pct);
+    void *ud;
+} media_hooks_t;
+
+typedef struct media_stats {
+    uint64_t rtp_packets, rtcp_packets;
+    uint64_t streams, streams_unannounced; /* created so far */
+    uint64_t streams_evicted, flows_evicted;
+    uint64_t rtcp_unparseable;
+} media_stats_t;
+
+/* max_streams 0: 100000; max_flows 0: 65536; keep: keep ended streams for
+ * the report (offline) instead of forgetting them when idle. */
+media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_hooks_t *hooks);
+void media_free(media_t *m);
+
+/* An SDP offer or answer of call_id: media for that side will be received
+ * at the announced address and port. */
+void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
+                  cw_ns_t now);
+
+/* Offers a UDP packet that is not SIP; returns true when it was RTP or
+ * RTCP (of a known stream, an announced endpoint, or a flow whose shape
+ * says RTP). */
+bool media_packet(media_t *m, const decode_pkt_t *p);
+
+/* Once a second of packet time: activity to the calls, expiry. */
+void media_tick(media_t *m, cw_ns_t now);
+
+/* At the end of each step: the quality of every stream active in it. */
+void media_step(media_t *m, cw_ns_t t);
+
+/* STREAM objects per DESIGN.md: of one call, or of every stream when
+ * call_id is NULL. */
+json_t *media_streams_json(media_t *m, const char *call_id);
+
+/* The MOS of every stream seen so far, for a histogram: calls fn. */
+void media_foreach_mos(media_t *m, void (*fn)(void *ud, double mos), void *ud);
+
+void media_get_stats(const media_t *m, media_stats_t *out);
+
+#endif
