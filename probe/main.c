@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "metrics.h"
 #include "report.h"
+#include "store.h"
 #include "util.h"
 
 #define EXIT_RUNTIME 1
@@ -368,12 +369,52 @@ static int run_live(const struct options *o, const cw_config_t *cfg, engine_t *e
     return 0;
 }
 
+/* The RRD store, when a data directory is given (-d or data_dir).  Returns 0
+ * or the exit status for a directory or rrdcached that cannot be used. */
+static int store_open(const cw_config_t *cfg, metrics_t *m, rrdstore_t **out)
+{
+    char err[1024];
+
+    *out = NULL;
+    if (!cfg->data_dir)
+        return 0;
+    *out = rrdstore_open(cfg->data_dir, cfg->step_s, cfg->rrd_daemon, err, sizeof(err));
+    if (!*out) {
+        int bad_input = errno == EINVAL;
+
+        cw_log(CW_LOG_ERR, "%s", err);
+        return bad_input ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    rrdstore_attach(*out, m);
+    return 0;
+}
+
+static void store_warning(void *ud, const char *msg)
+{
+    engine_add_warning(ud, msg);
+}
+
+/* Everything the engine put is written; what the store could not write
+ * goes into the report.  Returns 0 or EXIT_RUNTIME. */
+static int store_finish(rrdstore_t *s, engine_t *e)
+{
+    int rc;
+
+    if (!s)
+        return 0;
+    rc = rrdstore_flush(s);
+    rrdstore_foreach_warning(s, store_warning, e);
+    return rc ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     cw_config_t cfg;
     engine_t *e = NULL;
     metrics_t *metrics = NULL;
+    rrdstore_t *store = NULL;
+    int store_rc = 0;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
@@ -428,6 +469,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     metrics = metrics_new();
+    rc = store_open(&cfg, metrics, &store);
+    if (rc) {
+        metrics_free(metrics);
+        config_free(&cfg);
+        free(o.files);
+        return rc;
+    }
     e = engine_new(&cfg, metrics);
     if (o.nfiles)
         rc = run_files(&o, e);
@@ -435,6 +483,7 @@ int main(int argc, char **argv)
         rc = run_live(&o, &cfg, e);
     if (rc == 0 || stop_requested) {
         engine_finish(e);
+        store_rc = store_finish(store, e);
         if (report != REPORT_NONE && (rc == 0)) {
             json_t *r = report_build(e);
             int wrc = report == REPORT_JSON ? report_write_json(stdout, r)
@@ -448,7 +497,10 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (store_rc && rc == 0)
+        rc = store_rc;
     engine_free(e);
+    rrdstore_close(store);
     metrics_free(metrics);
     config_free(&cfg);
     free(o.files);
