@@ -18,7 +18,7 @@ BUILD_PACKAGES=(
     libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
     libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
 )
-TEST_PACKAGES=(tshark jq iproute2)
+TEST_PACKAGES=(tshark jq iproute2 rrdtool rrdcached)
 
 say() { printf '\n== %s\n' "$*"; }
 

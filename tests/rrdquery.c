@@ -7,6 +7,7 @@
  *                                             a graph, incident windows shaded
  *   rrdquery put DIR STEP METRIC T V [METRIC T V]...
  *                                             writes samples (T: Unix seconds)
+ *   rrdquery stats ADDR                       rrdcached's counters, "Name value"
  *
  * Goes through rrdcached when RRDCACHED_ADDRESS is set.  Exit status 0, 1
  * when the store says no (the message on stderr), 2 for bad usage. */
@@ -18,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rrd.h>
+#include <rrd_client.h>
+
 #include "graph.h"
 #include "store.h"
 
@@ -25,7 +29,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: rrdquery series DIR METRIC START END | list DIR |\n"
                     "       graph DIR NAME START END OUT [WSTART WEND]... |\n"
-                    "       put DIR STEP METRIC T V...\n");
+                    "       put DIR STEP METRIC T V... | stats ADDR\n");
     return 2;
 }
 
@@ -43,6 +47,23 @@ int main(int argc, char **argv)
 
     if (argc < 3)
         return usage();
+    if (strcmp(argv[1], "stats") == 0 && argc == 3) {
+        rrdc_stats_t *st = NULL;
+
+        if (rrdc_connect(argv[2]) != 0 || rrdc_stats_get(&st) != 0) {
+            fprintf(stderr, "rrdquery: %s: %s\n", argv[2], rrd_get_error());
+            return 1;
+        }
+        for (rrdc_stats_t *p = st; p; p = p->next) {
+            if (p->type == RRDC_STATS_TYPE_COUNTER)
+                printf("%s %llu\n", p->name, (unsigned long long)p->value.counter);
+            else
+                printf("%s %g\n", p->name, p->value.gauge);
+        }
+        rrdc_stats_free(st);
+        rrdc_disconnect();
+        return 0;
+    }
     if (strcmp(argv[1], "put") == 0 && (argc < 7 || (argc - 4) % 3 || num(argv[3], &step)))
         return usage();
     s = rrdstore_open(argv[2], step, NULL, err, sizeof(err));
