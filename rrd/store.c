@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cwconfig.h"
@@ -114,6 +116,7 @@ static const struct {
 };
 
 #define HEARTBEAT_STEPS 2
+#define WRITER_NICE 10
 #define XFF "0.5"
 
 static const struct ds_def *find_leaf(const struct file_def *fd, const char *leaf, size_t *idx)
@@ -365,6 +368,7 @@ struct qitem {
 struct row {
     time_t t;
     uint64_t batch;    /* the writer cycle that opened it */
+    int64_t opened_ms; /* monotonic clock when it was opened */
     uint32_t nsamples; /* samples that went into it */
 };
 
@@ -377,13 +381,19 @@ struct sfile {
     char *generic_metric; /* for misc-*.rrd: the metric, for create_args */
     enum file_state state;
     time_t last_up;
+    time_t found_last_up; /* the last update before this store wrote (or the start) */
+    bool found;
     struct row *rows; /* sorted by time */
     double *vals;     /* nrows * def->nds */
     size_t nrows, cap;
-    bool touched; /* updated through rrdcached since the last flush */
+    bool touched;      /* updated through rrdcached since the last flush */
+    uint64_t fed_batch; /* the last writer cycle that brought it samples */
     /* Backfill skips not yet reported. */
     uint64_t skipped, skipped_rows;
     time_t skip_min, skip_max, skip_last_up;
+    /* Late samples (for a step this store had written) not yet reported. */
+    uint64_t late;
+    time_t late_min, late_max;
     /* Write errors not yet reported. */
     uint64_t errors;
     char last_error[256];
@@ -419,6 +429,7 @@ struct rrdstore {
 
     /* Writer thread only. */
     uint64_t batch;
+    int64_t now_ms; /* monotonic, at the start of the cycle */
     struct sfile **files;
     size_t nfiles, ngeneric;
     struct smap_ent *map;
@@ -457,6 +468,18 @@ static const char *rrd_err(void)
 static bool daemon_is_local(const char *addr)
 {
     return addr[0] == '/' || strncmp(addr, "unix:", 5) == 0;
+}
+
+/* The queue's pages are touched once here, so that producers never take a
+ * page fault on them. */
+static struct qitem *queue_alloc(size_t n)
+{
+    struct qitem *q = cw_calloc(n, sizeof(*q));
+    volatile char *p = (volatile char *)q;
+
+    for (size_t i = 0; i < n * sizeof(*q); i += 4096)
+        p[i] = 0;
+    return q;
 }
 
 static void add_warning(rrdstore_t *s, const char *msg)
@@ -605,6 +628,7 @@ static size_t row_get(rrdstore_t *s, struct sfile *f, time_t t)
     f->nrows++;
     f->rows[i].t = t;
     f->rows[i].batch = s->batch;
+    f->rows[i].opened_ms = s->now_ms;
     f->rows[i].nsamples = 0;
     for (size_t k = 0; k < nds; k++)
         f->vals[i * nds + k] = NAN;
@@ -639,6 +663,7 @@ static void take(rrdstore_t *s, const struct qitem *it)
         s->delta.rejected++;
         return;
     }
+    e->f->fed_batch = s->batch;
     r = row_get(s, e->f, ns_to_time(it->t));
     e->f->vals[r * e->f->def->nds + e->ds] = it->v;
     e->f->rows[r].nsamples++;
@@ -710,6 +735,10 @@ static int prepare_file(rrdstore_t *s, struct sfile *f, time_t first_t)
                (long long)last, s->step);
     }
     f->last_up = last;
+    if (!f->found) {
+        f->found_last_up = last;
+        f->found = true;
+    }
     f->state = F_READY;
 out:
     rrdlock_unlock();
@@ -740,6 +769,9 @@ static size_t fmt_row(const struct sfile *f, size_t r, char *buf, size_t len)
 /* Rows per librrd call: direct writes take any number; rrdcached's client
  * puts one command in a 4096-byte buffer. */
 #define DIRECT_MAX_ROWS 256
+#define WRITE_MIN_ROWS 128
+#define WRITE_MAX_AGE_MS 30000
+#define HOLD_MIN_MS 200 /* the newest row of a file stays open at least this long */
 #define DAEMON_CMD_BUDGET 3900
 
 /* Writes rows [from, to) of f in as few update calls as allowed.
@@ -826,14 +858,25 @@ static void write_rows(rrdstore_t *s, struct sfile *f, size_t from, size_t to)
 }
 
 /* Writes the ready rows of f.  Unless forced, the newest row stays open for
- * one more writer cycle: more samples for that time may be on their way. */
+ * one more writer cycle and at least HOLD_MIN_MS (more samples for that time
+ * may be on their way).
+ * Every update call opens the file, which costs far more than a row: while
+ * samples keep coming (offline analysis, a backlog), rows wait until there
+ * are WRITE_MIN_ROWS of them (or WRITE_MAX_AGE_MS passed); a file that got
+ * nothing new in this cycle (live monitoring) is written at once, so live
+ * rows are on disk within two write intervals. */
 static void write_file(rrdstore_t *s, struct sfile *f, bool force)
 {
     size_t ready = f->nrows, first = 0, nds = f->def->nds;
 
-    if (ready && !force && f->rows[ready - 1].batch == s->batch)
+    if (ready && !force &&
+        (f->rows[ready - 1].batch == s->batch ||
+         s->now_ms - f->rows[ready - 1].opened_ms < HOLD_MIN_MS))
         ready--;
     if (!ready)
+        return;
+    if (!force && ready < WRITE_MIN_ROWS && f->fed_batch == s->batch &&
+        s->now_ms - f->rows[0].opened_ms < WRITE_MAX_AGE_MS)
         return;
     if (f->state != F_READY && prepare_file(s, f, f->rows[0].t) != 0) {
         uint64_t lost = 0;
@@ -845,20 +888,30 @@ static void write_file(rrdstore_t *s, struct sfile *f, bool force)
         note_error(s, f, lost, what);
         first = ready;
     }
-    /* The backfill rule: an RRD cannot go back in time. */
+    /* The backfill rule: an RRD cannot go back in time.  A row at or before
+     * what the file held when this store found it is backfill; one after it
+     * is a late sample for a step this store already wrote. */
     while (first < ready && f->rows[first].t <= f->last_up) {
-        if (!f->skipped) {
-            f->skip_min = f->rows[first].t;
-            f->skip_last_up = f->last_up;
+        const struct row *r = &f->rows[first++];
+
+        if (r->t > f->found_last_up) {
+            if (!f->late || r->t < f->late_min)
+                f->late_min = r->t;
+            if (!f->late || r->t > f->late_max)
+                f->late_max = r->t;
+            f->late += r->nsamples;
+            s->delta.late += r->nsamples;
+            continue;
         }
-        if (f->rows[first].t < f->skip_min)
-            f->skip_min = f->rows[first].t;
-        if (f->rows[first].t > f->skip_max || !f->skipped)
-            f->skip_max = f->rows[first].t;
-        f->skipped += f->rows[first].nsamples;
+        if (!f->skipped || r->t < f->skip_min)
+            f->skip_min = r->t;
+        if (!f->skipped || r->t > f->skip_max)
+            f->skip_max = r->t;
+        if (!f->skipped)
+            f->skip_last_up = f->found_last_up;
+        f->skipped += r->nsamples;
         f->skipped_rows++;
-        s->delta.backfill_skipped += f->rows[first].nsamples;
-        first++;
+        s->delta.backfill_skipped += r->nsamples;
     }
     if (first < ready)
         write_rows(s, f, first, ready);
@@ -905,6 +958,17 @@ static void finish_cycle(rrdstore_t *s)
             add_warning(s, msg);
             f->skipped = f->skipped_rows = 0;
         }
+        if (f->late) {
+            fmt_time(f->late_min, a, sizeof(a));
+            fmt_time(f->late_max, b, sizeof(b));
+            snprintf(msg, sizeof(msg),
+                     "%s: %llu samples for steps from %s to %s (%lld..%lld) came after those "
+                     "steps were written and were not written",
+                     f->path, (unsigned long long)f->late, a, b, (long long)f->late_min,
+                     (long long)f->late_max);
+            add_warning(s, msg);
+            f->late = 0;
+        }
         if (f->errors) {
             snprintf(msg, sizeof(msg), "%s: %llu samples could not be written (%s)", f->path,
                      (unsigned long long)f->errors, f->last_error);
@@ -924,8 +988,17 @@ static void publish_stats(rrdstore_t *s)
     s->st.updates += d->updates;
     s->st.files_created += d->files_created;
     s->st.backfill_skipped += d->backfill_skipped;
+    s->st.late += d->late;
     s->st.write_errors += d->write_errors;
     memset(d, 0, sizeof(*d));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void deadline_in(struct timespec *ts, long ms)
@@ -942,6 +1015,11 @@ static void deadline_in(struct timespec *ts, long ms)
 static void *writer_main(void *arg)
 {
     rrdstore_t *s = arg;
+
+    /* Background work: when the CPUs are busy, the capture thread goes
+     * first (the queue absorbs the backlog, or counts what it drops). */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WRITER_NICE) != 0)
+        cw_log(CW_LOG_DEBUG, "RRD writer: cannot lower its priority: %s", strerror(errno));
 
     for (;;) {
         struct qitem *items;
@@ -966,6 +1044,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->qlock);
 
         s->batch++;
+        s->now_ms = mono_ms();
         for (size_t i = 0; i < n; i++)
             take(s, &items[i]);
         force = closing || target != s->flush_done;
@@ -1086,8 +1165,8 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
     s->interval_ms = RRDSTORE_INTERVAL_MS;
     s->qmax = RRDSTORE_QUEUE_DEFAULT;
     s->high_water = s->qmax / 4;
-    s->q = cw_calloc(s->qmax, sizeof(*s->q));
-    s->spare = cw_calloc(s->qmax, sizeof(*s->spare));
+    s->q = queue_alloc(s->qmax);
+    s->spare = queue_alloc(s->qmax);
     pthread_mutex_init(&s->qlock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1120,8 +1199,8 @@ void rrdstore_tune(rrdstore_t *s, size_t queue_max, long interval_ms)
         free(s->q);
         free(s->spare);
         s->qmax = queue_max;
-        s->q = cw_calloc(s->qmax, sizeof(*s->q));
-        s->spare = cw_calloc(s->qmax, sizeof(*s->spare));
+        s->q = queue_alloc(s->qmax);
+        s->spare = queue_alloc(s->qmax);
         s->high_water = s->qmax / 4 ? s->qmax / 4 : 1;
     }
     if (interval_ms > 0)

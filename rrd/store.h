@@ -110,6 +110,7 @@ typedef struct rrdstore_stats {
     uint64_t updates;          /* rrd_update / rrdcached UPDATE calls */
     uint64_t files_created;
     uint64_t backfill_skipped; /* samples at or before their file's last update */
+    uint64_t late;             /* samples for a step this store had already written */
     uint64_t write_errors;     /* samples lost to failed librrd calls */
     size_t queue_len;          /* samples waiting now */
 } rrdstore_stats_t;

@@ -406,7 +406,8 @@ static void test_backfill(void **state)
     struct fx *fx = *state;
     rrdstore_stats_t st;
     json_t *w = json_array();
-    char err[256], want[64];
+    char err[256], want[160];
+    const char *msg;
     rrdstore_t *s2;
     double v[8];
 
@@ -416,44 +417,56 @@ static void test_backfill(void **state)
     rrdstore_foreach_warning(fx->s, collect, w);
     assert_int_equal(json_array_size(w), 0);
 
-    /* An older capture, overlapping the end of the first, then newer data. */
-    for (int i = -10; i <= 2; i++)
-        rrdstore_update(fx->s, "traffic.bps", CW_SEC(T0 + 10 * i), 100 + i);
-    rrdstore_update(fx->s, "traffic.pps", CW_SEC(T0 + 60), 1);
+    /* Late samples for steps this store already wrote: not backfill, but
+     * not written either, and said. */
+    rrdstore_update(fx->s, "traffic.bps", CW_SEC(T0 + 30), 99);
+    rrdstore_update(fx->s, "traffic.pps", CW_SEC(T0 + 60), 99);
     rrdstore_update(fx->s, "traffic.bps", CW_SEC(T0 + 70), 7);
     assert_int_equal(rrdstore_flush(fx->s), 0);
     rrdstore_get_stats(fx->s, &st);
-    assert_int_equal(st.backfill_skipped, 14);
+    assert_int_equal(st.late, 2);
+    assert_int_equal(st.backfill_skipped, 0);
     assert_int_equal(st.samples_written, 7);
-    /* One warning for the file: its name, last update and the range. */
     rrdstore_foreach_warning(fx->s, collect, w);
     assert_int_equal(json_array_size(w), 1);
-    assert_non_null(strstr(json_string_value(json_array_get(w, 0)), path_in(fx, "traffic.rrd")));
-    snprintf(want, sizeof(want), "(%ld..%ld)", T0 - 100, T0 + 60);
+    snprintf(want, sizeof(want), "2 samples for steps from 2023-11-14 22:13:50 UTC to 2023-11-14 "
+                                 "22:14:20 UTC (%ld..%ld) came after",
+             T0 + 30, T0 + 60);
     assert_non_null(strstr(json_string_value(json_array_get(w, 0)), want));
-    snprintf(want, sizeof(want), "last update 2023-11-14 22:14:20 UTC (%ld)", T0 + 60);
-    assert_non_null(strstr(json_string_value(json_array_get(w, 0)), want));
-    assert_non_null(strstr(json_string_value(json_array_get(w, 0)), "14 samples in 14 steps"));
-    /* What was there is untouched, the newer row is written. */
-    assert_int_equal(fetch(path_in(fx, "traffic.rrd"), "bps", "AVERAGE", T0 + 10, T0 + 70, v, 8),
-                     7);
-    assert_true(v[0] == 1 && v[1] == 2 && v[5] == 6 && v[6] == 7);
     json_decref(w);
 
-    /* A second store on the same directory (a later run) learns the last
-     * update from the file. */
+    /* A later run with an older capture that overlaps the end of the
+     * stored one, then goes on. */
     s2 = rrdstore_open(fx->dir, 10, NULL, err, sizeof(err));
     assert_non_null(s2);
-    rrdstore_update(s2, "traffic.bps", CW_SEC(T0 - 500), 1);
+    rrdstore_tune(s2, 0, 3600 * 1000);
+    for (int i = -10; i <= 2; i++)
+        rrdstore_update(s2, "traffic.bps", CW_SEC(T0 + 10 * i), 100 + i);
+    rrdstore_update(s2, "traffic.pps", CW_SEC(T0 + 70), 1);
+    rrdstore_update(s2, "traffic.bps", CW_SEC(T0 + 80), 8);
     assert_int_equal(rrdstore_flush(s2), 0);
     rrdstore_get_stats(s2, &st);
-    assert_int_equal(st.backfill_skipped, 1);
-    assert_int_equal(st.samples_written, 0);
+    assert_int_equal(st.backfill_skipped, 14);
+    assert_int_equal(st.late, 0);
+    assert_int_equal(st.samples_written, 1);
+    /* One warning for the file: its name, last update and the range. */
     w = json_array();
     rrdstore_foreach_warning(s2, collect, w);
     assert_int_equal(json_array_size(w), 1);
+    msg = json_string_value(json_array_get(w, 0));
+    assert_non_null(strstr(msg, path_in(fx, "traffic.rrd")));
+    assert_non_null(strstr(msg, "14 samples in 14 steps"));
+    snprintf(want, sizeof(want), "(%ld..%ld)", T0 - 100, T0 + 70);
+    assert_non_null(strstr(msg, want));
+    snprintf(want, sizeof(want), "last update 2023-11-14 22:14:30 UTC (%ld)", T0 + 70);
+    assert_non_null(strstr(msg, want));
     json_decref(w);
     rrdstore_close(s2);
+
+    /* What was there is untouched; the newer rows are written. */
+    assert_int_equal(fetch(path_in(fx, "traffic.rrd"), "bps", "AVERAGE", T0 + 10, T0 + 80, v, 8),
+                     8);
+    assert_true(v[0] == 1 && v[1] == 2 && v[2] == 3 && v[5] == 6 && v[6] == 7 && v[7] == 8);
 }
 
 static void *producer(void *arg)
