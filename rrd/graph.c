@@ -15,7 +15,7 @@
 struct gargs {
     char **v;
     size_t n, cap;
-    int ndefs; /* DEFs so far: the vnames are d0, d1, ... */
+    int ndefs;       /* DEFs so far: the vnames are d0, d1, ... */
     size_t shade_at; /* where the incident shading goes: before any drawing */
 };
 
@@ -88,9 +88,9 @@ static const char *units_of(const char *metric)
 {
     static const struct {
         const char *suffix, *unit;
-    } u[] = { { "_pct", "%" },         { "_ms", "ms" },           { "bps", "bit/s" },
-              { "pps", "packets/s" },  { "mos_avg", "MOS" },      { "mos_min", "MOS" },
-              { "drops", "packets" },  { "errors", "errors" },    { "streams", "streams" },
+    } u[] = { { "_pct", "%" },        { "_ms", "ms" },        { "bps", "bit/s" },
+              { "pps", "packets/s" }, { "mos_avg", "MOS" },   { "mos_min", "MOS" },
+              { "drops", "packets" }, { "errors", "errors" }, { "streams", "streams" },
               { "calls.", "calls" } };
     size_t n = strlen(metric);
 
@@ -134,7 +134,8 @@ static json_t *instances(rrdstore_t *s, const char *family, const char *leaf)
     json_t *all = rrdstore_metrics(s), *out = json_array(), *v;
     size_t i, fl = strlen(family), ll = strlen(leaf);
 
-    json_array_foreach(all, i, v) {
+    json_array_foreach(all, i, v)
+    {
         const char *m = json_string_value(v);
         size_t n = strlen(m);
 
@@ -165,7 +166,8 @@ static size_t defs_of(rrdstore_t *s, struct gargs *g, const char *family, const 
     char metric[160];
     size_t i, n = 0;
 
-    json_array_foreach(names, i, v) {
+    json_array_foreach(names, i, v)
+    {
         if (n == MAX_INSTANCES)
             break;
         snprintf(metric, sizeof(metric), "%s.%s.%s", family, json_string_value(v), leaf);
@@ -253,8 +255,8 @@ static int build_calls(rrdstore_t *s, struct gargs *g, const char *prefix)
     g->shade_at = g->n;
     for (size_t i = 0; i < 5; i++)
         if (d[i] >= 0) {
-            arg(g, "%s:d%d#%s:%s", i == 0 ? "LINE2" : "LINE1", d[i],
-                i == 4 ? "D62728" : palette[i], leaves[i]);
+            arg(g, "%s:d%d#%s:%s", i == 0 ? "LINE2" : "LINE1", d[i], i == 4 ? "D62728" : palette[i],
+                leaves[i]);
             arg(g, "VDEF:d%dmax=d%d,MAXIMUM", d[i], d[i]);
             arg(g, "GPRINT:d%dmax:max %%.0lf\\l", d[i]);
         }
@@ -338,8 +340,9 @@ static int build_instances(rrdstore_t *s, struct gargs *g, const char *family, c
 
 bool rrdgraph_is_composite(const char *name)
 {
-    static const char *const names[] = { "overview", "calls", "quality", "traffic", "links",
-                                         "cpu" };
+    static const char *const names[] = {
+        "overview", "calls", "quality", "traffic", "links", "cpu"
+    };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
@@ -431,8 +434,8 @@ int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, 
     }
     for (size_t i = 0; i < req->nwindows; i++)
         if (req->windows[i].end < req->windows[i].start) {
-            snprintf(err, errlen, "graph %s: incident window %zu ends before it starts",
-                     req->name, i + 1);
+            snprintf(err, errlen, "graph %s: incident window %zu ends before it starts", req->name,
+                     i + 1);
             return -EINVAL;
         }
 

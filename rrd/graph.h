@@ -32,12 +32,12 @@ typedef struct rrdgraph_window {
 } rrdgraph_window_t;
 
 typedef struct rrdgraph_req {
-    const char *name;    /* metric or composite name */
-    time_t start, end;   /* the time axis, Unix seconds, start < end */
-    int width, height;   /* of the plot area in pixels; 0: the defaults */
+    const char *name;                 /* metric or composite name */
+    time_t start, end;                /* the time axis, Unix seconds, start < end */
+    int width, height;                /* of the plot area in pixels; 0: the defaults */
     const rrdgraph_window_t *windows; /* incident windows to shade, may be NULL */
     size_t nwindows;
-    const char *title;   /* NULL: the graph's name */
+    const char *title; /* NULL: the graph's name */
 } rrdgraph_req_t;
 
 /* Renders req to PNG.  On success *png (malloc'd, the caller frees it) and

@@ -38,7 +38,7 @@ struct file_def {
     size_t nds;
 };
 
-#define U NAN
+#define U          NAN
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct ds_def calls_ds[] = {
@@ -48,7 +48,7 @@ static const struct ds_def calls_ds[] = {
 };
 
 static const struct ds_def rtp_ds[] = {
-    { "streams", "streams", 0, U, "AVERAGE" },   { "loss_pct", "loss_pct", 0, 100, "AVERAGE" },
+    { "streams", "streams", 0, U, "AVERAGE" },     { "loss_pct", "loss_pct", 0, 100, "AVERAGE" },
     { "jitter_ms", "jitter_ms", 0, U, "AVERAGE" }, { "mos_avg", "mos_avg", 1, 5, "AVERAGE" },
     { "mos_min", "mos_min", 1, 5, "MIN" },
 };
@@ -109,15 +109,15 @@ static const struct file_def generic_file = { "", "misc", true, generic_ds, 1 };
 static const struct {
     long res_s, keep_s;
 } archives[] = {
-    { 0, 2 * 86400 },           /* one step, two days */
-    { 60, 14 * 86400 },         /* one minute, two weeks */
-    { 300, 183 * 86400 },       /* five minutes, six months */
-    { 3600, 1826L * 86400 },    /* one hour, five years */
+    { 0, 2 * 86400 },        /* one step, two days */
+    { 60, 14 * 86400 },      /* one minute, two weeks */
+    { 300, 183 * 86400 },    /* five minutes, six months */
+    { 3600, 1826L * 86400 }, /* one hour, five years */
 };
 
 #define HEARTBEAT_STEPS 2
-#define WRITER_NICE 10
-#define XFF "0.5"
+#define WRITER_NICE     10
+#define XFF             "0.5"
 
 static const struct ds_def *find_leaf(const struct file_def *fd, const char *leaf, size_t *idx)
 {
@@ -147,8 +147,7 @@ static const struct file_def *fixed_lookup(const char *metric, const struct ds_d
 
 /* Splits "PREFIX.NAME.rest": copies NAME (a valid config name) and returns
  * rest, or NULL. */
-static const char *split_instance(const char *metric, const char *prefix, char *name,
-                                  size_t len)
+static const char *split_instance(const char *metric, const char *prefix, char *name, size_t len)
 {
     size_t n = strlen(prefix);
     const char *dot;
@@ -234,8 +233,8 @@ static char **create_args(const struct file_def *fd, long step_s, size_t *argc)
     for (size_t i = 0; i < fd->nds; i++) {
         fmt_bound(lo, sizeof(lo), fd->ds[i].min);
         fmt_bound(hi, sizeof(hi), fd->ds[i].max);
-        snprintf(buf, sizeof(buf), "DS:%s:GAUGE:%ld:%s:%s", fd->ds[i].ds,
-                 HEARTBEAT_STEPS * step_s, lo, hi);
+        snprintf(buf, sizeof(buf), "DS:%s:GAUGE:%ld:%s:%s", fd->ds[i].ds, HEARTBEAT_STEPS * step_s,
+                 lo, hi);
         argv[n++] = cw_strdup(buf);
     }
     /* Each resolution rounds to whole steps; a resolution no coarser than
@@ -332,8 +331,8 @@ static bool metrics_of_file(const char *fname, void (*fn)(void *, const char *),
         for (size_t i = 0; i < N_ELEMS(fixed_files); i++)
             if (strcmp(dot + 1, fixed_files[i].file) == 0) {
                 for (size_t k = 0; k < fixed_files[i].nds; k++) {
-                    snprintf(metric, sizeof(metric), "group.%s.%s.%s", name,
-                             fixed_files[i].family, fixed_files[i].ds[k].leaf);
+                    snprintf(metric, sizeof(metric), "group.%s.%s.%s", name, fixed_files[i].family,
+                             fixed_files[i].ds[k].leaf);
                     fn(ud, metric);
                 }
                 return true;
@@ -386,7 +385,7 @@ struct sfile {
     struct row *rows; /* sorted by time */
     double *vals;     /* nrows * def->nds */
     size_t nrows, cap;
-    bool touched;      /* updated through rrdcached since the last flush */
+    bool touched;       /* updated through rrdcached since the last flush */
     uint64_t fed_batch; /* the last writer cycle that brought it samples */
     /* Backfill skips not yet reported. */
     uint64_t skipped, skipped_rows;
@@ -420,6 +419,7 @@ struct rrdstore {
     uint64_t flush_req, flush_done;
     bool closing;
     bool started;
+    bool processing; /* the writer holds a batch taken from the queue */
     pthread_t writer;
     rrdstore_stats_t st;
     char **warnings;
@@ -731,8 +731,8 @@ static int prepare_file(rrdstore_t *s, struct sfile *f, time_t first_t)
         }
         last = first_t - s->step;
         s->delta.files_created++;
-        cw_log(CW_LOG_INFO, "created %s (start %lld, step %ld s)", f->path,
-               (long long)last, s->step);
+        cw_log(CW_LOG_INFO, "created %s (start %lld, step %ld s)", f->path, (long long)last,
+               s->step);
     }
     f->last_up = last;
     if (!f->found) {
@@ -768,10 +768,10 @@ static size_t fmt_row(const struct sfile *f, size_t r, char *buf, size_t len)
 
 /* Rows per librrd call: direct writes take any number; rrdcached's client
  * puts one command in a 4096-byte buffer. */
-#define DIRECT_MAX_ROWS 256
-#define WRITE_MIN_ROWS 128
-#define WRITE_MAX_AGE_MS 30000
-#define HOLD_MIN_MS 200 /* the newest row of a file stays open at least this long */
+#define DIRECT_MAX_ROWS   256
+#define WRITE_MIN_ROWS    128
+#define WRITE_MAX_AGE_MS  30000
+#define HOLD_MIN_MS       200 /* the newest row of a file stays open at least this long */
 #define DAEMON_CMD_BUDGET 3900
 
 /* Writes rows [from, to) of f in as few update calls as allowed.
@@ -952,9 +952,9 @@ static void finish_cycle(rrdstore_t *s)
                      "%s: %llu samples in %llu steps from %s to %s (%lld..%lld) are at or "
                      "before the file's last update %s (%lld) and were not written: an RRD "
                      "cannot go back in time (use another data directory for older captures)",
-                     f->path, (unsigned long long)f->skipped,
-                     (unsigned long long)f->skipped_rows, a, b, (long long)f->skip_min,
-                     (long long)f->skip_max, c, (long long)f->skip_last_up);
+                     f->path, (unsigned long long)f->skipped, (unsigned long long)f->skipped_rows,
+                     a, b, (long long)f->skip_min, (long long)f->skip_max, c,
+                     (long long)f->skip_last_up);
             add_warning(s, msg);
             f->skipped = f->skipped_rows = 0;
         }
@@ -1041,6 +1041,7 @@ static void *writer_main(void *arg)
         s->qlen = 0;
         target = s->flush_req;
         closing = s->closing;
+        s->processing = true;
         pthread_mutex_unlock(&s->qlock);
 
         s->batch++;
@@ -1055,10 +1056,10 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&s->qlock);
         publish_stats(s);
-        if (force) {
+        s->processing = false;
+        if (force)
             s->flush_done = target;
-            pthread_cond_broadcast(&s->done);
-        }
+        pthread_cond_broadcast(&s->done);
         pthread_mutex_unlock(&s->qlock);
         if (closing)
             break;
@@ -1098,8 +1099,8 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
     if (daemon && !*daemon)
         daemon = NULL;
     if (daemon && !daemon_addr_valid(daemon)) {
-        snprintf(err, errlen,
-                 "rrdcached address \"%s\" is not unix:/path, /path or host[:port]", daemon);
+        snprintf(err, errlen, "rrdcached address \"%s\" is not unix:/path, /path or host[:port]",
+                 daemon);
         errno = EINVAL;
         return NULL;
     }
@@ -1195,6 +1196,9 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
 void rrdstore_tune(rrdstore_t *s, size_t queue_max, long interval_ms)
 {
     pthread_mutex_lock(&s->qlock);
+    /* The writer may be reading the other buffer: let it finish. */
+    while (s->processing)
+        pthread_cond_wait(&s->done, &s->qlock);
     if (queue_max > 0 && queue_max != s->qmax && s->qlen == 0) {
         free(s->q);
         free(s->spare);

@@ -102,12 +102,12 @@ int rrdstore_flush(rrdstore_t *s);
 void rrdstore_close(rrdstore_t *s);
 
 typedef struct rrdstore_stats {
-    uint64_t queued;           /* samples accepted by rrdstore_update */
-    uint64_t queue_full;       /* samples dropped: the queue was full */
-    uint64_t rejected;         /* invalid names, or generic files over the cap */
-    uint64_t samples_written;  /* samples in rows that reached a file */
-    uint64_t rows_written;     /* rows (one file, one time) written */
-    uint64_t updates;          /* rrd_update / rrdcached UPDATE calls */
+    uint64_t queued;          /* samples accepted by rrdstore_update */
+    uint64_t queue_full;      /* samples dropped: the queue was full */
+    uint64_t rejected;        /* invalid names, or generic files over the cap */
+    uint64_t samples_written; /* samples in rows that reached a file */
+    uint64_t rows_written;    /* rows (one file, one time) written */
+    uint64_t updates;         /* rrd_update / rrdcached UPDATE calls */
     uint64_t files_created;
     uint64_t backfill_skipped; /* samples at or before their file's last update */
     uint64_t late;             /* samples for a step this store had already written */

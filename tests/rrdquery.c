@@ -107,8 +107,7 @@ int main(int argc, char **argv)
         if (rrdgraph_png(s, &req, &png, &len, err, sizeof(err)) != 0) {
             fprintf(stderr, "rrdquery: %s\n", err);
             rc = 1;
-        } else if (!(f = fopen(argv[6], "wb")) || fwrite(png, 1, len, f) != len ||
-                   fclose(f) != 0) {
+        } else if (!(f = fopen(argv[6], "wb")) || fwrite(png, 1, len, f) != len || fclose(f) != 0) {
             fprintf(stderr, "rrdquery: %s: %s\n", argv[6], strerror(errno));
             rc = 1;
         }

@@ -161,12 +161,11 @@ static void test_layout_table(void **state)
         { "link.wan0.errors", "link-wan0.rrd", "errors", "AVERAGE", 0, NAN, false },
         { "link.Uplink_2-b.in_bps", "link-Uplink_2-b.rrd", "in_bps", "AVERAGE", 0, NAN, false },
         { "cpu.fw1.pct", "cpu-fw1.rrd", "pct", "AVERAGE", 0, 100, false },
-        { "group.branch-a.calls.dropped", "group-branch-a.calls.rrd", "dropped", "AVERAGE", 0,
-          NAN, false },
-        { "group.branch-a.rtp.mos_min", "group-branch-a.rtp.rrd", "mos_min", "MIN", 1, 5,
+        { "group.branch-a.calls.dropped", "group-branch-a.calls.rrd", "dropped", "AVERAGE", 0, NAN,
           false },
-        { "group.branch-a.traffic.sip.pps", "group-branch-a.traffic.rrd", "sip_pps", "AVERAGE",
-          0, NAN, false },
+        { "group.branch-a.rtp.mos_min", "group-branch-a.rtp.rrd", "mos_min", "MIN", 1, 5, false },
+        { "group.branch-a.traffic.sip.pps", "group-branch-a.traffic.rrd", "sip_pps", "AVERAGE", 0,
+          NAN, false },
         { "group.b.capture.drops", "group-b.capture.rrd", "drops", "AVERAGE", 0, NAN, false },
         /* Outside the table: one generic file per name. */
         { "correlator.score", "misc-correlator.score.rrd", "value", "AVERAGE", NAN, NAN, true },
@@ -176,8 +175,8 @@ static void test_layout_table(void **state)
         { "link.a.b.in_bps", "misc-link.a.b.in_bps.rrd", "value", "AVERAGE", NAN, NAN, true },
         { "link.in_bps", "misc-link.in_bps.rrd", "value", "AVERAGE", NAN, NAN, true },
         { "cpu..pct", "misc-cpu..pct.rrd", "value", "AVERAGE", NAN, NAN, true },
-        { "group.x.link.wan0.in_bps", "misc-group.x.link.wan0.in_bps.rrd", "value", "AVERAGE",
-          NAN, NAN, true },
+        { "group.x.link.wan0.in_bps", "misc-group.x.link.wan0.in_bps.rrd", "value", "AVERAGE", NAN,
+          NAN, true },
         { "group.x.group.y.calls.active", "misc-group.x.group.y.calls.active.rrd", "value",
           "AVERAGE", NAN, NAN, true },
     };
@@ -227,24 +226,32 @@ static void test_archives(void **state)
     /* 2 days / 10 s = 17280 rows; 2 weeks / 60 s = 20160; 183 days / 300 s
      * = 52704; 1826 days / 3600 s = 43824.  Heartbeat: two steps. */
     static const char *const traffic10[] = {
-        "DS:bps:GAUGE:20:0:U",          "DS:pps:GAUGE:20:0:U",
-        "DS:rtp_bps:GAUGE:20:0:U",      "DS:rtp_pps:GAUGE:20:0:U",
-        "DS:sip_bps:GAUGE:20:0:U",      "DS:sip_pps:GAUGE:20:0:U",
-        "DS:other_bps:GAUGE:20:0:U",    "DS:other_pps:GAUGE:20:0:U",
-        "RRA:AVERAGE:0.5:1:17280",      "RRA:AVERAGE:0.5:6:20160",
-        "RRA:AVERAGE:0.5:30:52704",     "RRA:AVERAGE:0.5:360:43824",
-        "RRA:MAX:0.5:1:17280",          "RRA:MAX:0.5:6:20160",
-        "RRA:MAX:0.5:30:52704",         "RRA:MAX:0.5:360:43824",
+        "DS:bps:GAUGE:20:0:U",
+        "DS:pps:GAUGE:20:0:U",
+        "DS:rtp_bps:GAUGE:20:0:U",
+        "DS:rtp_pps:GAUGE:20:0:U",
+        "DS:sip_bps:GAUGE:20:0:U",
+        "DS:sip_pps:GAUGE:20:0:U",
+        "DS:other_bps:GAUGE:20:0:U",
+        "DS:other_pps:GAUGE:20:0:U",
+        "RRA:AVERAGE:0.5:1:17280",
+        "RRA:AVERAGE:0.5:6:20160",
+        "RRA:AVERAGE:0.5:30:52704",
+        "RRA:AVERAGE:0.5:360:43824",
+        "RRA:MAX:0.5:1:17280",
+        "RRA:MAX:0.5:6:20160",
+        "RRA:MAX:0.5:30:52704",
+        "RRA:MAX:0.5:360:43824",
         NULL,
     };
     /* MOS: lower is worse, so rtp.rrd keeps MIN too. */
     static const char *const rtp5[] = {
-        "DS:streams:GAUGE:10:0:U",   "DS:loss_pct:GAUGE:10:0:100", "DS:jitter_ms:GAUGE:10:0:U",
-        "DS:mos_avg:GAUGE:10:1:5",   "DS:mos_min:GAUGE:10:1:5",    "RRA:AVERAGE:0.5:1:34560",
-        "RRA:AVERAGE:0.5:12:20160",  "RRA:AVERAGE:0.5:60:52704",   "RRA:AVERAGE:0.5:720:43824",
-        "RRA:MAX:0.5:1:34560",       "RRA:MAX:0.5:12:20160",       "RRA:MAX:0.5:60:52704",
-        "RRA:MAX:0.5:720:43824",     "RRA:MIN:0.5:1:34560",        "RRA:MIN:0.5:12:20160",
-        "RRA:MIN:0.5:60:52704",      "RRA:MIN:0.5:720:43824",      NULL,
+        "DS:streams:GAUGE:10:0:U",  "DS:loss_pct:GAUGE:10:0:100", "DS:jitter_ms:GAUGE:10:0:U",
+        "DS:mos_avg:GAUGE:10:1:5",  "DS:mos_min:GAUGE:10:1:5",    "RRA:AVERAGE:0.5:1:34560",
+        "RRA:AVERAGE:0.5:12:20160", "RRA:AVERAGE:0.5:60:52704",   "RRA:AVERAGE:0.5:720:43824",
+        "RRA:MAX:0.5:1:34560",      "RRA:MAX:0.5:12:20160",       "RRA:MAX:0.5:60:52704",
+        "RRA:MAX:0.5:720:43824",    "RRA:MIN:0.5:1:34560",        "RRA:MIN:0.5:12:20160",
+        "RRA:MIN:0.5:60:52704",     "RRA:MIN:0.5:720:43824",      NULL,
     };
     /* An hour per step: every resolution is one step; keep five years. */
     static const char *const cpu3600[] = {
@@ -254,18 +261,28 @@ static void test_archives(void **state)
         NULL,
     };
     static const char *const link10[] = {
-        "DS:in_bps:GAUGE:20:0:U",   "DS:out_bps:GAUGE:20:0:U",  "DS:util_pct:GAUGE:20:0:1000",
-        "DS:errors:GAUGE:20:0:U",   "RRA:AVERAGE:0.5:1:17280",  "RRA:AVERAGE:0.5:6:20160",
-        "RRA:AVERAGE:0.5:30:52704", "RRA:AVERAGE:0.5:360:43824", "RRA:MAX:0.5:1:17280",
-        "RRA:MAX:0.5:6:20160",      "RRA:MAX:0.5:30:52704",     "RRA:MAX:0.5:360:43824",
+        "DS:in_bps:GAUGE:20:0:U",
+        "DS:out_bps:GAUGE:20:0:U",
+        "DS:util_pct:GAUGE:20:0:1000",
+        "DS:errors:GAUGE:20:0:U",
+        "RRA:AVERAGE:0.5:1:17280",
+        "RRA:AVERAGE:0.5:6:20160",
+        "RRA:AVERAGE:0.5:30:52704",
+        "RRA:AVERAGE:0.5:360:43824",
+        "RRA:MAX:0.5:1:17280",
+        "RRA:MAX:0.5:6:20160",
+        "RRA:MAX:0.5:30:52704",
+        "RRA:MAX:0.5:360:43824",
         NULL,
     };
     static const char *const generic10[] = {
-        "DS:value:GAUGE:20:U:U",    "RRA:AVERAGE:0.5:1:17280", "RRA:AVERAGE:0.5:6:20160",
-        "RRA:AVERAGE:0.5:30:52704", "RRA:AVERAGE:0.5:360:43824", "RRA:MAX:0.5:1:17280",
-        "RRA:MAX:0.5:6:20160",      "RRA:MAX:0.5:30:52704",    "RRA:MAX:0.5:360:43824",
-        "RRA:MIN:0.5:1:17280",      "RRA:MIN:0.5:6:20160",     "RRA:MIN:0.5:30:52704",
-        "RRA:MIN:0.5:360:43824",    NULL,
+        "DS:value:GAUGE:20:U:U",     "RRA:AVERAGE:0.5:1:17280",
+        "RRA:AVERAGE:0.5:6:20160",   "RRA:AVERAGE:0.5:30:52704",
+        "RRA:AVERAGE:0.5:360:43824", "RRA:MAX:0.5:1:17280",
+        "RRA:MAX:0.5:6:20160",       "RRA:MAX:0.5:30:52704",
+        "RRA:MAX:0.5:360:43824",     "RRA:MIN:0.5:1:17280",
+        "RRA:MIN:0.5:6:20160",       "RRA:MIN:0.5:30:52704",
+        "RRA:MIN:0.5:360:43824",     NULL,
     };
     char **argv;
     size_t argc;
@@ -329,8 +346,7 @@ static void test_batching(void **state)
     assert_int_equal(
         fetch(path_in(fx, "traffic.rrd"), "rtp_bps", "AVERAGE", T0 + 10, T0 + 40, v, 8), 4);
     assert_true(isnan(v[0]) && isnan(v[3]));
-    assert_int_equal(fetch(path_in(fx, "capture.rrd"), "drops", "MAX", T0 + 10, T0 + 10, v, 8),
-                     1);
+    assert_int_equal(fetch(path_in(fx, "capture.rrd"), "drops", "MAX", T0 + 10, T0 + 10, v, 8), 1);
     assert_true(v[0] == 3);
 }
 
@@ -348,8 +364,8 @@ static void test_gaps(void **state)
     rrdstore_update(fx->s, "cpu.fw1.pct", CW_SEC(T0 + 90), 90);
     rrdstore_update(fx->s, "cpu.fw1.pct", CW_SEC(T0 + 100), 150); /* above max: unknown */
     assert_int_equal(rrdstore_flush(fx->s), 0);
-    assert_int_equal(
-        fetch(path_in(fx, "cpu-fw1.rrd"), "pct", "AVERAGE", T0 + 10, T0 + 100, v, 10), 10);
+    assert_int_equal(fetch(path_in(fx, "cpu-fw1.rrd"), "pct", "AVERAGE", T0 + 10, T0 + 100, v, 10),
+                     10);
     assert_true(v[0] == 10);
     assert_true(v[1] == 30 && v[2] == 30);
     assert_true(isnan(v[3]) && isnan(v[4]) && isnan(v[5]));
@@ -429,8 +445,9 @@ static void test_backfill(void **state)
     assert_int_equal(st.samples_written, 7);
     rrdstore_foreach_warning(fx->s, collect, w);
     assert_int_equal(json_array_size(w), 1);
-    snprintf(want, sizeof(want), "2 samples for steps from 2023-11-14 22:13:50 UTC to 2023-11-14 "
-                                 "22:14:20 UTC (%ld..%ld) came after",
+    snprintf(want, sizeof(want),
+             "2 samples for steps from 2023-11-14 22:13:50 UTC to 2023-11-14 "
+             "22:14:20 UTC (%ld..%ld) came after",
              T0 + 30, T0 + 60);
     assert_non_null(strstr(json_string_value(json_array_get(w, 0)), want));
     json_decref(w);
@@ -599,10 +616,10 @@ static void test_series(void **state)
 
     got = rrdstore_series(fx->s, "link.wan0.util_pct", T0 + 10, T0 + 50, err, sizeof(err));
     assert_non_null(got);
-    want = json_pack("{s:s, s:i, s:[[I,f],[I,f],[I,n],[I,n],[I,f]]}", "metric",
-                     "link.wan0.util_pct", "step", 10, "points", (json_int_t)(T0 + 10), 12.5,
-                     (json_int_t)(T0 + 20), 97.0, (json_int_t)(T0 + 30), (json_int_t)(T0 + 40),
-                     (json_int_t)(T0 + 50), 40.0);
+    want =
+        json_pack("{s:s, s:i, s:[[I,f],[I,f],[I,n],[I,n],[I,f]]}", "metric", "link.wan0.util_pct",
+                  "step", 10, "points", (json_int_t)(T0 + 10), 12.5, (json_int_t)(T0 + 20), 97.0,
+                  (json_int_t)(T0 + 30), (json_int_t)(T0 + 40), (json_int_t)(T0 + 50), 40.0);
     dump = json_dumps(got, JSON_COMPACT);
     if (!json_equal(got, want))
         fail_msg("series: %s", dump);
@@ -614,8 +631,9 @@ static void test_series(void **state)
     got = rrdstore_series(fx->s, "link.wan0.util_pct", T0 + 15, T0 + 25, err, sizeof(err));
     assert_non_null(got);
     assert_int_equal(json_array_size(json_object_get(got, "points")), 1);
-    assert_int_equal(json_integer_value(json_array_get(json_array_get(json_object_get(got, "points"), 0), 0)),
-                     T0 + 20);
+    assert_int_equal(
+        json_integer_value(json_array_get(json_array_get(json_object_get(got, "points"), 0), 0)),
+        T0 + 20);
     json_decref(got);
 
     errno = 0;
@@ -646,10 +664,10 @@ static void test_metrics_list(void **state)
     f = fopen(path_in(fx, "misc-bad name.rrd"), "w");
     fclose(f);
     got = rrdstore_metrics(fx->s);
-    want = json_pack("[s,s,s,s,s,s,s,s]", "capture.drops", "correlator.score", "cpu.fw1.pct",
-                     "group.b-1.calls.active", "group.b-1.calls.answered",
-                     "group.b-1.calls.attempts", "group.b-1.calls.dropped",
-                     "group.b-1.calls.failed");
+    want =
+        json_pack("[s,s,s,s,s,s,s,s]", "capture.drops", "correlator.score", "cpu.fw1.pct",
+                  "group.b-1.calls.active", "group.b-1.calls.answered", "group.b-1.calls.attempts",
+                  "group.b-1.calls.dropped", "group.b-1.calls.failed");
     dump = json_dumps(got, JSON_COMPACT);
     if (!json_equal(got, want))
         fail_msg("metrics: %s", dump);
@@ -705,8 +723,8 @@ static void test_graphs(void **state)
     rrdgraph_window_t win = { T0 + 2000, T0 + 2600 };
     rrdgraph_req_t req = { .start = T0, .end = T0 + 3600, .width = 600, .height = 200 };
     static const char *const names[] = { "traffic.bps", "rtp.mos_min", "link.wan0.util_pct",
-                                         "overview", "calls", "quality", "traffic", "links",
-                                         "cpu" };
+                                         "overview",    "calls",       "quality",
+                                         "traffic",     "links",       "cpu" };
     unsigned char *png = NULL, *plain = NULL;
     size_t len = 0, plain_len = 0;
     unsigned w, h;

@@ -31,9 +31,9 @@
 #include "metrics.h"
 #include "store.h"
 
-#define STEP     10
-#define T_START  1700000000L
-#define LEAVES   4
+#define STEP    10
+#define T_START 1700000000L
+#define LEAVES  4
 
 static const char *const leaves[LEAVES] = { "in_bps", "out_bps", "util_pct", "errors" };
 
@@ -99,8 +99,10 @@ static double produce(metrics_t *m, long first, long nsteps)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "series", required_argument, NULL, 'n' }, { "days", required_argument, NULL, 'd' },
-        { "dir", required_argument, NULL, 'D' },    { "daemon", required_argument, NULL, 'a' },
+        { "series", required_argument, NULL, 'n' },
+        { "days", required_argument, NULL, 'd' },
+        { "dir", required_argument, NULL, 'D' },
+        { "daemon", required_argument, NULL, 'a' },
         { NULL, 0, NULL, 0 },
     };
     const char *daemon = NULL, *dir_arg = NULL;
@@ -184,7 +186,8 @@ int main(int argc, char **argv)
                    (double)(st1.updates - st0.updates ? st1.updates - st0.updates : 1));
         printf("  = %.0f x real time for %zu series at a %d s step (%.0f samples/s needed)\n",
                samples / secs / needed, nseries, STEP, needed);
-        printf("  dropped %llu, errors %llu\n", (unsigned long long)(st1.queue_full - st0.queue_full),
+        printf("  dropped %llu, errors %llu\n",
+               (unsigned long long)(st1.queue_full - st0.queue_full),
                (unsigned long long)(st1.write_errors - st0.write_errors));
     }
 
