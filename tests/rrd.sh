@@ -172,9 +172,9 @@ expect_eq "overlap: the old steps kept" "$(rrd_steps "$T/gen" 10 1700000070 1700
 # Stopped half-way through a paced replay: every packet the report counts is
 # in the RRD (the last, partial step included).
 set +e
-"$CW_BIN" -r "$pub" -d "$T/term" --replay-speed 10 --report json >"$T/term.json" 2>"$T/term.err" &
+"$CW_BIN" -r "$pub" -d "$T/term" --replay-speed 5 --report json >"$T/term.json" 2>"$T/term.err" &
 cw=$!
-sleep 2.5
+sleep 4
 kill -TERM "$cw"
 wait "$cw"
 rc=$?
@@ -218,13 +218,18 @@ daemon_stat() {
 printf '[probe]\nstep = 5\n[rrd]\ndaemon = unix:%s/rrdc.sock\n' "$T" >"$T/cached.ini"
 run_cw -c "$T/cached.ini" -r "$pub" -d "$T/cached/a" --report json
 expect_eq "rrdcached: exit" "$rc" 0
-# The updates went through the daemon, batched: one UPDATE command per file
-# carrying every step; callwatch asked it to flush both files, and it wrote
-# one data set per file and step.
-expect_eq "rrdcached: one UPDATE per file" "$(daemon_stat UpdatesReceived)" 2
+# The updates went through the daemon, batched: UPDATE commands carrying
+# several steps each (normally one per file); callwatch asked it to flush
+# both files, and it wrote one data set per file and step.
+nsteps=$(steps_tshark "$pub" 5 | wc -l)
+updates=$(daemon_stat UpdatesReceived)
+if [ "$updates" -ge 2 ] && [ "$updates" -lt "$nsteps" ]; then
+    pass "rrdcached: $updates UPDATE commands for $((2 * nsteps)) rows"
+else
+    fail "rrdcached: $updates UPDATE commands for $((2 * nsteps)) rows"
+fi
 expect_eq "rrdcached: flushes received" "$(daemon_stat FlushesReceived)" 2
-expect_eq "rrdcached: data sets written = 2 files x steps" "$(daemon_stat DataSetsWritten)" \
-    "$((2 * $(steps_tshark "$pub" 5 | wc -l)))"
+expect_eq "rrdcached: data sets written = 2 files x steps" "$(daemon_stat DataSetsWritten)" "$((2 * nsteps))"
 # ... and callwatch's flush put them on disk: read the files directly.
 check_run rrdcached "$T/cached/a" 5 "$pub"
 RRDCACHED_ADDRESS="unix:$T/rrdc.sock" "$CW_RRDQUERY" series "$T/cached/a" traffic.bps 1429124640 1429124650 >"$T/s.json"

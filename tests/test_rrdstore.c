@@ -375,17 +375,33 @@ static void test_gaps(void **state)
     assert_true(isnan(v[9])); /* out of the DS's range */
 }
 
+static void *flusher(void *arg)
+{
+    return (void *)(intptr_t)rrdstore_flush(arg);
+}
+
 static void test_queue_full(void **state)
 {
     struct fx *fx = *state;
     rrdstore_stats_t st;
     int accepted = 0, full = 0;
+    pthread_t th;
+    void *frc;
+    double t0;
 
     rrdstore_tune(fx->s, 16, 0);
-    /* Hold librrd: the writer takes at most one batch and then waits for
-     * the lock, so the queue fills and the producer must not wait. */
+    /* Hold librrd, queue one sample of a new file and have another thread
+     * flush: the writer takes that sample and waits for librrd to create
+     * the file.  The queue is then not drained, and the producer finds it
+     * full: it must neither wait nor fail other than by dropping. */
     rrdlock_lock();
-    for (int i = 0; i < 200; i++) {
+    assert_int_equal(rrdstore_update(fx->s, "traffic.bps", CW_SEC(T0 + 10), -1), 0);
+    pthread_create(&th, NULL, flusher, fx->s);
+    do {
+        rrdstore_get_stats(fx->s, &st);
+    } while (st.queue_len != 0); /* the writer has taken it */
+    t0 = (double)cw_wall_now() / 1e9;
+    for (int i = 1; i < 201; i++) {
         int rc = rrdstore_update(fx->s, "traffic.bps", CW_SEC(T0 + 10 * (i + 1)), i);
 
         if (rc == 0)
@@ -395,14 +411,18 @@ static void test_queue_full(void **state)
         else
             fail_msg("unexpected rc %d", rc);
     }
+    /* 200 puts against a stuck writer: far below a second. */
+    assert_true((double)cw_wall_now() / 1e9 - t0 < 1.0);
     rrdlock_unlock();
-    assert_int_equal(accepted + full, 200);
-    assert_true(full >= 200 - 2 * 16);
+    pthread_join(th, &frc);
+    assert_int_equal((intptr_t)frc, 0);
+    assert_int_equal(accepted, 16);
+    assert_int_equal(full, 200 - 16);
     assert_int_equal(rrdstore_flush(fx->s), 0);
     rrdstore_get_stats(fx->s, &st);
-    assert_int_equal(st.queue_full, (uint64_t)full);
-    assert_int_equal(st.queued, (uint64_t)accepted);
-    assert_int_equal(st.samples_written, (uint64_t)accepted);
+    assert_int_equal(st.queue_full, 184);
+    assert_int_equal(st.queued, 17);
+    assert_int_equal(st.samples_written, 17);
     assert_int_equal(st.queue_len, 0);
 
     /* Invalid names are refused at the door and counted. */
