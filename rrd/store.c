@@ -744,8 +744,6 @@ out:
     rrdlock_unlock();
     rrdstore_args_free(argv);
     if (rc)
-        cw_log(CW_LOG_DEBUG, "%s: %s", f->path, msg);
-    if (rc)
         cw_strlcpy(f->last_error, msg, sizeof(f->last_error));
     return rc;
 }
@@ -1153,7 +1151,7 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
         rrdlock_unlock();
         if (rc != 0) {
             free(absdir);
-            errno = rc > 0 ? rc : EIO;
+            errno = rc > 0 && rc != EINVAL ? rc : EIO; /* EINVAL means bad input */
             return NULL;
         }
     }

@@ -194,6 +194,17 @@ expect_eq "data dir is a file: no report" "$out" ""
 run_cw -r "$T/steps.pcap" -d /proc/callwatch-test/data --report json
 expect_eq "data dir cannot be made: exit" "$rc" 1
 expect_match "data dir cannot be made: named" "$err" '^callwatch: error: data directory /proc/callwatch-test/data: cannot create it'
+# A file in the way that is not an RRD: named, counted, in the report; the
+# other files are written; exit 1 after the report.
+mkdir -p "$T/junk"
+echo "not an rrd" >"$T/junk/traffic.rrd"
+run_cw -r "$T/steps.pcap" -d "$T/junk" --report json
+expect_eq "unwritable file: exit" "$rc" 1
+expect_match "unwritable file: named once as an error" "$err" "error: $T/junk/traffic.rrd: cannot read the last update"
+expect_eq "unwritable file: one warning in the report" "$(echo "$out" | jq '.capture.warnings | length')" 1
+expect_match "unwritable file: the warning" "$(echo "$out" | jq -r '.capture.warnings[0]')" \
+    "^$T/junk/traffic.rrd: 24 samples could not be written \\(cannot read the last update: .+\\)$"
+expect_eq "unwritable file: capture.rrd still written" "$(rrd_rows "$T/junk/capture.rrd" drops 1700000010 1700000120 | wc -l)" 12
 printf '[rrd]\ndaemon = unix:%s/nobody.sock\n' "$T" >"$T/nodaemon.ini"
 run_cw -c "$T/nodaemon.ini" -r "$T/steps.pcap" -d "$T/nd" --report json
 expect_eq "rrdcached not there: exit" "$rc" 1
