@@ -18,7 +18,7 @@ BUILD_PACKAGES=(
     libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
     libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
 )
-TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool)
+TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached)
 
 say() { printf '\n== %s\n' "$*"; }
 

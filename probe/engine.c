@@ -321,7 +321,16 @@ static void step_tick(engine_t *e, cw_ns_t start)
     uint64_t drops = e->kernel.dropped + e->kernel.ifdropped;
     cw_ns_t end = start + e->step_ns;
 
-    media_step(e->media, end);
+    {
+        media_step_summary_t ms;
+
+        media_step(e->media, end, e->step_ns, &ms);
+        put(e, "rtp.streams", end, (double)ms.streams);
+        put(e, "rtp.loss_pct", end, ms.loss_pct);
+        put(e, "rtp.jitter_ms", end, ms.jitter_ms);
+        put(e, "rtp.mos_avg", end, ms.mos_avg);
+        put(e, "rtp.mos_min", end, ms.mos_min);
+    }
     corr_step(e->corr, end, (double)e->step_bytes * 8.0 / secs, (double)e->step_packets / secs);
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);

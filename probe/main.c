@@ -21,6 +21,7 @@
 #include "nmsrrd.h"
 #include "report.h"
 #include "snmp.h"
+#include "store.h"
 #include "util.h"
 
 #define EXIT_RUNTIME 1
@@ -485,6 +486,44 @@ static void collectors_free(struct collectors *col)
     memset(col, 0, sizeof(*col));
 }
 
+/* The RRD store, when a data directory is given (-d or data_dir).  Returns 0
+ * or the exit status for a directory or rrdcached that cannot be used. */
+static int store_open(const cw_config_t *cfg, metrics_t *m, rrdstore_t **out)
+{
+    char err[1024];
+
+    *out = NULL;
+    if (!cfg->data_dir)
+        return 0;
+    *out = rrdstore_open(cfg->data_dir, cfg->step_s, cfg->rrd_daemon, err, sizeof(err));
+    if (!*out) {
+        int bad_input = errno == EINVAL;
+
+        cw_log(CW_LOG_ERR, "%s", err);
+        return bad_input ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    rrdstore_attach(*out, m);
+    return 0;
+}
+
+static void store_warning(void *ud, const char *msg)
+{
+    engine_add_warning(ud, msg);
+}
+
+/* Everything the engine put is written; what the store could not write
+ * goes into the report.  Returns 0 or EXIT_RUNTIME. */
+static int store_finish(rrdstore_t *s, engine_t *e)
+{
+    int rc;
+
+    if (!s)
+        return 0;
+    rc = rrdstore_flush(s);
+    rrdstore_foreach_warning(s, store_warning, e);
+    return rc ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -494,6 +533,8 @@ int main(int argc, char **argv)
     calldb_t *db = NULL;
     alert_t *alert = NULL;
     struct collectors col;
+    rrdstore_t *store = NULL;
+    int store_rc = 0;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
@@ -554,6 +595,14 @@ int main(int argc, char **argv)
         free(o.files);
         return EXIT_USAGE;
     }
+    rc = store_open(&cfg, metrics, &store);
+    if (rc) {
+        collectors_free(&col);
+        metrics_free(metrics);
+        config_free(&cfg);
+        free(o.files);
+        return rc;
+    }
     e = engine_new(&cfg, metrics);
     if (!o.nfiles)
         engine_set_live(e);
@@ -586,6 +635,7 @@ int main(int argc, char **argv)
     collectors_free(&col);
     if (rc == 0 || stop_requested) {
         engine_finish(e);
+        store_rc = store_finish(store, e);
         if (report != REPORT_NONE && (rc == 0)) {
             json_t *r = report_build(e);
             int wrc = report == REPORT_JSON ? report_write_json(stdout, r)
@@ -606,7 +656,10 @@ out:
         cw_log(CW_LOG_WARN, "some alerts were not delivered before exit");
     alert_free(alert);
     calldb_close(db);
+    if (store_rc && rc == 0)
+        rc = store_rc;
     engine_free(e);
+    rrdstore_close(store);
     metrics_free(metrics);
     config_free(&cfg);
     free(o.files);

@@ -96,7 +96,6 @@ struct media {
     size_t nall, capall;
     rtcp_info_t *rtcp;
     media_stats_t st;
-    cw_ns_t step_ns;
 };
 
 #define LRU_UNLINK(l, x)                   \
@@ -605,24 +604,26 @@ void media_tick(media_t *m, cw_ns_t now)
             stream_forget(m, m->lru.head);
 }
 
-void media_step(media_t *m, cw_ns_t t)
+void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *out)
 {
-    if (!m->step_ns)
-        m->step_ns = CW_SEC(10);
-    for (struct stream *s = m->lru.tail; s && s->last > t - m->step_ns; s = s->prev) {
+    memset(out, 0, sizeof(*out));
+    out->mos_min = NAN;
+    for (struct stream *s = m->lru.tail; s && s->last > t - step_ns; s = s->prev) {
         rtp_summary_t sum;
         uint64_t de, dl;
         double ppl;
         mos_loss_t loss = MOS_LOSS_INIT;
         mos_params_t mp;
         const mos_codec_t *codec;
+        double mos;
 
         rtp_stats_get(s->st, &sum);
         de = sum.expected - s->step_expected;
         dl = sum.lost - s->step_lost;
         s->step_expected = sum.expected;
         s->step_lost = sum.lost;
-        if (!sum.voice_packets || de == 0 || !m->hooks.on_quality)
+        out->streams++;
+        if (!sum.voice_packets || de == 0)
             continue;
         ppl = 100.0 * (double)dl / (double)de;
         (void)loss;
@@ -632,8 +633,22 @@ void media_step(media_t *m, cw_ns_t t)
         mp.ppl_pct = ppl > 100 ? 100 : ppl;
         mp.burst_r = sum.burst_r > 0 ? sum.burst_r : 1;
         mp.delay_ms = sum.delay_ms;
-        m->hooks.on_quality(m->hooks.ud, s->call_id, t, mos_from_r(mos_r_factor(&mp, NULL)),
-                            mp.ppl_pct);
+        mos = mos_from_r(mos_r_factor(&mp, NULL));
+        out->rated++;
+        out->loss_pct += mp.ppl_pct;
+        out->jitter_ms += sum.jitter_ms;
+        out->mos_avg += mos;
+        if (isnan(out->mos_min) || mos < out->mos_min)
+            out->mos_min = mos;
+        if (m->hooks.on_quality)
+            m->hooks.on_quality(m->hooks.ud, s->call_id, t, mos, mp.ppl_pct);
+    }
+    if (out->rated) {
+        out->loss_pct /= out->rated;
+        out->jitter_ms /= out->rated;
+        out->mos_avg /= out->rated;
+    } else {
+        out->loss_pct = out->jitter_ms = out->mos_avg = NAN;
     }
 }
 

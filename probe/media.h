@@ -55,8 +55,18 @@ bool media_packet(media_t *m, const decode_pkt_t *p);
 /* Once a second of packet time: activity to the calls, expiry. */
 void media_tick(media_t *m, cw_ns_t now);
 
-/* At the end of each step: the quality of every stream active in it. */
-void media_step(media_t *m, cw_ns_t t);
+/* The streams active in a step, summarised for the rtp.* metrics. */
+typedef struct media_step_summary {
+    unsigned streams;    /* streams with packets in the step */
+    unsigned rated;      /* of which voice streams with a MOS */
+    double loss_pct;     /* mean over the rated streams */
+    double jitter_ms;    /* mean interarrival jitter (the estimator's value) */
+    double mos_avg, mos_min;
+} media_step_summary_t;
+
+/* At the end of each step (step_ns long): the quality of every stream
+ * active in it, to the on_quality hook and summarised into out. */
+void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *out);
 
 /* STREAM objects per DESIGN.md: of one call, or of every stream when
  * call_id is NULL. */

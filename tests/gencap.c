@@ -5,6 +5,10 @@
  *                              (TYPE: ethernet sll sll2 raw null loop;
  *                               FMT: pcap pcap-ns pcapng)
  *   gencap truncated FILE      10 packets, the last one cut short
+ *   gencap steps FILE [START]  UDP traffic over 12 ten-second steps from START
+ *                              (Unix seconds, default 1700000000), a different
+ *                              rate in each and none in one; prints
+ *                              "step END packets N bytes B" per step
  *   gencap rtp FILE            two RTP streams (PCMU, DVI4 16 kHz) with loss,
  *                              reordering, duplicates, jitter, a delay stall
  *                              and sequence/timestamp wraps (decode the
@@ -196,6 +200,45 @@ static int gen_truncated(const char *path)
     printf("packets 9\n");
     return rc ? 1 : 0;
 }
+
+static int gen_steps(const char *path, const char *start)
+{
+    /* Packets per step; step 4 is silent. */
+    static const int counts[12] = { 3, 17, 40, 8, 0, 25, 1, 12, 33, 5, 20, 9 };
+    pcapgen_t *g = pcapgen_open(path, PG_PCAP_NS, PG_LINK_ETHERNET, 0);
+    char *end = NULL;
+    long long t0 = start ? strtoll(start, &end, 10) : 1700000000LL;
+    static char text[1400];
+    pg_buf_t frame;
+    int rc = 0;
+
+    if (!g || (start && (*end || t0 <= 0 || t0 % 10))) {
+        fprintf(stderr, "gencap: START must be positive Unix seconds, a multiple of 10\n");
+        return 2;
+    }
+    memset(text, 'v', sizeof(text) - 1);
+    for (int k = 0; k < 12; k++) {
+        uint64_t bytes = 0;
+
+        for (int i = 0; i < counts[k]; i++) {
+            /* Spread over the step: the first packet exactly at its start
+             * (it belongs to this step), the last just before the next. */
+            cw_ns_t ts = CW_SEC(t0 + 10 * k) + (cw_ns_t)i * (CW_SEC(10) - 1) / counts[k];
+            size_t len = (size_t)(20 + (k * 37 + i * 11) % 1300);
+
+            text[len] = '\0';
+            udp_frame(&frame, PG_LINK_ETHERNET, 0, "192.0.2.1", "192.0.2.2", 5004, 5006, text);
+            text[len] = 'v';
+            rc |= pcapgen_write(g, ts, frame.data, (uint32_t)frame.len, (uint32_t)frame.len);
+            bytes += frame.len;
+        }
+        printf("step %lld packets %d bytes %llu\n", t0 + 10 * (k + 1), counts[k],
+               (unsigned long long)bytes);
+    }
+    rc |= pcapgen_close(g);
+    return rc ? 1 : 0;
+}
+
 
 /* ---------------------------------------------------------------- RTP */
 
@@ -760,12 +803,14 @@ int main(int argc, char **argv)
         return gen_incident(argv[2], argc == 4 ? argv[3] : NULL);
     if (argc == 4 && strcmp(argv[1], "sip") == 0)
         return gen_sip(argv[2], argv[3]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "steps") == 0)
+        return gen_steps(argv[2], argc == 4 ? argv[3] : NULL);
     if (argc == 3 && strcmp(argv[1], "rtp") == 0)
         return gen_rtp(argv[2]);
     if (argc == 3 && strcmp(argv[1], "rtp-sdp") == 0)
         return gen_rtp_sdp(argv[2]);
     fprintf(stderr, "usage: gencap mixed FILE | link TYPE FMT FILE | truncated FILE | "
                     "sip FILE EXPECTED | incident FILE [no-scan|no-drops|ramp] | rtp FILE | "
-                    "rtp-sdp FILE\n");
+                    "rtp-sdp FILE | steps FILE [START]\n");
     return 2;
 }

@@ -1,0 +1,149 @@
+/* store (prefix rrdstore_): the time-series store, one RRD file per family of
+ * metrics, written off the packet path (see docs-rrd.md).
+ *
+ * Layout: a table maps every metric name of DESIGN.md to a file and a data
+ * source (DS) in it: "traffic.bps" -> traffic.rrd:bps, "link.wan0.util_pct"
+ * -> link-wan0.rrd:util_pct, "group.branch-a.calls.dropped" ->
+ * group-branch-a.calls.rrd:dropped.  Any other valid metric name goes to a
+ * file of its own, misc-NAME.rrd with one DS "value" (at most
+ * RRDSTORE_MAX_GENERIC such files per store; further names are rejected and
+ * counted).  Every DS is a GAUGE with a heartbeat of two steps, so a missing
+ * sample is a gap, never a zero.
+ *
+ * Writing: producers call rrdstore_update() (or attach the store to the
+ * metrics registry); it only copies the sample into a bounded queue.  One
+ * writer thread per store takes the queue in batches, gathers the samples of
+ * one file at one time into one row, and writes all ready rows of a file in
+ * one rrd_update (or rrdcached UPDATE) call.  Files are created on first use,
+ * starting one step before their first sample, so offline analysis writes at
+ * capture time.
+ *
+ * Backfill rule: an RRD cannot take a time at or before its last update.
+ * Such samples are not written; they are counted, and at the next flush the
+ * store logs one warning per file naming the file, its last update and the
+ * skipped range, and keeps the warning for the report.
+ *
+ * Every librrd call is made under rrdlock (probe/rrdlock.h).  All functions
+ * are thread-safe unless said otherwise. */
+#ifndef CW_RRD_STORE_H
+#define CW_RRD_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "metrics.h"
+#include "util.h"
+
+typedef struct rrdstore rrdstore_t;
+
+#define RRDSTORE_DEFAULT_STEP  10
+#define RRDSTORE_MAX_GENERIC   256   /* misc-*.rrd files per store */
+#define RRDSTORE_QUEUE_DEFAULT 32768 /* samples */
+#define RRDSTORE_INTERVAL_MS   1000  /* writer wake-up period */
+#define RRDSTORE_FILE_MAX      128   /* a file name relative to the data dir */
+#define RRDSTORE_DS_MAX        20    /* a DS name, as librrd allows (19 + NUL) */
+
+/* Where a metric lives. */
+typedef struct rrdstore_loc {
+    char file[RRDSTORE_FILE_MAX]; /* relative to the data dir, e.g. "link-wan0.rrd" */
+    char ds[RRDSTORE_DS_MAX];     /* the data source in it, e.g. "util_pct" */
+    const char *cf;               /* read with: "AVERAGE", or "MIN" for rtp.mos_min */
+    double min, max;              /* the DS's bounds; NAN for none */
+    bool generic;                 /* a misc-*.rrd file, not a table entry */
+} rrdstore_loc_t;
+
+/* Maps a metric name to its file and DS.  Pure: touches no file.  Returns 0,
+ * or -EINVAL when the name is not a valid metric name. */
+int rrdstore_locate(const char *metric, rrdstore_loc_t *out);
+
+/* The DS: and RRA: arguments rrd_create gets for the file holding metric,
+ * at step_s seconds per step.  On success *argv is a NULL-terminated array
+ * the caller frees with rrdstore_args_free(); returns 0 or -EINVAL. */
+int rrdstore_create_args(const char *metric, long step_s, char ***argv, size_t *argc);
+void rrdstore_args_free(char **argv);
+
+/* Opens the store in dir (created, with parents, if missing).  step_s <= 0
+ * means RRDSTORE_DEFAULT_STEP.  daemon: NULL to use $RRDCACHED_ADDRESS when
+ * set, else write the files directly; or "unix:/path" / "/path" (a local
+ * rrdcached; dir is made absolute) or "host:port" (a remote one; dir must
+ * then be relative to the daemon's base directory and exist there).  Starts
+ * the writer thread.
+ *
+ * Returns NULL on failure with one line naming the directory or daemon in
+ * err, and errno set to EINVAL for bad input (dir is not a directory, a
+ * malformed address) or another errno for runtime failures. */
+rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char *err,
+                          size_t errlen);
+
+/* Tuning for tests and benchmarks; call before the first update.  queue_max:
+ * samples the queue holds (0 keeps the default); interval_ms: how long the
+ * writer sleeps when nothing forces it (0 keeps the default). */
+void rrdstore_tune(rrdstore_t *s, size_t queue_max, long interval_ms);
+
+/* Listens to every sample put into m.  The listener only enqueues.  Call
+ * before producers start; the store must outlive the producers' puts. */
+void rrdstore_attach(rrdstore_t *s, metrics_t *m);
+
+/* Queues one sample (t: when it was measured; a NAN value is a gap).  Never
+ * waits for I/O: returns 0, -EINVAL for an invalid name, -EAGAIN when the
+ * queue is full (the sample is dropped and counted), -ESHUTDOWN after close
+ * began. */
+int rrdstore_update(rrdstore_t *s, const char *metric, cw_ns_t t, double value);
+
+/* Returns when every sample queued before the call is on disk (or sent to
+ * rrdcached and flushed there), and backfill warnings are out.  Returns 0, or
+ * -EIO if some of those samples could not be written (see the log). */
+int rrdstore_flush(rrdstore_t *s);
+
+/* Flushes, stops the writer and frees the store.  Accepts NULL. */
+void rrdstore_close(rrdstore_t *s);
+
+typedef struct rrdstore_stats {
+    uint64_t queued;          /* samples accepted by rrdstore_update */
+    uint64_t queue_full;      /* samples dropped: the queue was full */
+    uint64_t rejected;        /* invalid names, or generic files over the cap */
+    uint64_t samples_written; /* samples in rows that reached a file */
+    uint64_t rows_written;    /* rows (one file, one time) written */
+    uint64_t updates;         /* rrd_update / rrdcached UPDATE calls */
+    uint64_t files_created;
+    uint64_t backfill_skipped; /* samples at or before their file's last update */
+    uint64_t late;             /* samples for a step this store had already written */
+    uint64_t write_errors;     /* samples lost to failed librrd calls */
+    size_t queue_len;          /* samples waiting now */
+} rrdstore_stats_t;
+
+void rrdstore_get_stats(rrdstore_t *s, rrdstore_stats_t *out);
+
+/* Calls fn for every warning given so far (backfill skips, write errors), in
+ * order, with no store lock held. */
+void rrdstore_foreach_warning(rrdstore_t *s, void (*fn)(void *ud, const char *msg), void *ud);
+
+/* Reads a metric between start and end (Unix seconds) from the finest
+ * archive that covers the range, as the /api/series contract object
+ * {"metric": NAME, "step": N, "points": [[t, v], ...]} with rows start <= t
+ * <= end and null for unknown values.  Reads what is on disk (through
+ * rrdcached when one is used); samples still queued in this store are not
+ * included: flush first to be exact.  Returns a new reference, or NULL with a
+ * message in err and errno EINVAL (bad name or range) or ENOENT (no file). */
+json_t *rrdstore_series(rrdstore_t *s, const char *metric, time_t start, time_t end, char *err,
+                        size_t errlen);
+
+/* The metrics that exist on disk, as a sorted JSON array of names: every DS
+ * of every store file in the data dir.  With a remote rrdcached the
+ * directory cannot be read; then the files this store has used are listed. */
+json_t *rrdstore_metrics(rrdstore_t *s);
+
+/* For graph rendering: the data dir as librrd sees it, the daemon address
+ * (NULL when writing directly), the step. */
+const char *rrdstore_dir(const rrdstore_t *s);
+const char *rrdstore_daemon(const rrdstore_t *s);
+long rrdstore_step(const rrdstore_t *s);
+
+/* Whether the file (relative to the data dir) exists.  Takes rrdlock when it
+ * asks rrdcached. */
+bool rrdstore_file_exists(rrdstore_t *s, const char *file);
+
+#endif
