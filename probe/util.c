@@ -27,14 +27,22 @@ bool cw_addr_equal(const cw_addr_t *a, const cw_addr_t *b)
 
 uint32_t cw_addr_hash(const cw_addr_t *a, uint32_t seed)
 {
-    /* FNV-1a over the family and the address bytes in use. */
-    uint32_t h = 2166136261u ^ seed;
-    size_t n = a->family == 6 ? 16 : 4;
+    /* Word-wise multiply and a 64-bit finaliser: this runs several times
+     * for every packet. */
+    uint32_t w[4];
+    uint64_t h = ((uint64_t)seed << 8 | a->family) * 0x9e3779b97f4a7c15ULL;
 
-    h = (h ^ a->family) * 16777619u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ a->bytes[i]) * 16777619u;
-    return h;
+    memcpy(w, a->bytes, sizeof(w));
+    h ^= w[0] * 0xff51afd7ed558ccdULL;
+    if (a->family == 6) {
+        h = (h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= ((uint64_t)w[1] << 32 | w[2]) * 0xff51afd7ed558ccdULL;
+        h ^= w[3] * 0xc4ceb9fe1a85ec53ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (uint32_t)h;
 }
 
 const char *cw_addr_str(const cw_addr_t *a, char *buf, size_t len)

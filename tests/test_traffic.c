@@ -32,8 +32,8 @@ static void test_hll(void **state)
             hll_add(&h, traffic_hash64(&v, sizeof(v), 4)); /* duplicates do not count */
         }
         est = hll_estimate(&h);
-        /* 1.04/sqrt(1024) is about 3.3 %; allow three standard errors. */
-        if (fabs(est - sizes[i]) > 0.10 * sizes[i] + 1)
+        /* 1.04/sqrt(256) is 6.5 %; allow three standard errors. */
+        if (fabs(est - sizes[i]) > 0.20 * sizes[i] + 1)
             fail_msg("%u distinct: estimated %.1f", sizes[i], est);
     }
 }
@@ -122,7 +122,7 @@ static void test_scan(void **state)
         if (strcmp(ip, "10.20.0.17") == 0) {
             assert_int_equal(top[i].dport, 445);
             assert_true(top[i].scanner);
-            assert_true(top[i].fanout > 3800 && top[i].fanout < 4200);
+            assert_true(top[i].fanout > 3200 && top[i].fanout < 4800);
             assert_int_equal(top[i].syn, 4000);
             assert_int_equal(top[i].synack, 40);
             traffic_talker_str(&top[i], desc, sizeof(desc));

@@ -30,3 +30,4 @@ RRDC_PID=$(cat "$T/rrdc.pid")
 # shellcheck disable=SC2086
 "$B/tests/bench/bench_rrd" --daemon "unix:$T/rrdc.sock" --dir "$T/cached" ${CW_BENCH_ARGS:-}
 "$B/tests/bench/bench_sip"
+"$B/tests/bench/bench_throughput" "$B/callwatch"
