@@ -18,7 +18,9 @@
 #include "engine.h"
 #include "metrics.h"
 #include "report.h"
+#include "status.h"
 #include "util.h"
+#include "web.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -115,17 +117,7 @@ static int usage_error(const char *fmt, ...)
 /* Validates "ADDR:PORT", "[v6]:PORT" or "off". */
 static bool web_addr_valid(const char *s)
 {
-    const char *colon;
-    long port;
-
-    if (strcmp(s, "off") == 0)
-        return true;
-    colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return false;
-    if (cw_parse_long(colon + 1, 1, 65535, &port) != 0)
-        return false;
-    return true;
+    return config_listen_valid(s);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -403,6 +395,43 @@ static int run_live(const struct options *o, const cw_config_t *cfg, engine_t *e
     return 0;
 }
 
+/* Starts the dashboard on the probe's data. */
+static int start_web(const cw_config_t *cfg, status_t *st, calldb_t *db, metrics_t *m,
+                     web_t **out)
+{
+    web_options_t wo = { .listen = cfg->web_listen ? cfg->web_listen : "127.0.0.1:8080",
+                         .users_file = cfg->web_users,
+                         .tls_cert = cfg->web_tls_cert,
+                         .tls_key = cfg->web_tls_key };
+    /* The RRD store (series, graph) and the SNMP poller (targets) plug in
+     * here; without them /api/series reads the in-memory history. */
+    web_sources_t ws = { .status = st, .db = db, .metrics = m };
+    char err[1024];
+    int r = web_start(&wo, &ws, out, err, sizeof(err));
+
+    if (r != 0) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    if (cw_log_get_level() >= CW_LOG_WARN)
+        fprintf(stderr, "callwatch: dashboard at %s\n", web_url(*out));
+    return 0;
+}
+
+/* Offline, after the capture: serve it until SIGINT or SIGTERM. */
+static void serve_until_stopped(web_t *web, calldb_t *db)
+{
+    const struct timespec tick = { 0, 200 * 1000 * 1000 };
+
+    if (db)
+        calldb_flush(db); /* every call queryable before saying so */
+    if (cw_log_get_level() >= CW_LOG_WARN)
+        fprintf(stderr, "callwatch: capture read; serving it at %s until interrupted\n",
+                web_url(web));
+    while (!stop_requested)
+        nanosleep(&tick, NULL);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -410,6 +439,10 @@ int main(int argc, char **argv)
     engine_t *e = NULL;
     metrics_t *metrics = NULL;
     calldb_t *db = NULL;
+    status_t *status = NULL;
+    web_t *web = NULL;
+    char *private_dir = NULL;
+    bool web_on;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
@@ -450,11 +483,11 @@ int main(int argc, char **argv)
         return usage_error("nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
     }
     report = o.report;
-    if (o.nfiles && report == REPORT_NONE) {
-        /* The dashboard arrives with the web server; until then an offline
-         * run shows its analysis as text. */
-        report = REPORT_TEXT;
-    }
+    /* --report prints and exits: no dashboard unless --web asks for one. */
+    web_on = strcmp(cfg.web_listen ? cfg.web_listen : "on", "off") != 0 &&
+             (report == REPORT_NONE || o.web);
+    if (o.nfiles && report == REPORT_NONE && !web_on)
+        report = REPORT_TEXT; /* nothing to browse: show the analysis */
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -467,6 +500,18 @@ int main(int argc, char **argv)
     e = engine_new(&cfg, metrics);
     if (!o.nfiles)
         engine_set_live(e);
+    status = status_new();
+    engine_set_status(e, status);
+    status_publish(status, engine_status_json(e)); /* before the first packet */
+    if (web_on && !cfg.data_dir) {
+        /* The API needs the call database: keep it in a private directory. */
+        if (!(private_dir = web_private_dir(err, sizeof(err)))) {
+            cw_log(CW_LOG_ERR, "%s", err);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        cfg.data_dir = cw_strdup(private_dir);
+    }
     if (cfg.data_dir) {
         char path[4200];
 
@@ -484,6 +529,8 @@ int main(int argc, char **argv)
         }
         engine_set_calldb(e, db);
     }
+    if (web_on && (rc = start_web(&cfg, status, db, metrics, &web)) != 0)
+        goto out;
     if (o.nfiles)
         rc = run_files(&o, e);
     else
@@ -502,12 +549,20 @@ int main(int argc, char **argv)
                 rc = EXIT_RUNTIME;
             }
         }
+        if (rc == 0 && web && o.nfiles && report == REPORT_NONE && !stop_requested)
+            serve_until_stopped(web, db);
     }
 out:
+    web_stop(web);
     calldb_close(db);
     engine_free(e);
+    status_free(status);
     metrics_free(metrics);
     config_free(&cfg);
     free(o.files);
+    if (private_dir) {
+        web_remove_dir(private_dir);
+        free(private_dir);
+    }
     return rc;
 }
