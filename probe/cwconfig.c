@@ -601,6 +601,8 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
     case K_LISTEN: {
         char **s = (char **)field;
 
+        if (*value == '\0')
+            return fail(ctx, "%s: empty value", k->name);
         if (!config_listen_valid(value))
             return fail(ctx, "%s: \"%s\" is not ADDR:PORT, [IPV6]:PORT or off", k->name, value);
         free(*s);

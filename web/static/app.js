@@ -125,6 +125,9 @@
   }
 
   async function series(metric, range) {
+    /* A series the probe has never produced is not asked for. */
+    const latest = state.status && state.status.latest;
+    if (latest && Object.keys(latest).length && !(metric in latest)) return null;
     try {
       return await api('api/series', { metric: metric, start: Math.floor(range.from), end: Math.ceil(range.to) });
     } catch (e) {
@@ -316,7 +319,7 @@
     if (ymax <= ymin) ymax = ymin + 1;
     const x = (t) => L + ((t - range.from) / span) * pw;
     const y = (v) => T + ph - ((Math.min(Math.max(v, ymin), ymax) - ymin) / (ymax - ymin)) * ph;
-    const svg = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img', 'aria-label': opts.title || '' });
+    const svg = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img', 'aria-label': opts.title || '', 'data-from': range.from, 'data-to': range.to });
 
     for (let i = 0; i <= 4; i++) {
       const v = ymin + ((ymax - ymin) * i) / 4;
@@ -454,6 +457,24 @@
     };
   }
 
+  /* Sums a count series into buckets of `bucket` seconds, each stamped
+   * with its end (as an RRD row): sparse events read better as rates. */
+  function bucketize(s, bucket) {
+    if (!s) return null;
+    const m = new Map();
+    for (const [t, v] of s.points) {
+      if (v === null) continue;
+      const k = Math.ceil(t / bucket) * bucket;
+      m.set(k, (m.get(k) || 0) + v);
+    }
+    return { step: bucket, points: Array.from(m.entries()).sort((a, b) => a[0] - b[0]) };
+  }
+
+  function niceBucket(sec, step) {
+    for (const b of [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]) if (b >= sec && b >= step) return b;
+    return 86400;
+  }
+
   function sum(s) {
     let total = 0;
     if (s) for (const p of s.points) if (p[1] !== null) total += p[1];
@@ -532,16 +553,22 @@
 
     const shade = incidents.map((i) => ({ start: i.start, end: i.end || range.to }));
     const opts = (o) => Object.assign({ shade: shade, onZoom: zoom }, o);
+    const step = (st.step || 10);
+    const rateB = niceBucket((range.to - range.from) / 120, step);
+    const ratioB = niceBucket((range.to - range.from) / 24, step);
     const perMin = (s) => 60 / (s.step || 10);
     const graphs = el('div', { class: 'graphs' });
     root.append(el('h2', null, 'Graphs'), el('p', { class: 'muted' }, 'One time axis for all; drag across a graph to zoom every graph to that window.'), graphs);
     graphs.append(
       graphPanel('Active calls', range, async () => [lineOf(await get('calls.active'), 'active')], opts({})),
       graphPanel('Calls per minute', range, async () => {
-        const [f] = await Promise.all([get('calls.failed')]);
-        return [lineOf(att, 'attempts', perMin), lineOf(ans, 'answered', perMin), lineOf(f, 'failed', perMin), lineOf(drop, 'dropped', perMin)];
+        const f = await get('calls.failed');
+        return [att, ans, f, drop].map((s, i) => lineOf(bucketize(s, rateB), ['attempts', 'answered', 'failed', 'dropped'][i], perMin));
       }, opts({})),
-      graphPanel('Answer-seizure ratio and drop rate', range, async () => [ratioLine('ASR', ans, att), ratioLine('drop rate', drop, ans)], opts({ yMax: 100, unit: '%' })),
+      graphPanel('Answer-seizure ratio and drop rate', range, async () => [
+        ratioLine('ASR', bucketize(ans, ratioB), bucketize(att, ratioB)),
+        ratioLine('drop rate', bucketize(drop, ratioB), bucketize(ans, ratioB)),
+      ], opts({ yMax: 100, unit: '%' })),
       graphPanel('MOS', range, async () => [lineOf(await get('rtp.mos_avg'), 'mean'), lineOf(await get('rtp.mos_min'), 'worst')], opts({ yMin: 1, yMax: 5 })),
       graphPanel('Traffic (bit/s)', range, async () => {
         const [all, rtp, sip] = await Promise.all([get('traffic.bps'), get('traffic.rtp.bps'), get('traffic.sip.bps')]);
