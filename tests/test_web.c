@@ -198,18 +198,12 @@ static void test_pct_decode(void **state)
         bool plus;
         const char *want; /* NULL: refused */
     } cases[] = {
-        { "abc", false, "abc" },
-        { "a%20b", false, "a b" },
-        { "a+b", true, "a b" },
-        { "a+b", false, "a+b" },
-        { "%2e%2E", false, ".." },
-        { "%252e", false, "%2e" }, /* decoded once only */
-        { "%2f", false, "/" },
-        { "%00", false, NULL },
-        { "%", false, NULL },
-        { "%4", false, NULL },
-        { "%zz", false, NULL },
-        { "%4g", false, NULL },
+        { "abc", false, "abc" },   { "a%20b", false, "a b" },
+        { "a+b", true, "a b" },    { "a+b", false, "a+b" },
+        { "%2e%2E", false, ".." }, { "%252e", false, "%2e" }, /* decoded once only */
+        { "%2f", false, "/" },     { "%00", false, NULL },
+        { "%", false, NULL },      { "%4", false, NULL },
+        { "%zz", false, NULL },    { "%4g", false, NULL },
         { "", false, "" },
     };
 
@@ -237,9 +231,8 @@ static void test_query(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(web_query_parse("from=1&to=2026-11-26T15%3A00%3A00%2B01%3A00&x", &q, err,
-                                     sizeof(err)),
-                     0);
+    assert_int_equal(
+        web_query_parse("from=1&to=2026-11-26T15%3A00%3A00%2B01%3A00&x", &q, err, sizeof(err)), 0);
     assert_int_equal(q.n, 3);
     assert_string_equal(web_query_get(&q, "from"), "1");
     assert_string_equal(web_query_get(&q, "to"), "2026-11-26T15:00:00+01:00");
@@ -382,9 +375,10 @@ static void test_missing_sources(void **state)
     (void)state;
     w = start(&src, NULL);
     {
-        static const char *const paths[] = { "/api/calls", "/api/calls/x", "/api/incidents",
-                                             "/api/status", "/metrics", "/api/series?metric=a.b",
-                                             "/graph/calls.active.png" };
+        static const char *const paths[] = {
+            "/api/calls", "/api/calls/x",           "/api/incidents",         "/api/status",
+            "/metrics",   "/api/series?metric=a.b", "/graph/calls.active.png"
+        };
 
         for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
             json_t *j = fetch_json(w, paths[i], 503);
@@ -463,11 +457,23 @@ static void test_static_and_paths(void **state)
     /* Nothing outside the embedded files, however the path is spelt. */
     {
         static const char *const bad[] = {
-            "/static/../web.h", "/static/..%2f..%2fserver.c", "/static/%2e%2e/%2e%2e/etc/passwd",
-            "/static/%252e%252e/x", "/static/..\\..\\web.h", "/static/app.js%00.png",
-            "/static//app.js", "/static/", "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
-            "/etc/passwd", "/static/app.js/", "/STATIC/app.js", "/index.html/..",
-            "/api/calls/%zz", "/graph/..%2f..%2fx.png", "/graph/.png",
+            "/static/../web.h",
+            "/static/..%2f..%2fserver.c",
+            "/static/%2e%2e/%2e%2e/etc/passwd",
+            "/static/%252e%252e/x",
+            "/static/..\\..\\web.h",
+            "/static/app.js%00.png",
+            "/static//app.js",
+            "/static/",
+            "/../../etc/passwd",
+            "/%2e%2e/%2e%2e/etc/passwd",
+            "/etc/passwd",
+            "/static/app.js/",
+            "/STATIC/app.js",
+            "/index.html/..",
+            "/api/calls/%zz",
+            "/graph/..%2f..%2fx.png",
+            "/graph/.png",
         };
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -505,10 +511,9 @@ static json_t *call(const char *id, double start, const char *outcome, const cha
         json_array_append_new(streams, json_pack("{s:f, s:f}", "mos", mos, "mos_min", mos));
     return json_pack("{s:s, s:f, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:[{s:s, s:s, s:s, s:f}]}",
                      "call_id", id, "start", start, "outcome", outcome, "from",
-                     "sip:alice@example.com", "to", "sip:bob@example.com", "from_display",
-                     "Alice", "caller", caller, "callee", "10.9.9.9:5060", "streams", streams,
-                     "messages", "src", caller, "dst", "10.9.9.9:5060", "label", "INVITE", "t",
-                     start);
+                     "sip:alice@example.com", "to", "sip:bob@example.com", "from_display", "Alice",
+                     "caller", caller, "callee", "10.9.9.9:5060", "streams", streams, "messages",
+                     "src", caller, "dst", "10.9.9.9:5060", "label", "INVITE", "t", start);
 }
 
 /* What the merged listing must give: every call sorted by start (asc). */
@@ -552,8 +557,8 @@ static void test_calls_and_live_merge(void **state)
     assert_int_equal(calldb_flush(db), 0);
     /* ... and live ones only the snapshot knows, at 150, 350, 600. */
     {
-        json_t *snap = json_pack("{s:f, s:i, s:{s:s, s:b}, s:[o, o, o]}", "now", 700.0, "step",
-                                 10, "capture", "mode", "live", "finished", 0, "active_calls",
+        json_t *snap = json_pack("{s:f, s:i, s:{s:s, s:b}, s:[o, o, o]}", "now", 700.0, "step", 10,
+                                 "capture", "mode", "live", "finished", 0, "active_calls",
                                  call("a1", 150, "active", "10.0.1.1:5060", 4.4),
                                  call("a2", 350, "active", "10.0.1.2:5060", 1.5),
                                  call("a3", 600, "active", "10.0.1.3:5060", 0));
@@ -606,12 +611,18 @@ static void test_calls_and_live_merge(void **state)
     /* Bad parameters name themselves. */
     {
         static const char *const bad[][2] = {
-            { "/api/calls?limit=0", "limit" },        { "/api/calls?limit=1001", "limit" },
-            { "/api/calls?offset=-1", "offset" },     { "/api/calls?sort=color", "sort" },
-            { "/api/calls?order=up", "order" },       { "/api/calls?state=gone", "state" },
-            { "/api/calls?from=300&to=200", "from" }, { "/api/calls?to=2026-99-01", "to" },
-            { "/api/calls?limit=1&limit=2", "limit" }, { "/api/calls?party=%00", "party" },
-            { "/api/incidents?from=x", "from" },      { "/api/series?metric=a%20b", "metric" },
+            { "/api/calls?limit=0", "limit" },
+            { "/api/calls?limit=1001", "limit" },
+            { "/api/calls?offset=-1", "offset" },
+            { "/api/calls?sort=color", "sort" },
+            { "/api/calls?order=up", "order" },
+            { "/api/calls?state=gone", "state" },
+            { "/api/calls?from=300&to=200", "from" },
+            { "/api/calls?to=2026-99-01", "to" },
+            { "/api/calls?limit=1&limit=2", "limit" },
+            { "/api/calls?party=%00", "party" },
+            { "/api/incidents?from=x", "from" },
+            { "/api/series?metric=a%20b", "metric" },
             { "/api/series?metric=calls.active&start=5&end=4", "start" },
         };
 
@@ -727,14 +738,13 @@ static void test_providers_incidents_metrics(void **state)
                                  "s:i, s:i, s:i, s:i}, s:[{s:i, s:s, s:f, s:n, s:i}], "
                                  "s:{s:[f, f, f], s:[i, i, i, i], s:f, s:i}}",
                                  "now", 7000.0, "step", 10, "capture", "mode", "live",
-                                 "kernel_dropped", (json_int_t)7, "kernel_ifdropped",
-                                 (json_int_t)2, "malformed", "udp_bad_length", 3, "calls",
-                                 "active", 2, "in_progress", 3, "attempts", 20, "answered", 15,
-                                 "failed", 4, "cancelled", 1, "unanswered", 0, "dropped", 5,
-                                 "open_incidents", "id", 3, "kind", "drops_with_congestion",
-                                 "start", 6000.0, "end", "dropped_calls", 4, "mos_histogram",
-                                 "bounds", 2.0, 3.5, 4.0, "counts", 1, 2, 3, 4, "sum", 35.5,
-                                 "count", 10));
+                                 "kernel_dropped", (json_int_t)7, "kernel_ifdropped", (json_int_t)2,
+                                 "malformed", "udp_bad_length", 3, "calls", "active", 2,
+                                 "in_progress", 3, "attempts", 20, "answered", 15, "failed", 4,
+                                 "cancelled", 1, "unanswered", 0, "dropped", 5, "open_incidents",
+                                 "id", 3, "kind", "drops_with_congestion", "start", 6000.0, "end",
+                                 "dropped_calls", 4, "mos_histogram", "bounds", 2.0, 3.5, 4.0,
+                                 "counts", 1, 2, 3, 4, "sum", 35.5, "count", 10));
     metrics_put(m, "link.wan0.util_pct", CW_SEC(6990), 97.0);
     metrics_put(m, "link.lan-1.util_pct", CW_SEC(6990), 12.5);
     metrics_put(m, "cpu.fw1.pct", CW_SEC(6990), 99.0);
@@ -777,9 +787,9 @@ static void test_providers_incidents_metrics(void **state)
     json_decref(j);
     /* Default range: the hour before the probe's clock. */
     j = fetch_json(w, "/api/series?metric=calls.active", 200);
-    assert_int_equal(json_integer_value(json_array_get(json_array_get(json_object_get(j, "points"),
-                                                                      0), 0)),
-                     7000 - 3600);
+    assert_int_equal(
+        json_integer_value(json_array_get(json_array_get(json_object_get(j, "points"), 0), 0)),
+        7000 - 3600);
     json_decref(j);
     fk.series_rc = -ENOENT;
     json_decref(fetch_json(w, "/api/series?metric=x.y", 404));

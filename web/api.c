@@ -14,13 +14,13 @@
 #include "util.h"
 #include "webint.h"
 
-#define DEFAULT_SPAN_S   3600
-#define CALLS_LIMIT_DEF  100
-#define CALLS_LIMIT_MAX  1000
-#define FILTER_TEXT_MAX  256
-#define CALL_ID_MAX      1024
-#define GRAPH_W_DEF      800
-#define GRAPH_H_DEF      200
+#define DEFAULT_SPAN_S  3600
+#define CALLS_LIMIT_DEF 100
+#define CALLS_LIMIT_MAX 1000
+#define FILTER_TEXT_MAX 256
+#define CALL_ID_MAX     1024
+#define GRAPH_W_DEF     800
+#define GRAPH_H_DEF     200
 
 static const char time_help[] = "Unix seconds or ISO 8601 such as 2026-11-26T14:00:00Z";
 
@@ -97,8 +97,8 @@ static int long_param(const web_query_t *q, const char *name, long min, long max
     if (!v || !*v)
         return 0;
     if (cw_parse_long(v, min, max, out) != 0) {
-        web_reply_error(r, 400, "%s: \"%.64s\" is not a whole number from %ld to %ld", name, v,
-                        min, max);
+        web_reply_error(r, 400, "%s: \"%.64s\" is not a whole number from %ld to %ld", name, v, min,
+                        max);
         return -EINVAL;
     }
     return 0;
@@ -173,7 +173,7 @@ static int range_params(const web_sources_t *s, const web_query_t *q, const char
 
 /* ---- /api/calls */
 
-static const char *const outcomes[] = { "answered", "failed",  "cancelled", "dropped",
+static const char *const outcomes[] = { "answered",   "failed", "cancelled", "dropped",
                                         "unanswered", "active", NULL };
 static const char *const states[] = { "active", "ended", NULL };
 static const char *const sorts[] = { "start", "setup_ms", "mos", "outcome", "end", NULL };
@@ -187,7 +187,8 @@ static json_t *call_mos(const json_t *call)
     bool any = false;
     size_t i;
 
-    json_array_foreach(streams, i, st) {
+    json_array_foreach(streams, i, st)
+    {
         const json_t *m = json_object_get(st, "mos");
 
         if (!json_is_number(m))
@@ -315,7 +316,8 @@ static json_t *snapshot_calls(const web_sources_t *s, const calldb_filter_t *f)
         return NULL;
     }
     list = json_object_get(snap, "active_calls");
-    json_array_foreach(list, i, c) {
+    json_array_foreach(list, i, c)
+    {
         if (!json_is_object(c) || !call_matches(c, f))
             continue;
         if (!out)
@@ -338,8 +340,8 @@ static json_t *query_db(calldb_t *db, const calldb_filter_t *f, web_reply_t *r)
 
 void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
 {
-    static const char *const allowed[] = { "from",  "to",    "outcome", "state", "party", "addr",
-                                           "sort",  "order", "limit",   "offset", NULL };
+    static const char *const allowed[] = { "from", "to",    "outcome", "state",  "party", "addr",
+                                           "sort", "order", "limit",   "offset", NULL };
     calldb_filter_t f;
     const char *order = NULL;
     bool has_from, has_to;
@@ -369,8 +371,9 @@ void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
         f.addr = NULL;
     if ((f.party && strlen(f.party) > FILTER_TEXT_MAX) ||
         (f.addr && strlen(f.addr) > FILTER_TEXT_MAX)) {
-        web_reply_error(r, 400, "%s: longer than %d bytes", f.party && strlen(f.party) >
-                        FILTER_TEXT_MAX ? "party" : "addr", FILTER_TEXT_MAX);
+        web_reply_error(r, 400, "%s: longer than %d bytes",
+                        f.party && strlen(f.party) > FILTER_TEXT_MAX ? "party" : "addr",
+                        FILTER_TEXT_MAX);
         return;
     }
     if (!s->db) {
@@ -429,7 +432,8 @@ void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
                 k++;
                 continue;
             }
-            if (di < nd && (k >= nextra || cmp_calls(ev[k], json_array_get(db_calls, di), &sc) >= 0))
+            if (di < nd &&
+                (k >= nextra || cmp_calls(ev[k], json_array_get(db_calls, di), &sc) >= 0))
                 pick = json_array_get(db_calls, di++);
             else
                 pick = ev[k++];
@@ -480,7 +484,8 @@ void web_api_call(const web_sources_t *s, const char *call_id, web_reply_t *r)
         json_t *snap = status_get(s->status), *c;
         size_t i;
 
-        json_array_foreach(json_object_get(snap, "active_calls"), i, c) {
+        json_array_foreach(json_object_get(snap, "active_calls"), i, c)
+        {
             const char *id = json_string_value(json_object_get(c, "call_id"));
 
             if (id && strcmp(id, call_id) == 0) {
@@ -541,11 +546,12 @@ static json_t *incidents(const web_sources_t *s, double from, double to, web_rep
         web_reply_error(r, 500, "call database: %s", err);
         return NULL;
     }
-    json_array_foreach(all, i, inc) {
+    json_array_foreach(all, i, inc)
+    {
         const json_t *e = json_object_get(inc, "end");
 
-        json_object_set_new(inc, "open", json_boolean(!json_is_number(e) ||
-                                                      json_number_value(e) <= 0));
+        json_object_set_new(inc, "open",
+                            json_boolean(!json_is_number(e) || json_number_value(e) <= 0));
     }
     if (s->status) {
         json_t *snap = status_get(s->status);
@@ -553,14 +559,16 @@ static json_t *incidents(const web_sources_t *s, double from, double to, web_rep
         open = json_incref(json_object_get(snap, "open_incidents"));
         json_decref(snap);
     }
-    json_array_foreach(open, i, inc) {
+    json_array_foreach(open, i, inc)
+    {
         json_int_t id = json_integer_value(json_object_get(inc, "id"));
         size_t j, at;
         json_t *o;
 
         if (!json_is_object(inc) || !overlaps(inc, from, to))
             continue;
-        json_array_foreach(all, j, o) {
+        json_array_foreach(all, j, o)
+        {
             if (json_integer_value(json_object_get(o, "id")) == id) {
                 json_array_remove(all, j);
                 break;
@@ -568,7 +576,8 @@ static json_t *incidents(const web_sources_t *s, double from, double to, web_rep
         }
         at = json_array_size(all);
         /* Keep the order by start time. */
-        json_array_foreach(all, j, o) {
+        json_array_foreach(all, j, o)
+        {
             if (json_number_value(json_object_get(o, "start")) >
                 json_number_value(json_object_get(inc, "start"))) {
                 at = j;
@@ -601,8 +610,7 @@ void web_api_incidents(const web_sources_t *s, const web_query_t *q, web_reply_t
     }
     if (!(list = incidents(s, from, to, r)))
         return;
-    json_array_foreach(list, i, inc)
-        nopen += json_is_true(json_object_get(inc, "open"));
+    json_array_foreach(list, i, inc) nopen += json_is_true(json_object_get(inc, "open"));
     web_reply_json(r, 200, json_pack("{s:o, s:I}", "incidents", list, "open", (json_int_t)nopen));
 }
 
@@ -637,8 +645,8 @@ static int memory_series(const web_sources_t *s, const char *metric, double star
                       METRICS_HISTORY);
     points = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(points, json_pack("[o, o]", time_json(cw_ns_to_sec(ts[i])),
-                                                num_or_null(vals[i])));
+        json_array_append_new(
+            points, json_pack("[o, o]", time_json(cw_ns_to_sec(ts[i])), num_or_null(vals[i])));
     if (s->status) {
         json_t *snap = status_get(s->status);
 
@@ -675,8 +683,7 @@ void web_api_series(const web_sources_t *s, const web_query_t *q, web_reply_t *r
         return;
     }
     if (!metrics_name_valid(metric)) {
-        web_reply_error(r, 400, "metric: \"%.100s\" is not a metric name ([A-Za-z0-9_.-])",
-                        metric);
+        web_reply_error(r, 400, "metric: \"%.100s\" is not a metric name ([A-Za-z0-9_.-])", metric);
         return;
     }
     if (range_params(s, q, "start", "end", &start, &end, r))
@@ -701,8 +708,7 @@ void web_api_series(const web_sources_t *s, const web_query_t *q, web_reply_t *r
 
 /* ---- /graph/NAME.png */
 
-void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *q,
-                   web_reply_t *r)
+void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *q, web_reply_t *r)
 {
     static const char *const allowed[] = { "start", "end", "width", "height", NULL };
     long width = GRAPH_W_DEF, height = GRAPH_H_DEF;
@@ -737,7 +743,8 @@ void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *
         free(tmp.body);
         if (list && json_array_size(list)) {
             shade = cw_calloc(json_array_size(list), sizeof(*shade));
-            json_array_foreach(list, i, inc) {
+            json_array_foreach(list, i, inc)
+            {
                 const json_t *e = json_object_get(inc, "end");
 
                 shade[nshade].start = (time_t)json_number_value(json_object_get(inc, "start"));
@@ -770,8 +777,8 @@ void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *
 
 static void add_latest(void *ud, const char *name, cw_ns_t t, double value)
 {
-    json_object_set_new(ud, name, json_pack("[o, o]", time_json(cw_ns_to_sec(t)),
-                                            num_or_null(value)));
+    json_object_set_new(ud, name,
+                        json_pack("[o, o]", time_json(cw_ns_to_sec(t)), num_or_null(value)));
 }
 
 void web_api_status(const web_sources_t *s, const web_info_t *info, const web_query_t *q,
@@ -802,8 +809,8 @@ void web_api_status(const web_sources_t *s, const web_info_t *info, const web_qu
     json_object_set_new(o, "targets", s->targets ? s->targets(s->ud) : json_null());
     if (!json_object_get(o, "targets"))
         json_object_set_new(o, "targets", json_null());
-    json_object_set_new(o, "web", json_pack("{s:b, s:b, s:b, s:b}", "auth", info->auth, "tls",
-                                            info->tls, "series", s->series || s->metrics,
-                                            "graphs", s->graph != NULL));
+    json_object_set_new(o, "web",
+                        json_pack("{s:b, s:b, s:b, s:b}", "auth", info->auth, "tls", info->tls,
+                                  "series", s->series || s->metrics, "graphs", s->graph != NULL));
     web_reply_json(r, 200, o);
 }

@@ -96,8 +96,8 @@ static void series_sample(void *ud, const char *name, cw_ns_t t, double value)
 
 void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
 {
-    static const char *const outcome_keys[] = { "answered", "failed", "cancelled", "unanswered",
-                                                "dropped", NULL };
+    static const char *const outcome_keys[] = { "answered",   "failed",  "cancelled",
+                                                "unanswered", "dropped", NULL };
     static const char *const none[] = { NULL };
     char err[256];
     json_t *snap, *calls, *cap, *hist;
@@ -174,8 +174,7 @@ void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t 
         json_t *v;
 
         json_object_foreach(json_object_get(cap, "malformed"), reason, v)
-            sample(&b, "callwatch_capture_malformed_total", "reason", reason,
-                   json_number_value(v));
+            sample(&b, "callwatch_capture_malformed_total", "reason", reason, json_number_value(v));
     }
     family(&b, "callwatch_incidents_open", "gauge", "Incidents open now");
     sample(&b, "callwatch_incidents_open", NULL, NULL,

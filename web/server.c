@@ -25,17 +25,17 @@
 #include "webint.h"
 
 /* Limits (documented in docs-web.md). */
-#define WEB_THREADS          4     /* request threads */
-#define WEB_MAX_CONN         512   /* open connections in all */
-#define WEB_MAX_CONN_PER_IP  128   /* from one client address */
-#define WEB_TIMEOUT_S        30    /* a connection idle this long is closed */
-#define WEB_MEMORY_LIMIT     32768 /* per connection: request line and headers must fit */
-#define WEB_LISTEN_BACKLOG   128
-#define WEB_USERS_MAX        1000
-#define WEB_PEM_MAX          (1024 * 1024)
-#define WEB_AUTH_MAX         1024  /* decoded "user:password" */
-#define WEB_AUTH_CACHE       32    /* credentials remembered after a good check */
-#define WEB_AUTH_CACHE_S     300   /* for this long */
+#define WEB_THREADS         4     /* request threads */
+#define WEB_MAX_CONN        512   /* open connections in all */
+#define WEB_MAX_CONN_PER_IP 128   /* from one client address */
+#define WEB_TIMEOUT_S       30    /* a connection idle this long is closed */
+#define WEB_MEMORY_LIMIT    32768 /* per connection: request line and headers must fit */
+#define WEB_LISTEN_BACKLOG  128
+#define WEB_USERS_MAX       1000
+#define WEB_PEM_MAX         (1024 * 1024)
+#define WEB_AUTH_MAX        1024 /* decoded "user:password" */
+#define WEB_AUTH_CACHE      32   /* credentials remembered after a good check */
+#define WEB_AUTH_CACHE_S    300  /* for this long */
 
 static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
                           "img-src 'self'; connect-src 'self'; object-src 'none'; "
@@ -113,7 +113,8 @@ const char *web_mime_type(const char *name)
 
 static void reply_asset(web_t *w, const web_asset_t *a, struct MHD_Connection *c, web_reply_t *r)
 {
-    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *inm =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     size_t i = (size_t)(a - web_assets);
 
     r->ctype = web_mime_type(a->name);
@@ -457,8 +458,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, web_reply_t *r, cons
     enum MHD_Result ret;
 
     if (r->static_body)
-        resp = MHD_create_response_from_buffer(r->len, (void *)r->static_body,
-                                               MHD_RESPMEM_PERSISTENT);
+        resp =
+            MHD_create_response_from_buffer(r->len, (void *)r->static_body, MHD_RESPMEM_PERSISTENT);
     else
         resp = MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
                                                r->body ? MHD_RESPMEM_MUST_FREE
@@ -486,24 +487,23 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, web_reply_t *r, cons
 
 static bool has_body(struct MHD_Connection *c)
 {
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
     return (cl && strcmp(cl, "0") != 0) ||
            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     web_t *w = cls;
     struct web_req *rq = *req_cls;
     web_reply_t r = { .status = 500 };
     const char *xh = NULL, *xv = NULL;
-    bool bodyless = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-                    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool bodyless =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
     (void)version;
     (void)upload_data;
@@ -656,8 +656,7 @@ static int open_listener(web_t *w, const char *listen_on, char *err, size_t errl
     for (ai = res; ai; ai = ai->ai_next) {
         int one = 1;
 
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) {
             e = errno;
             continue;
@@ -708,8 +707,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
     w->src = *src;
     pthread_mutex_init(&w->seen_lock, NULL);
     if (getrandom(w->auth_key, sizeof(w->auth_key), 0) != (ssize_t)sizeof(w->auth_key)) {
-        snprintf(err, errlen, "web: no random bytes for the credential cache: %s",
-                 strerror(errno));
+        snprintf(err, errlen, "web: no random bytes for the credential cache: %s", strerror(errno));
         rc = -EIO;
         goto fail;
     }
@@ -763,8 +761,10 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
                             MHD_OPTION_END);
     if (!w->d) {
         if (w->info.tls)
-            snprintf(err, errlen, "web: cannot start HTTPS on %s: are tls_cert %s and tls_key %s "
-                     "a matching PEM certificate and key?", w->url, opt->tls_cert, opt->tls_key);
+            snprintf(err, errlen,
+                     "web: cannot start HTTPS on %s: are tls_cert %s and tls_key %s "
+                     "a matching PEM certificate and key?",
+                     w->url, opt->tls_cert, opt->tls_key);
         else
             snprintf(err, errlen, "web: cannot start the HTTP server on %s", w->url);
         close(fd);

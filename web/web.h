@@ -43,8 +43,8 @@ typedef struct web_sources {
      * -EINVAL for a range it cannot serve (err says why: both answer 4xx);
      * any other negative errno is a failure (500).  NULL: the in-memory
      * history of metrics is used, when metrics is set. */
-    int (*series)(void *ud, const char *metric, time_t start, time_t end, json_t **out,
-                  char *err, size_t errlen);
+    int (*series)(void *ud, const char *metric, time_t start, time_t end, json_t **out, char *err,
+                  size_t errlen);
     /* /graph/NAME.png: a PNG of graph NAME (a metric name) over
      * [start, end], width x height pixels, with the windows in shade
      * (nshade may be 0) highlighted.  On success returns 0 and a malloc'd

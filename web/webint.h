@@ -12,12 +12,12 @@
 /* A reply, built by a handler and sent by the server. */
 typedef struct web_reply {
     int status;
-    char *body;              /* malloc'd; freed by the server */
+    char *body; /* malloc'd; freed by the server */
     size_t len;
     const void *static_body; /* instead of body: never freed (embedded assets) */
     const char *ctype;
-    const char *cache;       /* Cache-Control; NULL: no-store */
-    char etag[24];           /* "" for none */
+    const char *cache; /* Cache-Control; NULL: no-store */
+    char etag[24];     /* "" for none */
 } web_reply_t;
 
 /* Sets a JSON reply (takes ownership of body; NULL gives a 500). */
@@ -37,8 +37,7 @@ void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
 void web_api_call(const web_sources_t *s, const char *call_id, web_reply_t *r);
 void web_api_incidents(const web_sources_t *s, const web_query_t *q, web_reply_t *r);
 void web_api_series(const web_sources_t *s, const web_query_t *q, web_reply_t *r);
-void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *q,
-                   web_reply_t *r);
+void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *q, web_reply_t *r);
 void web_api_status(const web_sources_t *s, const web_info_t *info, const web_query_t *q,
                     web_reply_t *r);
 void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t *r);

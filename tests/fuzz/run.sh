@@ -8,7 +8,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/cw-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-mkdir -p "$work/capture" "$work/decode" "$work/sip"
+mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/web"
 for f in "$src"/captures/public/*.pcap "$src"/captures/public/*.pcapng; do
     # Small seeds fuzz faster: the first 4 KiB keeps headers and a few packets.
     head -c 4096 "$f" >"$work/capture/$(basename "$f")"
@@ -39,8 +39,13 @@ printf '\x00\x00' >"$work/decode/empty"
 printf 'INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: "A" <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c1@h\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 98\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=sendrecv\r\n' >"$work/sip/invite"
 printf 'BYE sip:a@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nReason: Q.850;cause=41\r\nl: 0\r\n\r\nSIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n' >"$work/sip/bye"
 
+# Web seeds: query strings as the dashboard sends them.
+printf 'metric=calls.active&start=1800000000&end=2027-01-15T09:00:00%%2B01:00' >"$work/web/series"
+printf 'from=2026-11-26T14:00:00Z&to=1800000000.5&outcome=dropped&sort=mos&order=desc&limit=5&offset=2&party=a+b%%40c' >"$work/web/calls"
+printf 'YWxpY2U6c2VjcmV0' >"$work/web/auth"
+
 status=0
-for target in fuzz_decode fuzz_capture fuzz_sip; do
+for target in fuzz_decode fuzz_capture fuzz_sip fuzz_web; do
     bin="$build/tests/fuzz/$target"
     corpus="$work/${target#fuzz_}"
     echo "fuzzing $target for ${secs}s"
