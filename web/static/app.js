@@ -662,7 +662,7 @@
     const r = await api('api/calls', q);
     const cols = [
       ['Start', 'start'], ['From', null], ['To', null], ['Caller', null], ['Callee', null],
-      ['Outcome', 'outcome'], ['Code', null], ['Setup', 'setup_ms'], ['Duration', 'end'], ['MOS', 'mos'],
+      ['Outcome', 'outcome'], ['Code', null], ['Setup', 'setup_ms'], ['Duration', null], ['MOS', 'mos'],
     ];
     const head = el('tr', null, cols.map(([label, key]) => {
       if (!key) return el('th', null, label);
