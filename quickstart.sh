@@ -17,8 +17,12 @@ BUILD_PACKAGES=(
     build-essential autoconf automake pkg-config clang libclang-rt-14-dev
     libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
     libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
+    libcrypt-dev
 )
-TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached)
+# The web tests: curl and jq, wrk for load, mkpasswd (whois) and openssl for
+# auth and TLS, headless chromium driven by node for the dashboard.
+TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached curl wrk whois
+    openssl chromium nodejs)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -98,6 +102,8 @@ demo() {
     build
     say "callwatch on the bundled capture captures/public/rtp-protocol.pcap"
     ./build/callwatch -r captures/public/rtp-protocol.pcap --report text
+    say "the dashboard at http://127.0.0.1:8080/ (Ctrl-C to stop)"
+    ./build/callwatch -r captures/public/rtp-protocol.pcap --web 127.0.0.1:8080
 }
 
 case "${1:-}" in

@@ -14,7 +14,8 @@
 #define DEFAULT_DATA_DIR "/var/lib/callwatch"
 #define DEFAULT_LISTEN   "127.0.0.1:8080"
 
-enum key_type { K_STRING, K_LONG, K_BOOL, K_BITRATE, K_SUBNETS, K_PRESET, K_VERSION, K_PORTS, K_DOUBLE };
+enum key_type { K_STRING, K_LONG, K_BOOL, K_BITRATE, K_SUBNETS, K_PRESET, K_VERSION, K_PORTS,
+                K_DOUBLE, K_LISTEN };
 
 struct key_def {
     const char *name;
@@ -47,7 +48,10 @@ static const struct key_def probe_keys[] = {
 };
 
 static const struct key_def web_keys[] = {
-    { "listen", K_STRING, CFG(web_listen), 0, 0 },
+    { "listen", K_LISTEN, CFG(web_listen), 0, 0 },
+    { "users", K_STRING, CFG(web_users), 0, 0 },
+    { "tls_cert", K_STRING, CFG(web_tls_cert), 0, 0 },
+    { "tls_key", K_STRING, CFG(web_tls_key), 0, 0 },
     { NULL, 0, 0, 0, 0 },
 };
 
@@ -182,6 +186,9 @@ void config_free(cw_config_t *cfg)
     free(cfg->sip_ports);
     free(cfg->data_dir);
     free(cfg->web_listen);
+    free(cfg->web_users);
+    free(cfg->web_tls_cert);
+    free(cfg->web_tls_key);
     free(cfg->rrd_daemon);
     free(cfg->alert_webhook);
     free(cfg->alert_exec);
@@ -226,6 +233,27 @@ bool config_name_valid(const char *name)
               *p == '_' || *p == '-'))
             return false;
     return true;
+}
+
+bool config_listen_valid(const char *s)
+{
+    const char *colon;
+    long port;
+
+    if (strcmp(s, "off") == 0)
+        return true;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+
+        if (!end || end == s + 1 || end[1] != ':')
+            return false;
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || colon == s || memchr(s, ':', (size_t)(colon - s)))
+            return false;
+    }
+    return cw_parse_long(colon + 1, 0, 65535, &port) == 0;
 }
 
 int config_parse_subnet(const char *s, cw_subnet_t *out)
@@ -602,6 +630,17 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
                     "or oid = NUMERIC.OID)",
                     k->name, value);
     }
+    case K_LISTEN: {
+        char **s = (char **)field;
+
+        if (*value == '\0')
+            return fail(ctx, "%s: empty value", k->name);
+        if (!config_listen_valid(value))
+            return fail(ctx, "%s: \"%s\" is not ADDR:PORT, [IPV6]:PORT or off", k->name, value);
+        free(*s);
+        *s = cw_strdup(value);
+        return 1;
+    }
     case K_SUBNETS:
         return set_subnets(ctx, ctx->target, value);
     case K_PORTS:
@@ -649,6 +688,10 @@ static int validate_snmp(const char *path, const char *what, int line, cw_snmp_c
 
 static int validate(cw_config_t *cfg, const char *path, char *err, size_t errlen)
 {
+    if (!cfg->web_tls_cert != !cfg->web_tls_key) {
+        snprintf(err, errlen, "%s: [web]: tls_cert and tls_key go together; give both", path);
+        return -EINVAL;
+    }
     for (size_t i = 0; i < cfg->nlinks; i++) {
         cw_link_cfg_t *l = &cfg->links[i];
         char what[96];

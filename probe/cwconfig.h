@@ -76,7 +76,10 @@ typedef struct cw_config {
     long retention_days; /* call records kept in the database */
 
     /* [web] */
-    char *web_listen;
+    char *web_listen;   /* "ADDR:PORT", "[V6]:PORT" or "off" */
+    char *web_users;    /* file of "name:crypt-hash" lines: basic authentication */
+    char *web_tls_cert; /* PEM certificate and key: HTTPS */
+    char *web_tls_key;
 
     /* [rrd] */
     char *rrd_daemon;
@@ -124,6 +127,10 @@ bool config_subnet_contains(const cw_subnet_t *net, const cw_addr_t *a);
 
 /* True when SIP is looked for on this port. */
 bool config_sip_port(const cw_config_t *cfg, uint16_t port);
+
+/* "ADDR:PORT" or "[IPV6]:PORT" (port 0 to 65535, 0 picking a free one),
+ * or "off". */
+bool config_listen_valid(const char *s);
 
 /* Names of links, CPUs and groups become metric and file names. */
 bool config_name_valid(const char *name);

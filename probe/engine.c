@@ -60,6 +60,7 @@ struct engine {
     corr_t *corr;
     alert_t *alert; /* not owned */
     status_t *status; /* where a snapshot is published every second, or NULL */
+    cw_ns_t last_publish; /* wall time */
     bool live;
 };
 
@@ -603,12 +604,37 @@ json_t *engine_status_json(engine_t *e)
     json_object_set_new(o, "active_calls", active);
     json_object_set_new(o, "top_talkers", traffic_top_json(e->traffic, e->now - CW_SEC(60), e->now, 10));
     json_object_set_new(o, "open_incidents", corr_open_json(e->corr));
+    {
+        static const double bounds[] = { 1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4 };
+        const size_t nb = sizeof(bounds) / sizeof(bounds[0]);
+        uint64_t counts[sizeof(bounds) / sizeof(bounds[0]) + 1], count;
+        double sum;
+        json_t *jb = json_array(), *jc = json_array();
+
+        media_mos_histogram(e->media, bounds, nb, counts, &sum, &count);
+        for (size_t i = 0; i < nb; i++)
+            json_array_append_new(jb, json_real(bounds[i]));
+        for (size_t i = 0; i <= nb; i++)
+            json_array_append_new(jc, json_integer((json_int_t)counts[i]));
+        json_object_set_new(o, "mos_histogram",
+                            json_pack("{s:o, s:o, s:f, s:I}", "bounds", jb, "counts", jc, "sum",
+                                      sum, "count", (json_int_t)count));
+    }
     json_object_set_new(o, "incidents_open", json_integer((json_int_t)corr_open_count(e->corr)));
     return o;
 }
 
 static void publish(engine_t *e)
 {
-    if (e->status)
-        status_publish(e->status, engine_status_json(e));
+    cw_ns_t wall;
+
+    if (!e->status)
+        return;
+    /* At most once a second of wall time: an offline read runs through
+     * hours of packet time a second, and the snapshot is not free. */
+    wall = cw_wall_now();
+    if (!e->finished && wall - e->last_publish < CW_NS_PER_SEC)
+        return;
+    e->last_publish = wall;
+    status_publish(e->status, engine_status_json(e));
 }

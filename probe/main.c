@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,8 +22,11 @@
 #include "nmsrrd.h"
 #include "report.h"
 #include "snmp.h"
+#include "graph.h"
 #include "store.h"
+#include "status.h"
 #include "util.h"
+#include "web.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -119,17 +123,7 @@ static int usage_error(const char *fmt, ...)
 /* Validates "ADDR:PORT", "[v6]:PORT" or "off". */
 static bool web_addr_valid(const char *s)
 {
-    const char *colon;
-    long port;
-
-    if (strcmp(s, "off") == 0)
-        return true;
-    colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return false;
-    if (cw_parse_long(colon + 1, 1, 65535, &port) != 0)
-        return false;
-    return true;
+    return config_listen_valid(s);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -524,6 +518,140 @@ static int store_finish(rrdstore_t *s, engine_t *e)
     return rc ? EXIT_RUNTIME : 0;
 }
 
+/* What the web server reads besides the status, the database and the
+ * metrics: the RRD store and the collectors' targets. */
+struct web_ctx {
+    rrdstore_t *store;
+    struct collectors *col;
+};
+
+static int web_series(void *ud, const char *metric, time_t start, time_t end, json_t **out,
+                      char *err, size_t errlen)
+{
+    struct web_ctx *w = ud;
+
+    *out = rrdstore_series(w->store, metric, start, end, err, errlen);
+    if (*out)
+        return 0;
+    return errno == ENOENT ? -ENOENT : errno == EINVAL ? -EINVAL : -EIO;
+}
+
+static int web_graph(void *ud, const char *name, time_t start, time_t end, int width, int height,
+                     const web_window_t *shade, size_t nshade, unsigned char **png, size_t *len,
+                     char *err, size_t errlen)
+{
+    struct web_ctx *w = ud;
+    rrdgraph_window_t win[RRDGRAPH_MAX_WINDOWS];
+    rrdgraph_req_t req = { .name = name, .start = start, .end = end, .width = width,
+                           .height = height, .windows = win };
+
+    for (size_t i = 0; i < nshade && i < RRDGRAPH_MAX_WINDOWS; i++) {
+        win[i].start = shade[i].start;
+        win[i].end = shade[i].end;
+        req.nwindows++;
+    }
+    return rrdgraph_png(w->store, &req, png, len, err, errlen);
+}
+
+static json_t *num_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+/* Every SNMP target and NMS series with its state, for /api/status. */
+static json_t *web_targets(void *ud)
+{
+    struct web_ctx *w = ud;
+    json_t *arr = json_array();
+    size_t n;
+
+    if (w->col->snmp && (n = snmp_poller_count(w->col->snmp))) {
+        snmp_target_status_t *st = cw_calloc(n, sizeof(*st));
+
+        n = snmp_poller_status(w->col->snmp, st, n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name",
+                                  st[i].name, "kind", st[i].kind, "source", "snmp", "agent",
+                                  st[i].agent, "state", st[i].state, "error", st[i].error,
+                                  "polls", (json_int_t)st[i].polls, "failures",
+                                  (json_int_t)st[i].failures, "restarts",
+                                  (json_int_t)st[i].restarts);
+
+            json_object_set_new(o, "note", json_string(st[i].note));
+            json_object_set_new(o, "last_ok", st[i].last_ok ? json_real(cw_ns_to_sec(st[i].last_ok))
+                                                            : json_null());
+            if (strcmp(st[i].kind, "link") == 0) {
+                json_object_set_new(o, "in_bps", num_or_null(st[i].in_bps));
+                json_object_set_new(o, "out_bps", num_or_null(st[i].out_bps));
+                json_object_set_new(o, "util_pct", num_or_null(st[i].util_pct));
+                json_object_set_new(o, "speed_bps", num_or_null(st[i].speed_bps));
+            } else {
+                json_object_set_new(o, "cpu_pct", num_or_null(st[i].cpu_pct));
+            }
+            json_array_append_new(arr, o);
+        }
+        free(st);
+    }
+    if (w->col->nms && (n = nmsrrd_count(w->col->nms))) {
+        nmsrrd_status_t *st = cw_calloc(n, sizeof(*st));
+
+        n = nmsrrd_status(w->col->nms, st, n);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "name",
+                               st[i].name, "kind", st[i].kind, "source", "rrd", "agent",
+                               st[i].file, "state", st[i].state, "error", st[i].error, "note",
+                               st[i].note, "last_ok",
+                               st[i].last_row ? json_real(cw_ns_to_sec(st[i].last_row))
+                                              : json_null(),
+                               "rows", (json_int_t)st[i].rows));
+        free(st);
+    }
+    return arr;
+}
+
+/* Starts the dashboard on the probe's data. */
+static int start_web(const cw_config_t *cfg, status_t *st, calldb_t *db, metrics_t *m,
+                     struct web_ctx *ctx, web_t **out)
+{
+    web_options_t wo = { .listen = cfg->web_listen ? cfg->web_listen : "127.0.0.1:8080",
+                         .users_file = cfg->web_users,
+                         .tls_cert = cfg->web_tls_cert,
+                         .tls_key = cfg->web_tls_key };
+    web_sources_t ws = { .status = st, .db = db, .metrics = m, .targets = web_targets,
+                         .ud = ctx };
+    char err[1024];
+    int r;
+
+    if (ctx->store) {
+        ws.series = web_series;
+        ws.graph = web_graph;
+    }
+    r = web_start(&wo, &ws, out, err, sizeof(err));
+    if (r != 0) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    if (cw_log_get_level() >= CW_LOG_WARN)
+        fprintf(stderr, "callwatch: dashboard at %s\n", web_url(*out));
+    return 0;
+}
+
+/* Offline, after the capture: serve it until SIGINT or SIGTERM. */
+static void serve_until_stopped(web_t *web, calldb_t *db)
+{
+    const struct timespec tick = { 0, 200 * 1000 * 1000 };
+
+    if (db)
+        calldb_flush(db); /* every call queryable before saying so */
+    if (cw_log_get_level() >= CW_LOG_WARN)
+        fprintf(stderr, "callwatch: capture read; serving it at %s until interrupted\n",
+                web_url(web));
+    while (!stop_requested)
+        nanosleep(&tick, NULL);
+}
+
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -534,11 +662,15 @@ int main(int argc, char **argv)
     alert_t *alert = NULL;
     struct collectors col;
     rrdstore_t *store = NULL;
-    int store_rc = 0;
+    status_t *status = NULL;
+    web_t *web = NULL;
+    struct web_ctx wctx;
+    char *private_dir = NULL;
+    bool web_on;
     char err[1024];
     struct sigaction sa;
     enum report_format report;
-    int rc;
+    int rc, store_rc = 0;
 
     rc = parse_args(argc, argv, &o);
     if (rc) {
@@ -575,11 +707,11 @@ int main(int argc, char **argv)
         return usage_error("nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
     }
     report = o.report;
-    if (o.nfiles && report == REPORT_NONE) {
-        /* The dashboard arrives with the web server; until then an offline
-         * run shows its analysis as text. */
-        report = REPORT_TEXT;
-    }
+    /* --report prints and exits: no dashboard unless --web asks for one. */
+    web_on = strcmp(cfg.web_listen ? cfg.web_listen : "on", "off") != 0 &&
+             (report == REPORT_NONE || o.web);
+    if (o.nfiles && report == REPORT_NONE && !web_on)
+        report = REPORT_TEXT; /* nothing to browse: show the analysis */
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -595,17 +727,25 @@ int main(int argc, char **argv)
         free(o.files);
         return EXIT_USAGE;
     }
-    rc = store_open(&cfg, metrics, &store);
-    if (rc) {
-        collectors_free(&col);
-        metrics_free(metrics);
-        config_free(&cfg);
-        free(o.files);
-        return rc;
+    if (web_on && !cfg.data_dir) {
+        /* The API needs the call database and the graphs their RRD files:
+         * keep them in a private directory, removed at exit. */
+        if (!(private_dir = web_private_dir(err, sizeof(err)))) {
+            cw_log(CW_LOG_ERR, "%s", err);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        cfg.data_dir = cw_strdup(private_dir);
     }
+    rc = store_open(&cfg, metrics, &store);
+    if (rc)
+        goto out;
     e = engine_new(&cfg, metrics);
     if (!o.nfiles)
         engine_set_live(e);
+    status = status_new();
+    engine_set_status(e, status);
+    status_publish(status, engine_status_json(e)); /* before the first packet */
     if (cfg.data_dir) {
         char path[4200];
 
@@ -625,6 +765,10 @@ int main(int argc, char **argv)
     }
     alert = alert_new(&cfg);
     engine_set_alert(e, alert);
+    wctx.store = store;
+    wctx.col = &col;
+    if (web_on && (rc = start_web(&cfg, status, db, metrics, &wctx, &web)) != 0)
+        goto out;
     if (o.nfiles) {
         collectors_load_offline(&col, &o, e);
         rc = run_files(&o, e);
@@ -632,7 +776,6 @@ int main(int argc, char **argv)
         collectors_start(&col);
         rc = run_live(&o, &cfg, e);
     }
-    collectors_free(&col);
     if (rc == 0 || stop_requested) {
         engine_finish(e);
         store_rc = store_finish(store, e);
@@ -648,8 +791,11 @@ int main(int argc, char **argv)
                 rc = EXIT_RUNTIME;
             }
         }
+        if (rc == 0 && web && o.nfiles && report == REPORT_NONE && !stop_requested)
+            serve_until_stopped(web, db);
     }
 out:
+    web_stop(web);
     collectors_free(&col);
     /* Give pending alerts a moment to go out, then stop. */
     if (alert && !alert_flush(alert, 10000))
@@ -660,8 +806,13 @@ out:
         rc = store_rc;
     engine_free(e);
     rrdstore_close(store);
+    status_free(status);
     metrics_free(metrics);
     config_free(&cfg);
     free(o.files);
+    if (private_dir) {
+        web_remove_dir(private_dir);
+        free(private_dir);
+    }
     return rc;
 }

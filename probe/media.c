@@ -96,6 +96,8 @@ struct media {
     size_t nall, capall;
     rtcp_info_t *rtcp;
     media_stats_t st;
+    float *forgotten; /* live: the MOS of each voice stream forgotten */
+    size_t nforgotten, capforgotten;
 };
 
 #define LRU_UNLINK(l, x)                   \
@@ -193,6 +195,7 @@ void media_free(media_t *m)
         flow_destroy(f);
     }
     free(m->all);
+    free(m->forgotten);
     free(m->streams_h);
     free(m->ssrc_h);
     free(m->call_h);
@@ -310,6 +313,17 @@ static void stream_forget(media_t *m, struct stream *s)
                 offsetof(struct stream, cnext));
     m->nstreams--;
     if (!m->keep) {
+        rtp_summary_t sum;
+
+        /* Live: keep what the MOS histogram needs of it. */
+        rtp_stats_get(s->st, &sum);
+        if (sum.voice_packets && m->nforgotten < 10000000) {
+            if (m->nforgotten == m->capforgotten) {
+                m->capforgotten = m->capforgotten ? m->capforgotten * 2 : 1024;
+                m->forgotten = cw_realloc(m->forgotten, m->capforgotten * sizeof(*m->forgotten));
+            }
+            m->forgotten[m->nforgotten++] = (float)sum.mos;
+        }
         rtp_stats_free(s->st);
         free(s);
     }
@@ -747,27 +761,41 @@ json_t *media_streams_json(media_t *m, const char *call_id)
     return arr;
 }
 
-void media_foreach_mos(media_t *m, void (*fn)(void *ud, double mos), void *ud)
+#define MOS_BOUNDS_MAX 16
+
+static void hist_add(double mos, const double *bounds, size_t nb, uint64_t *counts)
 {
-    struct stream **list = m->keep ? m->all : NULL;
-    size_t n = m->keep ? m->nall : 0;
+    size_t i = 0;
 
-    if (!m->keep) {
-        for (struct stream *s = m->lru.head; s; s = s->next) {
-            rtp_summary_t sum;
+    while (i < nb && mos > bounds[i])
+        i++;
+    counts[i]++;
+}
 
-            rtp_stats_get(s->st, &sum);
-            if (sum.voice_packets)
-                fn(ud, sum.mos);
+void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint64_t *counts,
+                         double *sum, uint64_t *count)
+{
+    memset(counts, 0, (nbounds + 1) * sizeof(*counts));
+    *sum = 0;
+    *count = 0;
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall; i++) {
+            rtp_summary_t st;
+
+            rtp_stats_get(m->all[i]->st, &st);
+            if (!st.voice_packets)
+                continue;
+            hist_add(st.mos, bounds, nbounds, counts);
+            *sum += st.mos;
+            (*count)++;
         }
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        rtp_summary_t sum;
-
-        rtp_stats_get(list[i]->st, &sum);
-        if (sum.voice_packets)
-            fn(ud, sum.mos);
+    /* Live: the streams already forgotten, kept as MOS values. */
+    for (size_t i = 0; i < m->nforgotten; i++) {
+        hist_add(m->forgotten[i], bounds, nbounds, counts);
+        *sum += m->forgotten[i];
+        (*count)++;
     }
 }
 

@@ -72,8 +72,12 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
  * call_id is NULL. */
 json_t *media_streams_json(media_t *m, const char *call_id);
 
-/* The MOS of every stream seen so far, for a histogram: calls fn. */
-void media_foreach_mos(media_t *m, void (*fn)(void *ud, double mos), void *ud);
+/* The MOS of every voice stream of the run, for a histogram: offline every
+ * stream; live the streams already forgotten (so that counts only grow).
+ * counts has nbounds + 1 entries: counts[i] holds the streams with a MOS
+ * in (bounds[i-1], bounds[i]], the last those above every bound. */
+void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint64_t *counts,
+                         double *sum, uint64_t *count);
 
 void media_get_stats(const media_t *m, media_stats_t *out);
 

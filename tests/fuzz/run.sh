@@ -8,7 +8,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/cw-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/rtp"
+mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/rtp" "$work/web"
 for f in "$src"/captures/public/*.pcap "$src"/captures/public/*.pcapng; do
     # Small seeds fuzz faster: the first 4 KiB keeps headers and a few packets.
     head -c 4096 "$f" >"$work/capture/$(basename "$f")"
@@ -84,6 +84,12 @@ for path in sorted(glob.glob(os.path.join(src, "*.pcap"))):
         n += 1
 PY
 printf '\x80\xa0\x00\x01' >"$work/rtp/tiny"
+
+# Web seeds: query strings as the dashboard sends them.
+printf 'metric=calls.active&start=1800000000&end=2027-01-15T09:00:00%%2B01:00' >"$work/web/series"
+printf 'from=2026-11-26T14:00:00Z&to=1800000000.5&outcome=dropped&sort=mos&order=desc&limit=5&offset=2&party=a+b%%40c' >"$work/web/calls"
+printf 'YWxpY2U6c2VjcmV0' >"$work/web/auth"
+
 
 status=0
 targets=()
