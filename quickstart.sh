@@ -18,7 +18,10 @@ BUILD_PACKAGES=(
     libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
     libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
 )
-TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux)
+TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux
+    # the network lab (captures/lab, tests/lab.sh): namespaces, shaping,
+    # firewall, SIP peers, the firewall's agent, RRD dumps, impairment
+    iptables ethtool tcpdump sip-tester snmpd snmp rrdtool libnetfilter-queue-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 
