@@ -18,10 +18,12 @@ BUILD_PACKAGES=(
     libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
     libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
 )
-TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux
-    # the network lab (captures/lab, tests/lab.sh): namespaces, shaping,
-    # firewall, SIP peers, the firewall's agent, RRD dumps, impairment
-    iptables ethtool tcpdump sip-tester snmpd snmp rrdtool libnetfilter-queue-dev)
+TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux)
+
+# The network lab (captures/lab, tests/lab.sh): namespaces and shaping,
+# the firewall's rules, SIP peers, its SNMP agent, RRD dumps, impairment.
+LAB_PACKAGES=(iptables ethtool tcpdump sip-tester snmpd snmp rrdtool libnetfilter-queue-dev)
+TEST_PACKAGES+=("${LAB_PACKAGES[@]}")
 
 say() { printf '\n== %s\n' "$*"; }
 
