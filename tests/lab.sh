@@ -99,6 +99,8 @@ check_report() {
         talker=${talker//_/ }
         inc="[.incidents[] | select(.kind == \"$kind\" and .start <= $e and .end >= $s)]"
         expect_eq "$name: one $kind overlapping $s..$e" "$(jq "$inc | length" "$rep")" 1
+        expect_eq "$name: $kind opened within 60 s of the first drop ($s)" \
+            "$(jq "$inc | .[0].start // 0 | . >= $s - 60 and . <= $s + 60" "$rep")" true
         expect_eq "$name: $kind dropped calls" "$(jq "$inc | .[0].dropped_calls // 0 | . >= $drops" "$rep")" true
         expect_eq "$name: $kind talker" \
             "$(jq -r "$inc | .[0].top_talkers // [] | map(\"\(.src) \(.proto)/\(.dport)\") | index(\"$talker\") != null" "$rep")" true

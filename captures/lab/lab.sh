@@ -712,6 +712,32 @@ check() {
             fi
         done < <(jq -r '.impairments[0].streams[] | "\(.src) \(.dst) \(.ssrc) \(.dropped)"' "$exp")
     fi
+    # A dropped call: no RTP to or from its phone for 10 s after media_end
+    # while its dialog was up (tshark, heuristic RTP).
+    while read -r id phone mend bye; do
+        got=$(tshark -r "$pcap" -o rtp.heuristic_rtp:TRUE \
+            -Y "rtp and not sip and ip.addr == $phone and frame.time_epoch > $mend and frame.time_epoch <= $mend + 10" \
+            -T fields -e frame.number 2>/dev/null | wc -l)
+        if [ "$got" -eq 0 ] && [ "$(jq -n "$bye - $mend > 10")" = true ]; then
+            echo "ok   $id no RTP either way for 10 s after $mend, dialog up until the BYE $(jq -n "$bye - $mend | floor") s later"
+        else
+            echo "BAD  $id $got RTP packets within 10 s after $mend (BYE at $bye)"
+            bad=1
+        fi
+    done < <(jq -r '.calls[] | select(.outcome == "dropped") | "\(.call_id) \(.caller | split(":")[0]) \(.media_end) \(.bye // 1e12)"' "$exp")
+    # The scan: the talker's SYNs to TCP/445 in the recording, and the link.
+    if [ "$(jq '.scan != null' "$exp")" = true ]; then
+        want=$(jq -r '.scan.src' "$exp")
+        got=$(tshark -r "$pcap" -Y "ip.src == $want and tcp.dstport == 445 and tcp.flags.syn == 1 and tcp.flags.ack == 0" \
+            -T fields -e ip.dst 2>/dev/null | sort | uniq -c | awk '{ n += $1; h++ } END { print n + 0, h + 0 }')
+        echo "info scan $want tcp/445: ${got% *} SYNs through the shaper to ${got#* } hosts (sent $(jq .scan.sent "$exp"))"
+        if [ "$(jq '.series.link_util_max_pct >= 80' "$exp")" = true ] && [ "${got% *}" -gt 0 ]; then
+            echo "ok   link wan0 peaked at $(jq .series.link_util_max_pct "$exp") % during the scan"
+        else
+            echo "BAD  link peak $(jq .series.link_util_max_pct "$exp") %, SYNs ${got% *}"
+            bad=1
+        fi
+    fi
     return $bad
 }
 
