@@ -9,7 +9,7 @@
  * when it stops, with the times as Unix seconds, so that a recording's
  * ground truth can state the scan window exactly.
  *
- *   scan -s 10.66.20.17 -t 10.66.128.0/18 -r 4000 -c 200000 -d 40
+ *   scan -s 10.66.20.17 -t 10.66.128.0/18 -r 8000 -c 240000 -d 30 -R
  *
  * Copyright the callwatch authors.  GPL-2.0-or-later. */
 #define _GNU_SOURCE
@@ -32,7 +32,7 @@
 #define MAX_RATE     20000     /* packets per second */
 #define MAX_COUNT    2000000UL /* packets per run */
 #define MAX_DURATION 600       /* seconds */
-#define TICK_NS      500000L   /* pacing tick: 0.5 ms */
+#define TICK_NS      100000L   /* pacing tick: 0.1 ms */
 
 static volatile sig_atomic_t stop;
 
