@@ -101,6 +101,7 @@ build_tools() {
     if [ ! -x "$RUN/bin/impair" ] || [ "$HERE/impair.c" -nt "$RUN/bin/impair" ]; then
         pkg-config --exists libnetfilter_queue 2>/dev/null ||
             die "libnetfilter-queue-dev is needed to build impair"
+        # shellcheck disable=SC2046 # pkg-config's flags are words
         cc -O2 -Wall -Wextra -o "$RUN/bin/impair" "$HERE/impair.c" \
             $(pkg-config --cflags --libs libnetfilter_queue)
     fi
@@ -168,6 +169,7 @@ up() {
     is_up && down
     mkdir -p "$RUN/pids" "$RUN/runs" "$RUN/snmp"
     build_tools
+    # shellcheck disable=SC2154 # rc is set inside the trap
     trap 'rc=$?; if [ $rc -ne 0 ]; then say "up failed: removing the lab"; down; fi' EXIT
     for ns in "${ALL_NS[@]}"; do
         ip netns add "$ns"
@@ -225,7 +227,7 @@ sysLocation callwatch lab
 sysContact lab@example.invalid
 EOF
     mkdir -p "$RUN/snmp/persist"
-    SNMP_PERSISTENT_DIR=$RUN/snmp/persist MIBS= \
+    SNMP_PERSISTENT_DIR=$RUN/snmp/persist MIBS='' \
         ip netns exec "$NS_FW" timeout "$LIFETIME" snmpd -f -C -c "$RUN/snmp/snmpd.conf" \
         -Lf "$RUN/snmp/snmpd.log" "udp:$FW_WAN:$SNMP_PORT,udp:127.0.0.1:$SNMP_PORT" \
         </dev/null >/dev/null 2>>"$RUN/snmp/snmpd.err" &
@@ -707,8 +709,8 @@ check() {
     tshark -r "$pcap" -q -o rtp.heuristic_rtp:TRUE -z rtp,streams 2>/dev/null |
         awk '/Src IP addr/ || $3 ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/ { print }' || true
     if [ "$(jq '.impairments | length' "$exp")" -gt 0 ] && [ "$(jq -r '.impairments[0].kind' "$exp")" = loss ]; then
-        local s d ss lost
-        while read -r s d ss want; do
+        local s d lost
+        while read -r s d _ want; do
             lost=$(tshark -r "$pcap" -q -o rtp.heuristic_rtp:TRUE -z rtp,streams 2>/dev/null |
                 awk -v s="${s%:*}" -v sp="${s#*:}" -v d="${d%:*}" -v dp="${d#*:}" \
                     '$3 == s && $4 == sp && $5 == d && $6 == dp { print $10 }')
