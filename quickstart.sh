@@ -24,6 +24,11 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached curl wrk whois
     openssl chromium nodejs)
 
+# The network lab (captures/lab, tests/lab.sh): namespaces and shaping,
+# the firewall's rules, SIP peers, its SNMP agent, RRD dumps, impairment.
+LAB_PACKAGES=(iptables ethtool tcpdump sip-tester snmpd snmp rrdtool libnetfilter-queue-dev)
+TEST_PACKAGES+=("${LAB_PACKAGES[@]}")
+
 say() { printf '\n== %s\n' "$*"; }
 
 install_packages() {
