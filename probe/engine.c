@@ -231,14 +231,14 @@ void engine_set_status(engine_t *e, status_t *s)
     e->status = s;
 }
 
-void engine_set_live(engine_t *e)
+void engine_set_live(engine_t *e, bool keep)
 {
     e->live = true;
     calls_cfg_t cc = {
         .max_calls = (size_t)e->cfg->max_calls,
         .idle_timeout = CW_SEC(e->cfg->idle_timeout_s),
         .rtp_timeout = CW_SEC(e->cfg->rtp_timeout_s),
-        .keep_ended = false,
+        .keep_ended = keep,
     };
     calls_hooks_t hooks = { .on_sdp = on_sdp, .on_end = on_call_end,
                             .on_update = on_call_update, .ud = e };
@@ -248,7 +248,7 @@ void engine_set_live(engine_t *e)
     calls_free(e->calls);
     e->calls = calls_new(&cc, &hooks);
     media_free(e->media);
-    e->media = media_new(0, 0, false, &mh);
+    e->media = media_new(0, 0, keep, &mh);
 }
 
 void engine_set_calldb(engine_t *e, calldb_t *db)

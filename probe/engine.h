@@ -73,9 +73,10 @@ typedef struct engine_sip_stats {
 
 void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out);
 
-/* Before the first packet: a live capture keeps ended calls only in the
- * database, not in memory. */
-void engine_set_live(engine_t *e);
+/* Before the first packet: a live capture keeps ended calls and streams
+ * only in the database, not in memory, unless keep asks for them (a live
+ * run that ends with a report). */
+void engine_set_live(engine_t *e, bool keep);
 
 /* A snapshot of the engine's state is published to s every second of
  * packet time and at the end (see engine_status_json()). */

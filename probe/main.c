@@ -742,7 +742,7 @@ int main(int argc, char **argv)
         goto out;
     e = engine_new(&cfg, metrics);
     if (!o.nfiles)
-        engine_set_live(e);
+        engine_set_live(e, report != REPORT_NONE);
     status = status_new();
     engine_set_status(e, status);
     status_publish(status, engine_status_json(e)); /* before the first packet */
