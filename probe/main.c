@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "metrics.h"
 #include "nmsrrd.h"
+#include "reader.h"
 #include "report.h"
 #include "snmp.h"
 #include "graph.h"
@@ -235,16 +236,6 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
-static void warn_truncated(engine_t *e, capture_t *c)
-{
-    char msg[1024];
-
-    snprintf(msg, sizeof(msg), "%s: capture is cut short at byte offset %ld (%s); analysed up to there",
-             capture_name(c), capture_offset(c), capture_error(c));
-    cw_log(CW_LOG_WARN, "%s", msg);
-    engine_add_warning(e, msg);
-}
-
 /* Sleeps so that packet time ts plays at `speed` times real time. */
 static void pace(double speed, cw_ns_t ts, cw_ns_t *first_ts, cw_ns_t *wall0)
 {
@@ -306,6 +297,7 @@ static int make_data_dir(const char *dir, char *err, size_t errlen)
 static int run_files(const struct options *o, engine_t *e)
 {
     capture_t **caps = cw_calloc(o->nfiles, sizeof(*caps));
+    reader_t *rd;
     char err[1024];
     cw_ns_t first_ts = 0, wall0 = 0;
     int rc = 0;
@@ -324,22 +316,46 @@ static int run_files(const struct options *o, engine_t *e)
             goto out;
         }
     }
-    for (size_t i = 0; i < o->nfiles && !stop_requested; i++) {
-        capture_t *c = caps[i];
-        capture_pkt_t pkt;
-        int r = CAPTURE_EOF;
-
-        engine_add_source(e, capture_name(c));
-        current_capture = c;
-        while (!stop_requested && (r = capture_next(c, &pkt)) == CAPTURE_PACKET) {
-            if (o->replay_speed > 0)
-                pace(o->replay_speed, pkt.ts, &first_ts, &wall0);
-            engine_packet(e, capture_dlt(c), &pkt);
-        }
-        current_capture = NULL;
-        if (!stop_requested && r == CAPTURE_ERROR)
-            warn_truncated(e, c);
+    /* A thread reads the files (libpcap) while this one analyses: the
+     * two run on two cores, in packet order. */
+    rd = reader_start(caps, o->nfiles, &stop_requested);
+    if (!rd) {
+        cw_log(CW_LOG_ERR, "cannot start the capture reader thread");
+        rc = EXIT_RUNTIME;
+        goto out;
     }
+    for (;;) {
+        reader_item_t it;
+
+        if (stop_requested)
+            break; /* the reader thread sees the flag too */
+        reader_next(rd, &it);
+        if (it.kind == READER_END)
+            break;
+        switch (it.kind) {
+        case READER_FILE:
+            engine_add_source(e, it.name);
+            break;
+        case READER_TRUNCATED: {
+            char msg[1024];
+
+            snprintf(msg, sizeof(msg),
+                     "%s: capture is cut short at byte offset %ld (%s); analysed up to there",
+                     it.name, it.offset, it.error);
+            cw_log(CW_LOG_WARN, "%s", msg);
+            engine_add_warning(e, msg);
+            break;
+        }
+        case READER_PACKET:
+            if (o->replay_speed > 0)
+                pace(o->replay_speed, it.pkt.ts, &first_ts, &wall0);
+            engine_packet(e, it.dlt, &it.pkt);
+            break;
+        default:
+            break;
+        }
+    }
+    reader_free(rd);
 out:
     for (size_t i = 0; i < o->nfiles; i++)
         capture_close(caps[i]);
