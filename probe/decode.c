@@ -482,6 +482,11 @@ int decode_frame(decoder_t *d, int dlt, cw_ns_t ts, const uint8_t *buf, uint32_t
     }
     if (out->truncated)
         d->st.snaplen_cut++;
+    if (rc == DECODE_OK) {
+        /* Every later stage keys on the addresses: hash them once. */
+        out->src_hash = cw_addr_hash(&out->src, 0);
+        out->dst_hash = cw_addr_hash(&out->dst, 0);
+    }
     return rc;
 }
 

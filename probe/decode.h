@@ -55,6 +55,7 @@ typedef struct decode_pkt {
     uint32_t wirelen;
     uint8_t ip_version; /* 4 or 6 */
     cw_addr_t src, dst;
+    uint32_t src_hash, dst_hash; /* cw_addr_hash(.., 0) of each, computed once */
     uint8_t proto; /* IPPROTO_UDP, IPPROTO_TCP, ... */
     uint16_t sport, dport;
     uint8_t tcp_flags;

@@ -135,7 +135,7 @@ static uint32_t str_hash(const char *s)
 
 static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, uint16_t dp)
 {
-    return cw_addr_hash(s, sp) ^ (cw_addr_hash(d, dp) * 0x9e3779b1u);
+    return cw_mix32(cw_addr_hash(s, 0) ^ sp, cw_addr_hash(d, 0) * 31u + dp);
 }
 
 static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
@@ -278,9 +278,15 @@ void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool f
 
 /* ---- streams */
 
+/* The packet's flow key from its precomputed address hashes. */
+static uint32_t pkt_flow_key(const decode_pkt_t *p)
+{
+    return cw_mix32(p->src_hash ^ p->sport, p->dst_hash * 31u + p->dport);
+}
+
 static uint32_t stream_key(const decode_pkt_t *p, uint32_t ssrc)
 {
-    return flow_key(&p->src, p->sport, &p->dst, p->dport) ^ (ssrc * 0x85ebca6bu);
+    return pkt_flow_key(p) ^ (ssrc * 0x85ebca6bu);
 }
 
 static struct stream *stream_find(media_t *m, const decode_pkt_t *p, uint32_t ssrc, uint32_t h)
@@ -554,7 +560,7 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     }
     /* Nobody announced it: let the shape decide, keeping the first packets
      * so that the stream's count is complete once it does. */
-    key = flow_key(&p->src, p->sport, &p->dst, p->dport);
+    key = pkt_flow_key(p);
     f = flow_find(m, p, key);
     if (!f)
         f = flow_create(m, p, key);

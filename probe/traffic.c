@@ -59,6 +59,7 @@ uint64_t traffic_hash64(const void *data, size_t len, uint64_t seed)
 
 struct entry {
     traffic_talker_t k;
+    uint32_t srch; /* the source's hash, as its bucket was chosen */
     hll_t hll;
     unsigned heap; /* position in the heap */
     int next;      /* hash chain (index), -1 ends */
@@ -93,10 +94,10 @@ static bool same_key(const traffic_talker_t *a, const cw_addr_t *src, uint8_t pr
     return a->proto == proto && a->dport == dport && cw_addr_equal(&a->src, src);
 }
 
-static size_t key_bucket(const struct topk *tk, const cw_addr_t *src, uint8_t proto,
-                         uint16_t dport)
+/* srch is cw_addr_hash(src, 0), which decode computed for every packet. */
+static size_t key_bucket(const struct topk *tk, uint32_t srch, uint8_t proto, uint16_t dport)
 {
-    return (cw_addr_hash(src, (uint32_t)proto << 16 | dport)) % tk->nbuckets;
+    return cw_mix32(srch, (uint32_t)proto << 16 | dport) % tk->nbuckets;
 }
 
 static void topk_init(struct topk *tk, size_t k)
@@ -155,7 +156,7 @@ static void sift_down(struct topk *tk, unsigned i)
 static void unchain(struct topk *tk, unsigned idx)
 {
     struct entry *e = &tk->e[idx];
-    int *pp = &tk->buckets[key_bucket(tk, &e->k.src, e->k.proto, e->k.dport)];
+    int *pp = &tk->buckets[key_bucket(tk, e->srch, e->k.proto, e->k.dport)];
 
     while (*pp >= 0 && *pp != (int)idx)
         pp = &tk->e[*pp].next;
@@ -163,10 +164,10 @@ static void unchain(struct topk *tk, unsigned idx)
         *pp = e->next;
 }
 
-static struct entry *topk_find(struct topk *tk, const cw_addr_t *src, uint8_t proto,
-                               uint16_t dport)
+static struct entry *topk_find(struct topk *tk, const cw_addr_t *src, uint32_t srch,
+                               uint8_t proto, uint16_t dport)
 {
-    for (int i = tk->buckets[key_bucket(tk, src, proto, dport)]; i >= 0; i = tk->e[i].next)
+    for (int i = tk->buckets[key_bucket(tk, srch, proto, dport)]; i >= 0; i = tk->e[i].next)
         if (same_key(&tk->e[i].k, src, proto, dport))
             return &tk->e[i];
     return NULL;
@@ -174,10 +175,10 @@ static struct entry *topk_find(struct topk *tk, const cw_addr_t *src, uint8_t pr
 
 /* Finds or takes over an entry for the key (space-saving: a new key
  * replaces the smallest and inherits its count as error). */
-static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint8_t proto,
-                               uint16_t dport)
+static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint32_t srch,
+                               uint8_t proto, uint16_t dport)
 {
-    struct entry *e = topk_find(tk, src, proto, dport);
+    struct entry *e = topk_find(tk, src, srch, proto, dport);
     unsigned idx;
     size_t b;
     uint64_t floor = 0;
@@ -198,12 +199,13 @@ static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint8_t pr
     memset(&e->k, 0, sizeof(e->k));
     memset(&e->hll, 0, sizeof(e->hll));
     e->k.src = *src;
+    e->srch = srch;
     e->k.proto = proto;
     e->k.dport = dport;
     e->k.bytes = floor;
     e->k.error = floor;
     e->used = true;
-    b = key_bucket(tk, src, proto, dport);
+    b = key_bucket(tk, srch, proto, dport);
     e->next = tk->buckets[b];
     tk->buckets[b] = (int)idx;
     return e;
@@ -211,7 +213,7 @@ static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint8_t pr
 
 static void topk_add(struct topk *tk, const decode_pkt_t *p, uint64_t dst_hash)
 {
-    struct entry *e = topk_slot(tk, &p->src, p->proto, p->dport);
+    struct entry *e = topk_slot(tk, &p->src, p->src_hash, p->proto, p->dport);
 
     e->k.bytes += p->wirelen;
     e->k.packets++;
@@ -224,7 +226,7 @@ static void topk_add(struct topk *tk, const decode_pkt_t *p, uint64_t dst_hash)
 /* A SYN-ACK answers the SYNs of the talker it goes back to. */
 static void topk_synack(struct topk *tk, const decode_pkt_t *p)
 {
-    struct entry *e = topk_find(tk, &p->dst, IPPROTO_TCP, p->sport);
+    struct entry *e = topk_find(tk, &p->dst, p->dst_hash, IPPROTO_TCP, p->sport);
 
     if (e)
         e->k.synack++;
@@ -236,7 +238,8 @@ static void topk_fold(struct topk *all, const struct topk *win)
 {
     for (size_t i = 0; i < win->n; i++) {
         const struct entry *w = &win->e[i];
-        struct entry *e = topk_slot(all, &w->k.src, w->k.proto, w->k.dport);
+        struct entry *e =
+            topk_slot(all, &w->k.src, cw_addr_hash(&w->k.src, 0), w->k.proto, w->k.dport);
 
         e->k.bytes += w->k.bytes;
         e->k.packets += w->k.packets;
@@ -313,7 +316,11 @@ void traffic_packet(traffic_t *t, const decode_pkt_t *p, enum traffic_class cls)
         t->win_start = p->ts / t->cfg.window * t->cfg.window;
     t->step.bytes[cls] += p->wirelen;
     t->step.packets[cls]++;
-    h = traffic_hash64(p->dst.bytes, sizeof(p->dst.bytes), p->dst.family);
+    /* The destination's hash, spread to 64 bits for the sketch. */
+    h = (uint64_t)p->dst_hash * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 29;
     topk_add(&t->win, p, h);
     if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
         topk_synack(&t->win, p);

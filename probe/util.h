@@ -34,6 +34,18 @@ typedef struct cw_addr {
 #define CW_ENDPOINT_STRLEN 56
 
 bool cw_addr_equal(const cw_addr_t *a, const cw_addr_t *b);
+
+/* Mixes 32-bit values into a well-spread hash (for keys built from address
+ * hashes and ports). */
+static inline uint32_t cw_mix32(uint32_t a, uint32_t b)
+{
+    uint64_t h = ((uint64_t)a << 32 | b) * 0xff51afd7ed558ccdULL;
+
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+    return (uint32_t)h;
+}
 uint32_t cw_addr_hash(const cw_addr_t *a, uint32_t seed);
 
 /* Formats the address into buf (at least CW_ADDR_STRLEN); returns buf. */

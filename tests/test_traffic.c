@@ -52,6 +52,8 @@ static decode_pkt_t pkt(const char *src, const char *dst, uint8_t proto, uint16_
     p.tcp_flags = flags;
     p.wirelen = len;
     p.ts = (cw_ns_t)(t * 1e9);
+    p.src_hash = cw_addr_hash(&p.src, 0); /* as decode sets them */
+    p.dst_hash = cw_addr_hash(&p.dst, 0);
     return p;
 }
 
