@@ -78,8 +78,10 @@ static void usage(FILE *out)
             "  -f, --filter BPF          capture filter in tcpdump syntax, e.g. \"udp or tcp\"\n"
             "  -c, --config FILE         INI configuration (see the README); command-line\n"
             "                            options override it\n"
-            "  -d, --data-dir DIR        where RRD files and the call database go\n"
-            "                            (default /var/lib/callwatch)\n"
+            "  -d, --data-dir DIR        where RRD files and the call database go (created\n"
+            "                            if missing); without one nothing is kept, except\n"
+            "                            in a private temporary directory while the\n"
+            "                            dashboard runs\n"
             "      --web ADDR:PORT       serve the dashboard there (default 127.0.0.1:8080);\n"
             "                            \"off\" disables it\n"
             "      --report json|text    offline: print the analysis report to stdout at the\n"
@@ -417,7 +419,7 @@ static int run_live(const struct options *o, const cw_config_t *cfg, engine_t *e
     return 0;
 }
 
-/* SNMP polling and NMS RRD import (docs-snmp.md): live mode polls and
+/* SNMP polling and NMS RRD import (README, "SNMP polling"): live mode polls and
  * follows, offline mode reads the NMS series over the capture's span. */
 struct collectors {
     snmp_poller_t *snmp;

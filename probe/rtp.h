@@ -7,7 +7,7 @@
  * a stream exists, except the array of 10 s windows growing by one entry
  * every 10 s of the stream.  Not thread-safe: one owner per object.
  *
- * Definitions (the numbers users compare with Wireshark; see docs-rtp.md):
+ * Definitions (the numbers users compare with Wireshark; see the README, "RTP statistics and MOS"):
  *   packets      every RTP packet fed, voice, RFC 4733 events and comfort
  *                noise alike: tshark's "Pkts".
  *   expected     per epoch, highest - lowest extended sequence number + 1,

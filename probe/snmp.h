@@ -12,7 +12,7 @@
  *   cpu.NAME.pct                          0-100
  *
  * stamped with the wall-clock time the answer arrived.  A failed poll puts
- * NAN (a gap), never a zero.  See docs-snmp.md for the wrap, restart and gap
+ * NAN (a gap), never a zero.  See the README, "SNMP polling" for the wrap, restart and gap
  * rules, which the helpers at the end of this header implement. */
 #ifndef CW_SNMP_H
 #define CW_SNMP_H

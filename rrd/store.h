@@ -1,5 +1,5 @@
 /* store (prefix rrdstore_): the time-series store, one RRD file per family of
- * metrics, written off the packet path (see docs-rrd.md).
+ * metrics, written off the packet path (see the README, "The time-series store").
  *
  * Layout: a table maps every metric name of DESIGN.md to a file and a data
  * source (DS) in it: "traffic.bps" -> traffic.rrd:bps, "link.wan0.util_pct"

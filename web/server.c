@@ -24,7 +24,7 @@
 #include "util.h"
 #include "webint.h"
 
-/* Limits (documented in docs-web.md). */
+/* Limits (documented in the README, "Security"). */
 #define WEB_THREADS         4     /* request threads */
 #define WEB_MAX_CONN        512   /* open connections in all */
 #define WEB_MAX_CONN_PER_IP 128   /* from one client address */

@@ -534,9 +534,16 @@
     const minutes = (range.to - range.from) / 60;
     const links = latestNames('link.', '.util_pct');
     const cpus = latestNames('cpu.', '.pct');
-    const maxOf = (names, f) => names.reduce((m, n) => (latestValue(f(n)) !== null && latestValue(f(n)) > m ? latestValue(f(n)) : m), -1);
-    const linkMax = maxOf(links, (n) => 'link.' + n + '.util_pct');
-    const cpuMax = maxOf(cpus, (n) => 'cpu.' + n + '.pct');
+    /* The peak over the range shown (not the latest sample, which for an
+     * analysed capture may lie after its end). */
+    const peakOf = async (names, f) => {
+      const all = await Promise.all(names.map((n) => get(f(n))));
+      let m = -1;
+      for (const s of all) if (s) for (const p of s.points) if (p[1] !== null && p[1] > m) m = p[1];
+      return m;
+    };
+    const linkMax = await peakOf(links, (n) => 'link.' + n + '.util_pct');
+    const cpuMax = await peakOf(cpus, (n) => 'cpu.' + n + '.pct');
     const openInc = (st.open_incidents || []).length;
     const asr = sum(att) > 0 ? (100 * sum(ans)) / sum(att) : null;
     const dropRate = sum(ans) > 0 ? (100 * sum(drop)) / sum(ans) : null;
@@ -547,8 +554,8 @@
       card('Answer-seizure ratio', fmtPct(asr), fmtNum(sum(ans)) + ' answered', asr !== null && asr < 50 ? 'warn' : null),
       card('Drop rate', fmtPct(dropRate), fmtNum(sum(drop)) + ' dropped', dropRate > 2 ? 'bad' : null),
       card('MOS (latest)', mos !== null ? mos.toFixed(2) : '\u2014', 'mean of streams', mos !== null && mos < 3.6 ? 'bad' : null),
-      card('Link utilisation', linkMax >= 0 ? fmtPct(linkMax) : '\u2014', links.length ? 'busiest of ' + links.length : 'no links watched', linkMax >= 90 ? 'bad' : linkMax >= 70 ? 'warn' : null),
-      card('Firewall CPU', cpuMax >= 0 ? fmtPct(cpuMax) : '\u2014', cpus.length ? 'busiest of ' + cpus.length : 'no devices watched', cpuMax >= 90 ? 'bad' : cpuMax >= 70 ? 'warn' : null),
+      card('Link utilisation', linkMax >= 0 ? fmtPct(linkMax) : '\u2014', links.length ? 'peak in range, busiest of ' + links.length : 'no links watched', linkMax >= 90 ? 'bad' : linkMax >= 70 ? 'warn' : null),
+      card('Firewall CPU', cpuMax >= 0 ? fmtPct(cpuMax) : '\u2014', cpus.length ? 'peak in range, busiest of ' + cpus.length : 'no devices watched', cpuMax >= 90 ? 'bad' : cpuMax >= 70 ? 'warn' : null),
       card('Open incidents', String(openInc), incidents.length + ' in range', openInc ? 'bad' : null)));
 
     const shade = incidents.map((i) => ({ start: i.start, end: i.end || range.to }));
