@@ -64,6 +64,7 @@ struct call {
     struct call_msg *msgs;
     unsigned nmsgs, capmsgs, msgs_dropped;
     bool dirty; /* changed since on_end reported it */
+    unsigned end_reports;
 };
 
 struct calls {
@@ -227,6 +228,7 @@ static void finish_call(calls_t *t, struct call *c, enum call_outcome o, const c
     c->linger_until = end + LINGER_NS;
     list_append(&t->linger_head, &t->linger_tail, c);
     c->dirty = false;
+    c->end_reports++;
     if (t->hooks.on_end)
         t->hooks.on_end(t->hooks.ud, c);
 }
@@ -241,6 +243,7 @@ static void redecide_dropped(calls_t *t, struct call *c, const char *reason)
     cw_strlcpy(c->end_reason, reason, sizeof(c->end_reason));
     t->ctr.dropped++;
     c->dirty = false;
+    c->end_reports++;
     if (t->hooks.on_end)
         t->hooks.on_end(t->hooks.ud, c);
 }
@@ -393,6 +396,8 @@ static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p
         }
         t->all[t->nall++] = c;
     }
+    if (t->hooks.on_start)
+        t->hooks.on_start(t->hooks.ud, c);
     return c;
 }
 
@@ -513,6 +518,8 @@ static void on_response(calls_t *t, struct call *c, const sip_msg_t *m, const de
             cw_strlcpy(c->callee_agent, m->user_agent, sizeof(c->callee_agent));
         t->ctr.answered++;
         t->ctr.active++;
+        if (t->hooks.on_answer)
+            t->hooks.on_answer(t->hooks.ud, c);
         return;
     }
     if (c->cancel_seen) {
@@ -728,6 +735,16 @@ bool call_one_way(const call_t *c)
 const cw_addr_t *call_caller_addr(const call_t *c)
 {
     return &c->caller;
+}
+
+const cw_addr_t *call_callee_addr(const call_t *c)
+{
+    return &c->callee;
+}
+
+unsigned call_end_reports(const call_t *c)
+{
+    return c->end_reports;
 }
 
 static json_t *time_or_null(cw_ns_t t)

@@ -36,6 +36,9 @@ enum call_outcome {
 };
 
 typedef struct calls_hooks {
+    /* A new call (its first INVITE), and the moment it is answered. */
+    void (*on_start)(void *ud, call_t *c);
+    void (*on_answer)(void *ud, call_t *c);
     /* An SDP offer or answer: where this call's media will flow.
      * from_caller says which side sent it. */
     void (*on_sdp)(void *ud, call_t *c, const sdp_info_t *sdp, bool from_caller, cw_ns_t t);
@@ -98,8 +101,14 @@ cw_ns_t call_answered(const call_t *c);       /* 0 if never */
 cw_ns_t call_end(const call_t *c);            /* 0 while up */
 bool call_ended(const call_t *c);
 bool call_one_way(const call_t *c);
-/* The caller's signalling address (source of the INVITE). */
+/* The caller's signalling address (source of the INVITE) and the callee's
+ * (destination of the INVITE, then source of the 2xx). */
 const cw_addr_t *call_caller_addr(const call_t *c);
+const cw_addr_t *call_callee_addr(const call_t *c);
+
+/* How many times on_end reported this call: 1 the first time, 2 when an
+ * answered call was found dropped afterwards. */
+unsigned call_end_reports(const call_t *c);
 
 /* The call as a report object per DESIGN.md (without "streams", which
  * the caller adds).  with_messages adds the SIP ladder. */

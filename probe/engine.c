@@ -12,6 +12,7 @@
 #include "calldb.h"
 #include "calls.h"
 #include "correlate.h"
+#include "groups.h"
 #include "media.h"
 #include "sip.h"
 #include "siptcp.h"
@@ -56,6 +57,7 @@ struct engine {
     calldb_t *db;                /* where ended calls are recorded, or NULL */
 
     traffic_t *traffic;
+    groups_t *groups; /* NULL without [group] sections */
     media_t *media;
     corr_t *corr;
     alert_t *alert; /* not owned */
@@ -98,11 +100,38 @@ static void on_media_activity(void *ud, const char *id, bool from_caller, cw_ns_
         calls_media(e->calls, c, from_caller, last);
 }
 
-static void on_media_quality(void *ud, const char *id, cw_ns_t t, double mos, double loss_pct)
+static void on_media_quality(void *ud, const char *id, const cw_addr_t *src,
+                             const cw_addr_t *dst, cw_ns_t t, double mos, double loss_pct,
+                             double jitter_ms)
 {
     engine_t *e = ud;
 
     corr_stream_quality(e->corr, t, id, mos, loss_pct);
+    if (e->groups)
+        groups_stream(e->groups, groups_match(e->groups, src) | groups_match(e->groups, dst), mos,
+                      loss_pct, jitter_ms);
+}
+
+static uint32_t call_groups(engine_t *e, const call_t *c)
+{
+    return groups_match(e->groups, call_caller_addr(c)) |
+           groups_match(e->groups, call_callee_addr(c));
+}
+
+static void on_call_start(void *ud, call_t *c)
+{
+    engine_t *e = ud;
+
+    if (e->groups)
+        groups_call_attempt(e->groups, call_groups(e, c));
+}
+
+static void on_call_answer(void *ud, call_t *c)
+{
+    engine_t *e = ud;
+
+    if (e->groups)
+        groups_call_answered(e->groups, call_groups(e, c));
 }
 
 /* The worst MOS and the mean loss of a call's streams (NAN if none). */
@@ -139,6 +168,10 @@ static void on_call_end(void *ud, call_t *c)
 {
     engine_t *e = ud;
 
+    if (e->groups)
+        groups_call_ended(e->groups, call_groups(e, c),
+                          call_end_reports(c) == 1 && call_answered(c) != 0,
+                          call_outcome(c) == CALL_FAILED, call_outcome(c) == CALL_DROPPED);
     if (call_outcome(c) == CALL_DROPPED) {
         double mos, loss;
 
@@ -185,6 +218,7 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : 10);
     sip_init();
     e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
+    e->groups = groups_new(cfg);
     {
         media_hooks_t mh = { .on_activity = on_media_activity, .on_quality = on_media_quality,
                              .ud = e };
@@ -218,7 +252,8 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
             .keep_ended = true,
         };
 
-        calls_hooks_t hooks = { .on_sdp = on_sdp, .on_end = on_call_end,
+        calls_hooks_t hooks = { .on_start = on_call_start, .on_answer = on_call_answer,
+                                .on_sdp = on_sdp, .on_end = on_call_end,
                                 .on_update = on_call_update, .ud = e };
 
         e->calls = calls_new(&cc, &hooks);
@@ -240,7 +275,8 @@ void engine_set_live(engine_t *e, bool keep)
         .rtp_timeout = CW_SEC(e->cfg->rtp_timeout_s),
         .keep_ended = keep,
     };
-    calls_hooks_t hooks = { .on_sdp = on_sdp, .on_end = on_call_end,
+    calls_hooks_t hooks = { .on_start = on_call_start, .on_answer = on_call_answer,
+                            .on_sdp = on_sdp, .on_end = on_call_end,
                             .on_update = on_call_update, .ud = e };
     media_hooks_t mh = { .on_activity = on_media_activity, .on_quality = on_media_quality,
                          .ud = e };
@@ -272,6 +308,7 @@ void engine_free(engine_t *e)
     calls_free(e->calls);
     media_free(e->media);
     corr_free(e->corr);
+    groups_free(e->groups);
     traffic_free(e->traffic);
     free(e->sipmsg);
     for (size_t i = 0; i < e->nsources; i++)
@@ -333,6 +370,7 @@ static void step_tick(engine_t *e, cw_ns_t start)
         put(e, "rtp.mos_min", end, ms.mos_min);
     }
     corr_step(e->corr, end, (double)e->step_bytes * 8.0 / secs, (double)e->step_packets / secs);
+    groups_step(e->groups, e->metrics, end, secs);
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);
     put(e, "capture.drops", end, (double)(drops - e->drops_reported));
@@ -415,7 +453,15 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
     if (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp) !=
         DECODE_OK)
         return;
-    traffic_packet(e->traffic, &dp, classify(e, &dp));
+    {
+        enum traffic_class cls = classify(e, &dp);
+
+        traffic_packet(e->traffic, &dp, cls);
+        if (e->groups)
+            groups_packet(e->groups,
+                          groups_match(e->groups, &dp.src) | groups_match(e->groups, &dp.dst),
+                          dp.wirelen, cls);
+    }
 }
 
 /* Hands the packet to SIP or media and says which it was. */

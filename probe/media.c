@@ -661,7 +661,8 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
         if (isnan(out->mos_min) || mos < out->mos_min)
             out->mos_min = mos;
         if (m->hooks.on_quality)
-            m->hooks.on_quality(m->hooks.ud, s->call_id, t, mos, mp.ppl_pct);
+            m->hooks.on_quality(m->hooks.ud, s->call_id, &s->src, &s->dst, t, mos, mp.ppl_pct,
+                                sum.jitter_ms);
     }
     if (out->rated) {
         out->loss_pct /= out->rated;

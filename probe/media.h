@@ -25,8 +25,10 @@ typedef struct media_hooks {
     /* Media of a call was last seen at `last`, sent from the caller's side
      * or not (called from media_tick() for streams that moved). */
     void (*on_activity)(void *ud, const char *call_id, bool from_caller, cw_ns_t last);
-    /* A stream's quality over the step just ended (from media_step()). */
-    void (*on_quality)(void *ud, const char *call_id, cw_ns_t t, double mos, double loss_pct);
+    /* A stream's quality over the step just ended (from media_step()),
+     * with its two ends. */
+    void (*on_quality)(void *ud, const char *call_id, const cw_addr_t *src, const cw_addr_t *dst,
+                       cw_ns_t t, double mos, double loss_pct, double jitter_ms);
     void *ud;
 } media_hooks_t;
 

@@ -32,6 +32,33 @@ run_cw -c "$T/ports.ini" -r "$T/sip.pcap" --report json
 expect_eq "sip_ports: call on 5080 ignored" "$(echo "$out" | jq '[.calls[] | select(.call_id == "tcp-coalesced")] | length')" 0
 expect_eq "sip_ports: others kept" "$(echo "$out" | jq '.calls | length')" $(( $(jq length "$T/expected.json") - 1 ))
 
+# Per-site series: a [group] counts the calls, streams and traffic of its
+# subnets in its own RRD files.
+cat >"$T/groups.ini" <<'INI'
+[group office]
+subnets = 10.1.0.0/24, 2001:db8:1::/48
+[group siteb]
+subnets = 10.2.0.20/32
+INI
+run_cw -c "$T/groups.ini" -r "$T/sip.pcap" -d "$T/gdata" --report json
+expect_eq "groups: exit" "$rc" 0
+rrd_sum() { # FILE DS: the sum of a DS over the capture
+    rrdtool fetch "$1" AVERAGE -r 10 -s 1699999990 -e 1700000100 |
+        awk -v ds="$2" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == ds) c = i + 1}
+                        NR > 2 && $c != "-nan" && $c != "nan" {s += $c} END {printf "%d\n", s + 0.5}'
+}
+expect_eq "groups: office attempts = every call" "$(rrd_sum "$T/gdata/group-office.calls.rrd" attempts)" \
+    "$(jq length "$T/expected.json")"
+expect_eq "groups: office dropped" "$(rrd_sum "$T/gdata/group-office.calls.rrd" dropped)" \
+    "$(jq '[.[] | select(.outcome == "dropped")] | length' "$T/expected.json")"
+expect_eq "groups: office failed" "$(rrd_sum "$T/gdata/group-office.calls.rrd" failed)" \
+    "$(jq '[.[] | select(.outcome == "failed")] | length' "$T/expected.json")"
+expect_eq "groups: siteb has the one call to 10.2.0.20" "$(rrd_sum "$T/gdata/group-siteb.calls.rrd" attempts)" 1
+expect_eq "groups: siteb traffic is that call's packets" \
+    "$(rrdtool fetch "$T/gdata/group-siteb.traffic.rrd" AVERAGE -r 10 -s 1699999990 -e 1700000100 |
+       awk 'NR > 2 && $3 != "-nan" {s += $3} END {printf "%d\n", s * 10 + 0.5}')" \
+    "$(tshark -r "$T/sip.pcap" -Y 'ip.addr == 10.2.0.20' 2>/dev/null | wc -l)"
+
 # ---- public captures: outcome and final code of every call
 check_public() {
     local file=$1 want=$2 got
