@@ -276,7 +276,7 @@ static void *worker(void *arg)
     pthread_mutex_lock(&a->lock);
     for (;;) {
         struct job *j;
-        bool ok = true;
+        bool ok = true, sent = false;
 
         while (!a->head && !a->stop)
             pthread_cond_wait(&a->cond, &a->lock);
@@ -289,21 +289,27 @@ static void *worker(void *arg)
         a->busy = true;
         pthread_mutex_unlock(&a->lock);
 
-        if (a->syslog && allow(a, 0))
+        if (a->syslog && allow(a, 0)) {
             do_syslog(a, j->incident, j->resolved);
-        if (a->webhook && allow(a, 1))
+            sent = true;
+        }
+        if (a->webhook && allow(a, 1)) {
             ok = do_webhook(a, j->incident, j->resolved) && ok;
-        if (a->exec && allow(a, 2))
+            sent = true;
+        }
+        if (a->exec && allow(a, 2)) {
             ok = do_exec(a, j->incident, j->resolved) && ok;
+            sent = true;
+        }
         json_decref(j->incident);
         free(j);
 
         pthread_mutex_lock(&a->lock);
         a->busy = false;
-        if (ok)
-            a->st.delivered++;
-        else
+        if (!ok)
             a->st.failed++;
+        else if (sent)
+            a->st.delivered++;
         pthread_cond_broadcast(&a->idle);
     }
     pthread_mutex_unlock(&a->lock);

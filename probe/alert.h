@@ -17,7 +17,10 @@
 typedef struct alert alert_t;
 
 typedef struct alert_stats {
-    uint64_t queued, delivered, failed, rate_limited;
+    uint64_t queued;       /* openings and resolutions handed in */
+    uint64_t delivered;    /* sent on at least one channel, none failing */
+    uint64_t failed;       /* a channel failed (or stopped before sending) */
+    uint64_t rate_limited; /* channel deliveries skipped by the rate limit */
 } alert_stats_t;
 
 /* Returns NULL when no channel is configured. */
