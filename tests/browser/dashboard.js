@@ -231,6 +231,8 @@ async function main() {
     await go('#/calls');
     await waitFor("document.querySelector('table.calls') && document.querySelector('.page-calls')", 'the calls table');
     const all = await api(`api/calls?from=${from0}&to=${to0}&limit=1000`);
+    /* The table may fill in more than one pass: wait for the full page. */
+    await waitFor(`document.querySelectorAll('table.calls tr.call').length === ${Math.min(all.total, 100)}`, 'the calls of the range', 30000);
     const rows = await evaluate("document.querySelectorAll('table.calls tr.call').length");
     ok(rows === Math.min(all.total, 100) && rows > 20, 'calls table lists the calls of the range', [rows, all.total]);
     const text = await evaluate('document.body.textContent');
@@ -245,6 +247,7 @@ async function main() {
     await waitFor("location.hash.includes('outcome=failed') && document.querySelector('.page-calls')", 'the outcome filter');
     await waitFor("document.querySelectorAll('table.calls tr.call').length > 0 && [...document.querySelectorAll('table.calls .outcome')].every((e) => e.textContent === 'failed')", 'only failed calls');
     const failedApi = await api(`api/calls?from=${from0}&to=${to0}&outcome=failed`);
+    await waitFor(`document.querySelectorAll('table.calls tr.call').length === ${failedApi.total}`, 'the failed calls', 30000);
     ok(await evaluate("document.querySelectorAll('table.calls tr.call').length") === failedApi.total, 'outcome filter: the failed calls', failedApi.total);
     await evaluate("document.querySelector('input[name=addr]').value = '10.66.0.66'; document.querySelector('select[name=outcome]').value = ''; document.querySelector('form.filters button').click(); true");
     await waitFor("location.hash.includes('addr=10.66.0.66') && document.querySelectorAll('table.calls tr.call').length === 1", 'the address filter');
