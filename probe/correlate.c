@@ -230,21 +230,56 @@ static double baseline_bps(const corr_t *c, cw_ns_t t)
 }
 
 /* The largest sample of a metric in (from, to]; NAN if none. */
+/* The largest value of a metric over (from, to].  A sample at T describes
+ * the interval since the sample before it (an RRD row, an SNMP poll), so
+ * the first sample after `to` counts too when it covers part of the window
+ * (an NMS series polled every 5 minutes); with no sample at all, the last
+ * one at most two steps old stands (a live poll that is due).  NAN if
+ * none. */
+#define COVER_HORIZON CW_SEC(3600)
+
 static double metric_max(corr_t *c, const char *metric, cw_ns_t from, cw_ns_t to, cw_ns_t *at)
 {
-    cw_ns_t ts[256];
-    double vs[256], best = NAN;
-    size_t n = metrics_range(c->m, metric, from + 1, to, ts, vs, 256);
+    cw_ns_t *ts = cw_calloc(METRICS_HISTORY, sizeof(*ts)), prev_t = 0;
+    double *vs = cw_calloc(METRICS_HISTORY, sizeof(*vs)), best = NAN, prev_v = NAN;
+    size_t n = metrics_range(c->m, metric, from - COVER_HORIZON, to + COVER_HORIZON, ts, vs,
+                             METRICS_HISTORY);
+    bool have_prev = false;
 
     for (size_t i = 0; i < n; i++) {
         if (isnan(vs[i]))
             continue;
+        if (ts[i] <= from) {
+            have_prev = true;
+            prev_t = ts[i];
+            prev_v = vs[i];
+            continue;
+        }
+        if (ts[i] > to) {
+            /* The row covering the window's end. */
+            if ((!have_prev || ts[i] - prev_t <= COVER_HORIZON) && (isnan(best) || vs[i] > best)) {
+                best = vs[i];
+                if (at)
+                    *at = ts[i];
+            }
+            break;
+        }
         if (isnan(best) || vs[i] > best) {
             best = vs[i];
             if (at)
                 *at = ts[i];
         }
+        have_prev = true;
+        prev_t = ts[i];
+        prev_v = vs[i];
     }
+    if (isnan(best) && have_prev && to - prev_t <= 2 * c->step_ns) {
+        best = prev_v;
+        if (at)
+            *at = prev_t;
+    }
+    free(ts);
+    free(vs);
     return best;
 }
 
@@ -255,9 +290,7 @@ static bool watch_true(corr_t *c, struct watch *w, cw_ns_t t, double bps)
 
         return !isnan(base) && bps > c->cfg.spike_factor * base && bps > c->cfg.min_traffic_bps;
     }
-    /* Samples may be older than this step (polled every few steps): look
-     * back two steps so a poll is not missed. */
-    return metric_max(c, w->metric, t - 2 * c->step_ns, t, NULL) >= w->threshold;
+    return metric_max(c, w->metric, t - c->step_ns, t, NULL) >= w->threshold;
 }
 
 static double traffic_peak(const corr_t *c, cw_ns_t from, cw_ns_t to)

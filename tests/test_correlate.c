@@ -116,6 +116,52 @@ static void test_timelines(void **state)
     }
 }
 
+/* An NMS series with 5-minute rows (Cacti's default): a row at T covers
+ * (T - 300, T], so drops at 630-660 s meet the saturation in the row at
+ * 900 s. */
+static void test_coarse_nms_series(void **state)
+{
+    cw_config_t conf;
+    metrics_t *m = metrics_new();
+    traffic_t *tr = traffic_new(NULL);
+    struct seen s = { "", 0, 0 };
+    corr_t *c;
+    json_t *all;
+
+    (void)state;
+    config_init(&conf);
+    conf.links = cw_calloc(1, sizeof(*conf.links));
+    conf.links[0].name = cw_strdup("wan0");
+    conf.nlinks = 1;
+    conf.cpus = cw_calloc(1, sizeof(*conf.cpus));
+    conf.cpus[0].name = cw_strdup("fw1");
+    conf.ncpus = 1;
+    /* Loaded in advance, as for an analysed capture. */
+    for (int t = 0; t <= 1800; t += 300) {
+        metrics_put(m, "link.wan0.util_pct", CW_SEC(t), t == 900 ? 96 : 30);
+        metrics_put(m, "cpu.fw1.pct", CW_SEC(t), t == 900 ? 93 : 20);
+    }
+    c = corr_new(NULL, &conf, m, tr, notify, &s);
+    for (int t = 10; t <= 1500; t += 10) {
+        if (t == 630 || t == 640 || t == 650 || t == 660)
+            corr_call_dropped(c, CW_SEC(t), "call", 3.0, 5.0);
+        corr_step(c, CW_SEC(t), 300e3, 100);
+    }
+    assert_string_equal(s.kinds, "drops_with_congestion");
+    all = corr_incidents_json(c);
+    assert_true(json_real_value(json_object_get(
+                    json_object_get(json_object_get(json_array_get(all, 0), "evidence"), "link"),
+                    "util_max_pct")) == 96.0);
+    assert_true(json_real_value(json_object_get(
+                    json_object_get(json_object_get(json_array_get(all, 0), "evidence"), "cpu"),
+                    "max_pct")) == 93.0);
+    json_decref(all);
+    corr_free(c);
+    traffic_free(tr);
+    metrics_free(m);
+    config_free(&conf);
+}
+
 static void test_evidence(void **state)
 {
     cw_config_t conf;
@@ -176,6 +222,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timelines),
         cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_coarse_nms_series),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
