@@ -224,7 +224,7 @@ expect_json_error "unknown call" /api/calls/no-such-call 404 'no call with Call-
 expect_json_error "bad from" "/api/calls?from=tomorrow" 400 '^from: "tomorrow" is not a time'
 expect_json_error "bad ISO date" "/api/calls?to=2026-02-30T10:00:00Z" 400 '^to: '
 expect_json_error "bad outcome" "/api/calls?outcome=lost" 400 '^outcome: "lost" is not one of'
-expect_json_error "bad limit" "/api/calls?limit=100000" 400 '^limit: '
+expect_json_error "bad limit" "/api/calls?limit=100001" 400 '^limit: '
 expect_json_error "unknown parameter" "/api/calls?form=1" 400 '^form: unknown parameter'
 expect_json_error "series without metric" /api/series 400 '^metric: missing'
 expect_json_error "series unknown" "/api/series?metric=no.such.series" 404 'no.such.series'

@@ -15,8 +15,8 @@
 #include "webint.h"
 
 #define DEFAULT_SPAN_S  3600
-#define CALLS_LIMIT_DEF 100
-#define CALLS_LIMIT_MAX 1000
+#define CALLS_LIMIT_DEF 1000 /* a plain /api/calls lists every call of most captures */
+#define CALLS_LIMIT_MAX 100000
 #define FILTER_TEXT_MAX 256
 #define CALL_ID_MAX     1024
 #define GRAPH_W_DEF     800
