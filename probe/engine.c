@@ -70,8 +70,6 @@ static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, 
 {
     e->sip_messages++;
     if (sip_parse(buf, len, e->sipmsg) != 0) {
-        if (getenv("CW_DEBUG_SIP"))
-            fprintf(stderr, "unparseable SIP (%zu bytes):\n%.*s\n---\n", len, (int)len, buf);
         e->sip_parse_errors++;
         return;
     }
