@@ -25,9 +25,99 @@ static void quiet_trace(const char *fi, int li, osip_trace_level_t level, const 
     (void)ap;
 }
 
+/* Under AddressSanitizer libosip2 keeps the C library's allocator, so that
+ * the fuzz targets and sanitizer builds still check its every block. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CW_ASAN 1
+#endif
+#endif
+
+#ifndef CW_ASAN
+/* libosip2 allocates every header, URI and parameter of a message, and the
+ * message is freed as soon as callwatch has copied what it needs.  While
+ * sip_parse() runs, those allocations come from a per-thread arena that is
+ * simply rewound afterwards: no malloc/free per field on the packet path.
+ * Outside sip_parse() (or past the arena's end) the C library serves. */
+#define ARENA_SIZE (1u << 20)
+
+struct arena {
+    uint8_t *base;
+    size_t used;
+};
+
+static _Thread_local struct arena *arena_on; /* set only inside sip_parse() */
+static _Thread_local struct arena arena_mem;
+
+static bool in_arena(const struct arena *a, const void *p)
+{
+    return a && (const uint8_t *)p >= a->base && (const uint8_t *)p < a->base + ARENA_SIZE;
+}
+
+static void *arena_malloc(size_t size)
+{
+    struct arena *a = arena_on;
+    size_t need = (size + 16 + 15) & ~(size_t)15; /* a 16-byte header holds the size */
+    uint8_t *p;
+
+    if (!a || need > ARENA_SIZE - a->used)
+        return malloc(size);
+    p = a->base + a->used;
+    a->used += need;
+    memcpy(p, &size, sizeof(size));
+    return p + 16;
+}
+
+static void arena_free(void *p)
+{
+    if (p && !in_arena(arena_on, p))
+        free(p);
+}
+
+static void *arena_realloc(void *p, size_t size)
+{
+    size_t old;
+    void *q;
+
+    if (!p || !in_arena(arena_on, p))
+        return p ? realloc(p, size) : arena_malloc(size);
+    memcpy(&old, (uint8_t *)p - 16, sizeof(old));
+    q = arena_malloc(size);
+    if (q)
+        memcpy(q, p, old < size ? old : size);
+    return q;
+}
+
+static void arena_begin(void)
+{
+    if (!arena_mem.base)
+        arena_mem.base = cw_calloc(1, ARENA_SIZE);
+    arena_mem.used = 0;
+    arena_on = &arena_mem;
+}
+
+static void arena_end(void)
+{
+    arena_on = NULL;
+}
+#else
+static void arena_begin(void)
+{
+}
+
+static void arena_end(void)
+{
+}
+#endif
+
 static void do_init(void)
 {
     parser_init();
+#ifndef CW_ASAN
+    osip_set_allocators(arena_malloc, arena_realloc, arena_free);
+#endif
     osip_trace_initialize_func(END_TRACE_LEVEL, quiet_trace);
     for (int l = TRACE_LEVEL0; l < END_TRACE_LEVEL; l++)
         osip_trace_disable_level((osip_trace_level_t)l);
@@ -215,8 +305,11 @@ int sip_parse(const uint8_t *buf, size_t len, sip_msg_t *out)
 
     memset(out, 0, offsetof(sip_msg_t, sdp));
     out->reason_q850 = out->reason_sip = -1;
-    if (len == 0 || osip_message_init(&m) != 0)
+    arena_begin();
+    if (len == 0 || osip_message_init(&m) != 0) {
+        arena_end();
         return -EINVAL;
+    }
     if (osip_message_parse(m, (const char *)buf, len) != 0)
         goto out;
     if (!m->call_id || !m->from || !m->to || !m->cseq || !m->cseq->number || !m->cseq->method)
@@ -270,5 +363,6 @@ int sip_parse(const uint8_t *buf, size_t len, sip_msg_t *out)
     rc = 0;
 out:
     osip_message_free(m);
+    arena_end();
     return rc;
 }
