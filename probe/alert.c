@@ -334,7 +334,11 @@ alert_t *alert_new(const cw_config_t *cfg)
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->cond, NULL);
     pthread_cond_init(&a->idle, NULL);
-    pthread_create(&a->thread, NULL, worker, a);
+    if (pthread_create(&a->thread, NULL, worker, a) != 0) {
+        cw_log(CW_LOG_ERR, "alert: cannot start the delivery thread");
+        exit(EXIT_FAILURE);
+    }
+    pthread_setname_np(a->thread, "cw-alert");
     return a;
 }
 

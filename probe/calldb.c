@@ -286,6 +286,7 @@ calldb_t *calldb_open(const char *path, long retention_days, char *err, size_t e
         snprintf(err, errlen, "%s: cannot start the writer thread", path);
         goto fail;
     }
+    pthread_setname_np(db->thread, "cw-calldb");
     return db;
 fail:
     sqlite3_close(db->w);

@@ -430,6 +430,8 @@ int nmsrrd_start(nmsrrd_t *n, long period_ms)
     n->period_ms = period_ms > 0 ? period_ms : 5000;
     n->stop = false;
     rc = pthread_create(&n->thread, NULL, follow_main, n);
+    if (rc == 0)
+        pthread_setname_np(n->thread, "cw-nmsrrd");
     if (rc != 0)
         return -rc;
     n->running = true;

@@ -3,6 +3,7 @@
 #include "reader.h"
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 #include "util.h"
 
-#define RING_SIZE (16u << 20) /* bytes; a power of two */
+#define RING_SIZE (1u << 20) /* bytes; a power of two */
 #define BATCH     64          /* records between publications of a position */
 
 struct rec {
@@ -25,17 +26,21 @@ struct rec {
     uint32_t pad;
 };
 
+/* The two threads' fields sit on separate cache lines: a line written by
+ * one and read by the other on every packet would bounce between cores. */
 struct reader {
     capture_t *const *caps;
     size_t n;
     volatile sig_atomic_t *stop;
     pthread_t thread;
     uint8_t *ring;
-    _Atomic uint64_t head; /* bytes written, published by the reader thread */
-    _Atomic uint64_t tail; /* bytes consumed, published by the engine thread */
+    alignas(64) _Atomic uint64_t head; /* bytes written, published by the reader */
     _Atomic bool done;
-    uint64_t my_tail;      /* consumer's private position */
-    uint64_t pending;      /* consumer: the record handed out last, to release */
+    alignas(64) _Atomic uint64_t tail; /* bytes consumed, published by the engine */
+    alignas(64) uint64_t seen_tail;    /* producer: tail as last loaded */
+    alignas(64) uint64_t my_tail;      /* consumer's private position */
+    uint64_t seen_head;                /* consumer: head as last loaded */
+    uint64_t pending;                  /* consumer: the record handed out last */
     unsigned since_publish;
 };
 
@@ -56,15 +61,18 @@ static size_t rec_len(uint32_t caplen)
  * asked to stop. */
 static uint8_t *reserve(reader_t *r, uint64_t *head, size_t len)
 {
-    for (;;) {
-        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    for (bool reload = false;; reload = true) {
         size_t pos = (size_t)(*head & (RING_SIZE - 1));
         size_t to_end = RING_SIZE - pos;
         size_t need = len <= to_end ? len : to_end + len;
 
         if (*r->stop)
             return NULL;
-        if (RING_SIZE - (*head - tail) >= need) {
+        /* The consumer's position is loaded again only when the one seen
+         * last leaves too little room. */
+        if (RING_SIZE - (*head - r->seen_tail) < need)
+            r->seen_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (RING_SIZE - (*head - r->seen_tail) >= need) {
             if (len > to_end) {
                 /* Pad to the end of the ring: the consumer skips it. */
                 struct rec *pad = (struct rec *)(r->ring + pos);
@@ -78,7 +86,8 @@ static uint8_t *reserve(reader_t *r, uint64_t *head, size_t len)
         }
         /* Full: let the consumer see what is there, then wait. */
         atomic_store_explicit(&r->head, *head, memory_order_release);
-        nap();
+        if (reload)
+            nap();
     }
 }
 
@@ -144,7 +153,12 @@ static void *produce(void *arg)
 
 reader_t *reader_start(capture_t *const *caps, size_t n, volatile sig_atomic_t *stop)
 {
-    reader_t *r = cw_calloc(1, sizeof(*r));
+    size_t size = (sizeof(reader_t) + 63) & ~(size_t)63;
+    reader_t *r = aligned_alloc(64, size);
+
+    if (!r)
+        return NULL;
+    memset(r, 0, size);
 
     r->caps = caps;
     r->n = n;
@@ -155,6 +169,7 @@ reader_t *reader_start(capture_t *const *caps, size_t n, volatile sig_atomic_t *
         free(r);
         return NULL;
     }
+    pthread_setname_np(r->thread, "cw-reader"); /* as top -H and perf show it */
     return r;
 }
 
@@ -171,9 +186,9 @@ void reader_next(reader_t *r, reader_item_t *out)
         r->since_publish = 0;
     }
     for (;;) {
-        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-
-        if (head != r->my_tail) {
+        if (r->seen_head == r->my_tail)
+            r->seen_head = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (r->seen_head != r->my_tail) {
             h = (const struct rec *)(r->ring + (r->my_tail & (RING_SIZE - 1)));
             if (h->kind == UINT16_MAX) { /* padding at the end of the ring */
                 r->my_tail += h->len;

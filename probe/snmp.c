@@ -2366,6 +2366,8 @@ int snmp_poller_start(snmp_poller_t *p)
     fcntl(p->wake[1], F_SETFL, O_NONBLOCK);
     atomic_store(&p->stop, 0);
     rc = pthread_create(&p->thread, NULL, poller_main, p);
+    if (rc == 0)
+        pthread_setname_np(p->thread, "cw-snmp");
     if (rc != 0) {
         close(p->wake[0]);
         close(p->wake[1]);

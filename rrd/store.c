@@ -1178,6 +1178,8 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     e = pthread_create(&s->writer, NULL, writer_main, s);
+    if (e == 0)
+        pthread_setname_np(s->writer, "cw-rrd");
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
         snprintf(err, errlen, "data directory %s: cannot start the writer thread: %s", dir,

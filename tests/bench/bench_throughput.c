@@ -1,12 +1,14 @@
-/* bench_throughput: callwatch on a capture of 1.15 million packets (calls
- * with two-way G.711 RTP), against a bare libpcap read loop and against
+/* bench_throughput: callwatch on a capture of 1.15 million packets (200
+ * calls at once with two-way G.711 RTP, some loss and jitter, a TCP/445
+ * scan in the background), against a bare libpcap read loop and against
  * tshark's RTP stream analysis of the same file, in one run; and
- * callwatch's peak resident memory.
+ * callwatch's peak resident memory, there and with 100,000 streams at once.
  *
  *   bench_throughput CALLWATCH [PACKETS]
  *
  * Prints packets per second for each and the ratios the RTP issue sets as
- * targets (callwatch >= 20x tshark, >= 25 % of the bare loop, RSS < 200 MB). */
+ * targets (callwatch >= 20x tshark, >= 25 % of the bare loop, RSS < 200 MB,
+ * at most 1 KB a stream over a fixed base). */
 #include "config.h"
 
 #include <errno.h>
@@ -23,6 +25,20 @@
 
 #define CALLS_AT_ONCE 200
 #define CALL_SECONDS  60
+#define SCAN_PER_TICK 4     /* TCP SYNs to port 445, every 20 ms */
+#define WIDE_CALLS    50000 /* the memory run: two streams a call */
+#define WIDE_PACKETS  10    /* RTP packets each way in the memory run */
+
+/* A fixed pseudo-random number for (a, b, c): the same capture every run. */
+static uint32_t mix(uint32_t a, uint32_t b, uint32_t c)
+{
+    uint32_t h = a * 0x9e3779b1u ^ (b + 0x7f4a7c15u) * 0x85ebca77u ^ c * 0xc2b2ae3du;
+
+    h ^= h >> 15;
+    h *= 0x2c1b3c6du;
+    h ^= h >> 12;
+    return h;
+}
 
 static double now_s(void)
 {
@@ -32,13 +48,69 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The frames of one 20 ms tick, written in time order when it ends, so
+ * that the capture's timestamps never go back. */
+struct frame {
+    cw_ns_t t;
+    uint32_t order, len;
+    uint8_t data[2048];
+};
+static struct frame tick_frames[2048];
+static size_t tick_n;
+
+static int cmp_frame(const void *a, const void *b)
+{
+    const struct frame *x = a, *y = b;
+
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void flush_tick(pcapgen_t *g)
+{
+    qsort(tick_frames, tick_n, sizeof(tick_frames[0]), cmp_frame);
+    for (size_t i = 0; i < tick_n; i++)
+        pcapgen_write(g, tick_frames[i].t, tick_frames[i].data, tick_frames[i].len,
+                      tick_frames[i].len);
+    tick_n = 0;
+}
+
+static void put_frame(pcapgen_t *g, cw_ns_t t, const pg_buf_t *frame)
+{
+    struct frame *f;
+
+    if (tick_n == sizeof(tick_frames) / sizeof(tick_frames[0]))
+        flush_tick(g);
+    f = &tick_frames[tick_n];
+    f->t = t;
+    f->order = (uint32_t)tick_n++;
+    f->len = (uint32_t)(frame->len < sizeof(f->data) ? frame->len : sizeof(f->data));
+    memcpy(f->data, frame->data, f->len);
+}
+
 static void put_udp(pcapgen_t *g, cw_ns_t t, const char *src, uint16_t sport, const char *dst,
                     uint16_t dport, const void *payload, size_t len)
 {
     static pg_buf_t frame;
 
     pg_eth_udp(&frame, src, sport, dst, dport, payload, len);
-    pcapgen_write(g, t, frame.data, (uint32_t)frame.len, (uint32_t)frame.len);
+    put_frame(g, t, &frame);
+}
+
+static void put_syn(pcapgen_t *g, cw_ns_t t, uint32_t n)
+{
+    static pg_buf_t l4, ip, frame;
+    cw_addr_t src = pg_addr("10.66.20.17"), dst;
+    char a[32];
+
+    snprintf(a, sizeof(a), "198.%u.%u.%u", 18 + ((n >> 16) & 1), (n >> 8) & 255, n & 255);
+    dst = pg_addr(a);
+    l4.len = ip.len = frame.len = 0;
+    pg_tcp(&l4, (uint16_t)(40000 + n % 20000), 445, n * 7919u, 0, 0x02, NULL, 0);
+    pg_ipv4(&ip, &src, &dst, 6, (uint16_t)n, 0, 0, l4.data, l4.len);
+    pg_link(&frame, PG_LINK_ETHERNET, 0, NULL, ip.data, ip.len);
+    put_frame(g, t, &frame);
 }
 
 static void sip(pcapgen_t *g, cw_ns_t t, int call, const char *first, const char *method,
@@ -81,6 +153,8 @@ static long long generate(const char *path, long long want)
     for (long k = 0; n < want; k++) {
         cw_ns_t t = t0 + k * tick;
 
+        for (uint32_t j = 0; j < SCAN_PER_TICK; j++, n++)
+            put_syn(g, t + j * (tick / SCAN_PER_TICK), (uint32_t)(k * SCAN_PER_TICK + j));
         if (k % gap_ticks == 0) {
             int c = (int)ncalls++;
 
@@ -105,6 +179,11 @@ static long long generate(const char *path, long long want)
             for (int d = 0; d < 2; d++) {
                 uint32_t ssrc = (uint32_t)(c * 2 + d + 1), ts = (uint32_t)(i * 160);
                 uint16_t seq = (uint16_t)i;
+                uint32_t r = mix((uint32_t)c, (uint32_t)d, (uint32_t)i);
+
+                /* About 1 % lost, and up to 8 ms of jitter. */
+                if (r % 97 == 0)
+                    continue;
 
                 rtp[2] = (uint8_t)(seq >> 8);
                 rtp[3] = (uint8_t)seq;
@@ -116,12 +195,69 @@ static long long generate(const char *path, long long want)
                 rtp[9] = (uint8_t)(ssrc >> 16);
                 rtp[10] = (uint8_t)(ssrc >> 8);
                 rtp[11] = (uint8_t)ssrc;
-                put_udp(g, t + (d ? 300000 : 0) + (cw_ns_t)(c % 7) * 50000, d ? b : a,
+                put_udp(g, t + (d ? 300000 : 0) + (cw_ns_t)(r >> 8) % 8000000, d ? b : a,
                         d ? 30000 : 20000, d ? a : b, d ? 20000 : 30000, rtp, sizeof(rtp));
                 n++;
             }
         }
+        flush_tick(g);
     }
+    flush_tick(g);
+    pcapgen_close(g);
+    return n;
+}
+
+/* The memory run: `calls` calls set up in the first second, then
+ * WIDE_PACKETS RTP packets each way for every one of them, so that all
+ * their streams are alive at once when the capture ends. */
+static long long generate_wide(const char *path, long calls)
+{
+    pcapgen_t *g = pcapgen_open(path, PG_PCAP_NS, PG_LINK_ETHERNET, 0);
+    const cw_ns_t t0 = CW_SEC(1700000000), tick = 20 * CW_NS_PER_MS;
+    const cw_ns_t setup_gap = CW_NS_PER_SEC / 3 / calls, rtp_gap = tick / 2 / calls;
+    uint8_t rtp[172] = { 0x80, 8 };
+    long long n = 0;
+
+    if (!g)
+        return -1;
+    for (long c = 0; c < calls; c++, n += 3) {
+        cw_ns_t t = t0 + c * 3 * setup_gap;
+
+        sip(g, t, (int)c, "INVITE sip:v@example.com SIP/2.0", "INVITE", 1, false, true, true);
+        sip(g, t + setup_gap, (int)c, "SIP/2.0 200 OK", "INVITE", 1, true, false, true);
+        sip(g, t + 2 * setup_gap, (int)c, "ACK sip:v@example.com SIP/2.0", "ACK", 1, true,
+            true, false);
+        if (tick_n > 1000)
+            flush_tick(g);
+    }
+    flush_tick(g);
+    for (long k = 0; k < WIDE_PACKETS; k++) {
+        for (long c = 0; c < calls; c++) {
+            char a[32], b[32];
+
+            snprintf(a, sizeof(a), "10.1.%ld.%ld", c / 250, c % 250 + 1);
+            snprintf(b, sizeof(b), "10.2.%ld.%ld", c / 250, c % 250 + 1);
+            for (int d = 0; d < 2; d++, n++) {
+                uint32_t ssrc = (uint32_t)(c * 2 + d + 1), ts = (uint32_t)(k * 160);
+
+                rtp[2] = 0;
+                rtp[3] = (uint8_t)k;
+                rtp[4] = (uint8_t)(ts >> 24);
+                rtp[5] = (uint8_t)(ts >> 16);
+                rtp[6] = (uint8_t)(ts >> 8);
+                rtp[7] = (uint8_t)ts;
+                rtp[8] = (uint8_t)(ssrc >> 24);
+                rtp[9] = (uint8_t)(ssrc >> 16);
+                rtp[10] = (uint8_t)(ssrc >> 8);
+                rtp[11] = (uint8_t)ssrc;
+                put_udp(g, CW_SEC(1700000001) + k * tick + (2 * c + d) * rtp_gap, d ? b : a,
+                        d ? 30000 : 20000, d ? a : b, d ? 20000 : 30000, rtp, sizeof(rtp));
+            }
+            if (tick_n > 1000)
+                flush_tick(g);
+        }
+    }
+    flush_tick(g);
     pcapgen_close(g);
     return n;
 }
@@ -156,8 +292,12 @@ static double run(char *const argv[], long *rss_kb)
 {
     struct rusage ru;
     int status;
-    double t = now_s();
-    pid_t pid = fork();
+    double t;
+    pid_t pid;
+
+    fflush(stdout);
+    t = now_s();
+    pid = fork();
 
     if (pid == 0) {
         if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
@@ -216,8 +356,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_throughput: a run failed\n");
         return 1;
     }
-    printf("bench_throughput: %lld packets (%d calls at once, G.711 both ways)\n", read,
-           CALLS_AT_ONCE);
+    printf("bench_throughput: %lld packets (%d calls at once, G.711 both ways, ~1 %% loss, "
+           "jitter, a TCP/445 scan)\n",
+           read, CALLS_AT_ONCE);
     printf("  bare libpcap read loop: %12.0f packets/s  (%.2f s)\n", (double)read / bare, bare);
     printf("  callwatch --report:     %12.0f packets/s  (%.2f s), peak RSS %.1f MB\n",
            (double)read / cw, cw, rss_cw / 1024.0);
@@ -226,5 +367,33 @@ int main(int argc, char **argv)
     printf("  callwatch / tshark:     %12.1f x   (target >= 20)\n", ts / cw);
     printf("  callwatch / bare loop:  %12.1f %%  (target >= 25 %%)\n", 100.0 * bare / cw);
     printf("  callwatch peak RSS:     %12.1f MB  (target < 200 MB)\n", rss_cw / 1024.0);
+
+    /* Memory per stream: the same run with few and with many streams at
+     * once; the difference over the difference in streams. */
+    {
+        static const long counts[2] = { 500, WIDE_CALLS };
+        long rss[2] = { 0, 0 };
+        char *cwargv[] = { argv[1], "-r", path, "--report", "json", "-q", NULL };
+
+        /* CW_BENCH_WIDE names a file for the memory run's capture, kept. */
+        if (getenv("CW_BENCH_WIDE"))
+            snprintf(path, sizeof(path), "%s", getenv("CW_BENCH_WIDE"));
+        else
+            snprintf(path, sizeof(path), "/tmp/cw-bench-wide-%d.pcap", (int)getpid());
+        for (int i = 0; i < 2; i++) {
+            written = generate_wide(path, counts[i]);
+            if (written < 0 || run(cwargv, &rss[i]) <= 0) {
+                fprintf(stderr, "bench_throughput: the memory run failed\n");
+                unlink(path);
+                return 1;
+            }
+        }
+        if (!getenv("CW_BENCH_WIDE"))
+            unlink(path);
+        printf("  %ld streams at once:   peak RSS %.1f MB; with %ld: %.1f MB\n",
+               2 * counts[1], rss[1] / 1024.0, 2 * counts[0], rss[0] / 1024.0);
+        printf("  memory per stream:      %12.2f KB  (target <= 1 KB over a fixed base)\n",
+               (double)(rss[1] - rss[0]) / (double)(2 * (counts[1] - counts[0])));
+    }
     return rc;
 }
