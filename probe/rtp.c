@@ -2,7 +2,7 @@
  *
  * The statistics run three independent accountings over the same packets:
  *   1. sequence numbers after RFC 3550 A.1 (epochs, loss, duplicates,
- *      reordering), with a ring of the latest 1024 positions;
+ *      reordering), with a ring of the latest 256 positions;
  *   2. Wireshark 4.0's RTP stream analysis (jitter, delta, and its own
  *      expected/lost) reproduced packet by packet so the figures compare
  *      with tshark -z rtp,streams;
@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -344,21 +345,36 @@ uint8_t rtp_detector_pt(const rtp_detector_t *d)
 #define MAX_DROPOUT  3000
 #define MAX_MISORDER 100
 #define SEQ_MOD      65536
-/* Positions whose reception state is kept (duplicates, late packets). */
-#define RING 1024
+/* Positions whose reception state is kept (duplicates, late packets), two
+ * bits each. */
+#define RING       256
+#define RING_WORDS (RING / 32)
 /* Positions this far behind the highest are final for the MOS windows:
  * beyond MAX_MISORDER, a packet cannot arrive any more without being a
  * jump. */
 #define SETTLE     128
 #define MAX_MAPPED 16
+/* Payload types counted per stream; more are counted together. */
+#define PT_SLOTS 6
+/* Window changes remembered among the positions not settled yet. */
+#define WB_CAP 8
 
 enum pos_state { POS_MISSING = 0, POS_RECEIVED = 1, POS_DISCARDED = 2 };
 
+/* An SDP mapping; the name is interned (see intern()). */
 struct pt_map {
     uint8_t pt;
+    uint8_t kind; /* enum rtp_payload_kind */
     uint32_t clock;
-    enum rtp_payload_kind kind;
-    char name[RTP_CODEC_NAME_MAX];
+    const char *name;
+};
+
+/* A payload type seen in the stream, with what the packet path needs of it. */
+struct pt_slot {
+    uint8_t pt;
+    uint8_t kind; /* enum rtp_payload_kind */
+    uint32_t clock, ws_clock;
+    uint32_t count;
 };
 
 /* Wireshark 4.0 ui/tap-rtp-analysis.c, rtppacket_analyse(): the state it
@@ -366,6 +382,7 @@ struct pt_map {
 struct ws_state {
     bool started, under;
     uint16_t start_seq, stop_seq;
+    uint8_t last_pt;
     uint32_t cycles;
     uint32_t first_ts;
     double time_ms;        /* arrival of the last in-time-sequence packet */
@@ -373,18 +390,30 @@ struct ws_state {
     double jitter, max_jitter, mean_jitter;
     double delta, max_delta;
     int64_t total_nr;
-    uint8_t last_pt;
 };
 
-#define JB_QCAP 64 /* >= JB_WINDOW */
+/* The loss sequence for the E-model, fed position by position in sequence
+ * order: the stream's total, the 10 s window being settled and, of the
+ * windows settled before it, the one that rated worst. */
+struct loss_sink {
+    mos_loss_t total, cur, worst;
+    double worst_mos;
+    uint32_t cur_w;
+    int8_t prev;
+    bool has_cur, has_worst;
+};
+
+#define JB_QCAP 64 /* > JB_WINDOW */
 
 struct rtp_stats {
-    struct pt_map map[MAX_MAPPED];
-    size_t nmap;
-    double delay_ms;
+    struct pt_map *map;
+    uint8_t nmap;
+    uint8_t npts, last_slot;
     bool delay_set;
+    double delay_ms;
+    struct pt_slot pts[PT_SLOTS];
+    uint64_t pt_other;
 
-    uint64_t pt_count[128];
     uint64_t packets, voice, events, cn;
     uint32_t ssrc;
     cw_ns_t first_arrival, last_arrival;
@@ -392,31 +421,34 @@ struct rtp_stats {
     /* Sequence numbers, current epoch.  Extended numbers are int64 so that
      * a reordered packet may extend the epoch below its first. */
     bool in_epoch;
-    int64_t base, max, settled;
-    uint64_t unique;
-    uint8_t ring[RING];
-    uint32_t ring_win[RING];
     bool pending; /* a jump waiting for its successor */
     uint16_t pend_seq;
+    int64_t base, max, settled;
+    uint64_t unique;
+    uint64_t ring[RING_WORDS];
+    /* The windows of the positions not settled yet: from wb_pos[i] on,
+     * positions belong to window wb_w[i] (a queue; windows only grow). */
+    int64_t wb_pos[WB_CAP];
+    uint32_t wb_w[WB_CAP];
+    uint8_t wb_head, wb_n;
     uint64_t expected_closed, lost_closed;
     uint64_t dups, ooo, resets, ssrc_changes, stray;
 
-    /* Jitter buffer model, per epoch. */
+    /* Jitter buffer model, per epoch: transit times in microseconds from
+     * the anchor, with the low byte of their packet numbers. */
     bool jb_anchored;
+    uint8_t jb_qhead, jb_qlen;
     uint32_t jb_clock, jb_last_ts;
+    uint32_t jb_n; /* voice packets judged in this epoch */
     int64_t jb_ext_ts;
-    double jb_qval[JB_QCAP];   /* monotonic queue of transit times (ms) */
-    uint64_t jb_qidx[JB_QCAP]; /* their packet numbers */
-    unsigned jb_qhead, jb_qlen;
-    uint64_t jb_n;             /* voice packets judged in this epoch */
+    cw_ns_t jb_base;
+    int32_t jb_qval[JB_QCAP]; /* monotonic queue of transit times */
+    uint8_t jb_qidx[JB_QCAP];
     uint64_t jb_discarded;
 
-    /* Loss sequence for the E-model: the stream and each 10 s window. */
-    mos_loss_t total;
-    int8_t loss_prev;
-    mos_loss_t *win;
-    size_t nwin, capwin;
-    uint32_t cur_win;
+    /* The E-model's loss sequence. */
+    struct loss_sink sink;
+    uint32_t nwin, cur_win;
     cw_ns_t last_win_first; /* the first arrival in the newest window */
 
     struct ws_state ws;
@@ -427,8 +459,8 @@ rtp_stats_t *rtp_stats_new(void)
     rtp_stats_t *st = cw_calloc(1, sizeof(*st));
     mos_loss_t init = MOS_LOSS_INIT;
 
-    st->total = init;
-    st->loss_prev = -1;
+    st->sink.total = init;
+    st->sink.prev = -1;
     return st;
 }
 
@@ -436,8 +468,32 @@ void rtp_stats_free(rtp_stats_t *st)
 {
     if (!st)
         return;
-    free(st->win);
+    free(st->map);
     free(st);
+}
+
+/* Codec names are few (PCMU, opus, telephone-event...): each distinct one
+ * is kept once for the whole process.  SDP is wire data, so their number
+ * is bounded: past INTERN_MAX, further names share one label. */
+#define INTERN_MAX 1024
+
+static const char *intern(const char *name)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char *names[INTERN_MAX];
+    static size_t n;
+    const char *found = NULL;
+    char cut[RTP_CODEC_NAME_MAX];
+
+    cw_strlcpy(cut, name, sizeof(cut));
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < n && !found; i++)
+        if (strcmp(names[i], cut) == 0)
+            found = names[i];
+    if (!found && n < INTERN_MAX)
+        found = names[n++] = cw_strdup(cut);
+    pthread_mutex_unlock(&lock);
+    return found ? found : "other";
 }
 
 static const struct pt_map *map_find(const rtp_stats_t *st, uint8_t pt)
@@ -448,37 +504,12 @@ static const struct pt_map *map_find(const rtp_stats_t *st, uint8_t pt)
     return NULL;
 }
 
-int rtp_stats_set_codec(rtp_stats_t *st, uint8_t pt, const char *name, uint32_t clock_rate)
-{
-    struct pt_map *m;
-
-    if (!st || pt >= 128 || !name || !*name)
-        return -EINVAL;
-    m = (struct pt_map *)map_find(st, pt);
-    if (!m) {
-        if (st->nmap >= MAX_MAPPED)
-            return -ENOSPC;
-        m = &st->map[st->nmap++];
-    }
-    m->pt = pt;
-    cw_strlcpy(m->name, name, sizeof(m->name));
-    m->clock = clock_rate ? clock_rate : rtp_name_clock_rate(name);
-    m->kind = kind_of_name(name);
-    return 0;
-}
-
-void rtp_stats_set_delay_ms(rtp_stats_t *st, double one_way_ms)
-{
-    st->delay_set = one_way_ms >= 0;
-    st->delay_ms = one_way_ms;
-}
-
 static enum rtp_payload_kind kind_of(const rtp_stats_t *st, uint8_t pt)
 {
     const struct pt_map *m = map_find(st, pt);
 
     if (m)
-        return m->kind;
+        return (enum rtp_payload_kind)m->kind;
     return is_cn_pt(pt) ? RTP_KIND_CN : RTP_KIND_VOICE;
 }
 
@@ -511,29 +542,195 @@ static uint32_t ws_clock_of(const rtp_stats_t *st, uint8_t pt)
     return m->clock;
 }
 
+static void slot_fill(const rtp_stats_t *st, struct pt_slot *s)
+{
+    s->kind = (uint8_t)kind_of(st, s->pt);
+    s->clock = clock_of(st, s->pt);
+    s->ws_clock = ws_clock_of(st, s->pt);
+}
+
+/* The slot of a payload type, made on its first packet; NULL when all are
+ * taken by others. */
+static struct pt_slot *slot_of(rtp_stats_t *st, uint8_t pt)
+{
+    struct pt_slot *s;
+
+    if (st->npts && st->pts[st->last_slot].pt == pt)
+        return &st->pts[st->last_slot];
+    for (uint8_t i = 0; i < st->npts; i++)
+        if (st->pts[i].pt == pt) {
+            st->last_slot = i;
+            return &st->pts[i];
+        }
+    if (st->npts == PT_SLOTS)
+        return NULL;
+    s = &st->pts[st->npts];
+    s->pt = pt;
+    s->count = 0;
+    slot_fill(st, s);
+    st->last_slot = st->npts++;
+    return s;
+}
+
+int rtp_stats_set_codec(rtp_stats_t *st, uint8_t pt, const char *name, uint32_t clock_rate)
+{
+    struct pt_map *m;
+
+    if (!st || pt >= 128 || !name || !*name)
+        return -EINVAL;
+    m = (struct pt_map *)map_find(st, pt);
+    if (!m) {
+        if (st->nmap >= MAX_MAPPED)
+            return -ENOSPC;
+        st->map = cw_realloc(st->map, (st->nmap + 1u) * sizeof(*st->map));
+        m = &st->map[st->nmap++];
+    }
+    m->pt = pt;
+    m->name = intern(name);
+    m->clock = clock_rate ? clock_rate : rtp_name_clock_rate(name);
+    m->kind = (uint8_t)kind_of_name(name);
+    for (uint8_t i = 0; i < st->npts; i++)
+        slot_fill(st, &st->pts[i]);
+    return 0;
+}
+
+void rtp_stats_set_delay_ms(rtp_stats_t *st, double one_way_ms)
+{
+    st->delay_set = one_way_ms >= 0;
+    st->delay_ms = one_way_ms;
+}
+
+static const char *pt_name(const rtp_stats_t *st, uint8_t pt)
+{
+    const struct pt_map *m = map_find(st, pt);
+    const rtp_pt_info_t *info = rtp_pt_lookup(pt);
+
+    if (m)
+        return m->name;
+    return info ? info->name : "";
+}
+
+/* The voice payload type with the most packets, or -1. */
+static int main_pt(const rtp_stats_t *st)
+{
+    uint32_t best = 0;
+    int pt = -1;
+
+    for (uint8_t i = 0; i < st->npts; i++)
+        if (st->pts[i].kind == RTP_KIND_VOICE &&
+            (st->pts[i].count > best || (st->pts[i].count == best && pt > st->pts[i].pt))) {
+            best = st->pts[i].count;
+            pt = st->pts[i].pt;
+        }
+    return best ? pt : -1;
+}
+
+static double delay_of(const rtp_stats_t *st)
+{
+    return st->delay_set ? st->delay_ms : MOS_DEFAULT_DELAY_MS;
+}
+
+static const mos_codec_t *codec_of(const rtp_stats_t *st)
+{
+    int pt = main_pt(st);
+
+    return mos_codec_find(pt >= 0 ? pt_name(st, (uint8_t)pt) : "");
+}
+
+/* ---------------------------------------------------------------- positions */
+
+static unsigned pos_get(const rtp_stats_t *st, int64_t e)
+{
+    size_t slot = (size_t)(e & (RING - 1));
+
+    return (unsigned)(st->ring[slot / 32] >> (slot % 32 * 2)) & 3u;
+}
+
+static void pos_set(rtp_stats_t *st, int64_t e, unsigned v)
+{
+    size_t slot = (size_t)(e & (RING - 1));
+    unsigned shift = (unsigned)(slot % 32 * 2);
+
+    st->ring[slot / 32] = (st->ring[slot / 32] & ~(3ull << shift)) | ((uint64_t)v << shift);
+}
+
 /* ---------------------------------------------------------------- windows */
 
-/* Appends one position, in sequence order, to its window and the total;
- * *prev carries the Markov state across windows. */
-static void win_feed(mos_loss_t *wins, mos_loss_t *total, int8_t *prev, uint32_t w, bool lost)
+/* A window is complete: keep it if it rates worst so far (with the codec
+ * and delay known now; rtp_stats_get rates the one kept again). */
+static void sink_close(const rtp_stats_t *st, struct loss_sink *k)
 {
-    wins[w].prev = *prev;
-    mos_loss_add(&wins[w], lost);
-    total->prev = *prev;
-    mos_loss_add(total, lost);
-    *prev = lost ? 1 : 0;
+    double m;
+
+    if (!k->has_cur || k->cur.positions == 0)
+        return;
+    m = mos_estimate(codec_of(st), &k->cur, delay_of(st), NULL);
+    if (!k->has_worst || m < k->worst_mos) {
+        k->worst = k->cur;
+        k->worst_mos = m;
+        k->has_worst = true;
+    }
+}
+
+/* Appends one position, in sequence order, to its window and the total. */
+static void sink_feed(const rtp_stats_t *st, struct loss_sink *k, uint32_t w, bool lost)
+{
+    if (!k->has_cur || w != k->cur_w) {
+        mos_loss_t init = MOS_LOSS_INIT;
+
+        sink_close(st, k);
+        k->cur = init;
+        k->cur_w = w;
+        k->has_cur = true;
+    }
+    k->cur.prev = k->prev;
+    mos_loss_add(&k->cur, lost);
+    k->total.prev = k->prev;
+    mos_loss_add(&k->total, lost);
+    k->prev = lost ? 1 : 0;
+}
+
+static void wb_reset(rtp_stats_t *st, int64_t pos, uint32_t w)
+{
+    st->wb_head = 0;
+    st->wb_n = 1;
+    st->wb_pos[0] = pos;
+    st->wb_w[0] = w;
+}
+
+/* The window of position e, the lowest not settled: boundaries behind it
+ * are dropped. */
+static uint32_t wb_take(rtp_stats_t *st, int64_t e)
+{
+    while (st->wb_n > 1 && st->wb_pos[(st->wb_head + 1) % WB_CAP] <= e) {
+        st->wb_head = (uint8_t)((st->wb_head + 1) % WB_CAP);
+        st->wb_n--;
+    }
+    return st->wb_w[st->wb_head];
 }
 
 static void settle_upto(rtp_stats_t *st, int64_t limit)
 {
     while (st->settled < limit) {
-        size_t slot;
+        int64_t e = ++st->settled;
 
-        st->settled++;
-        slot = (size_t)(st->settled & (RING - 1));
-        win_feed(st->win, &st->total, &st->loss_prev, st->ring_win[slot],
-                 st->ring[slot] != POS_RECEIVED);
+        sink_feed(st, &st->sink, wb_take(st, e), pos_get(st, e) != POS_RECEIVED);
     }
+}
+
+/* Positions from pos on belong to window w.  When the queue is full (a
+ * window change every few positions), the oldest window is settled early. */
+static void wb_mark(rtp_stats_t *st, int64_t pos, uint32_t w)
+{
+    if (st->wb_n && st->wb_w[(st->wb_head + st->wb_n - 1) % WB_CAP] == w)
+        return;
+    if (st->wb_n == WB_CAP) {
+        settle_upto(st, st->wb_pos[(st->wb_head + 1) % WB_CAP] - 1);
+        (void)wb_take(st, st->settled + 1);
+    }
+    st->wb_pos[(st->wb_head + st->wb_n) % WB_CAP] = pos;
+    st->wb_w[(st->wb_head + st->wb_n) % WB_CAP] = w;
+    st->wb_n++;
 }
 
 /* Time since the stream's first packet, saturating (capture timestamps
@@ -552,9 +749,9 @@ static double since_first_ms(const rtp_stats_t *st, cw_ns_t arrival)
     return (double)since_first(st, arrival) / 1e6;
 }
 
-/* Windows kept per stream (a week), and the longest silence kept as empty
- * windows (an hour): a longer gap, or a jump of the capture clock, moves
- * on to the next window instead. */
+/* Windows counted per stream (a week), and the longest silence counted as
+ * empty windows (an hour): a longer gap, or a jump of the capture clock,
+ * moves on to the next window instead. */
 #define MAX_WINDOWS    60480u
 #define MAX_WINDOW_GAP 360u
 
@@ -569,19 +766,8 @@ static uint32_t window_of(rtp_stats_t *st, cw_ns_t arrival)
         w = st->cur_win + 1;
     if (w >= MAX_WINDOWS)
         w = MAX_WINDOWS - 1;
-    if (w >= st->capwin) {
-        size_t cap = st->capwin ? st->capwin : 8;
-        mos_loss_t init = MOS_LOSS_INIT;
-
-        while (cap <= w)
-            cap *= 2;
-        st->win = cw_realloc(st->win, cap * sizeof(*st->win));
-        for (size_t i = st->capwin; i < cap; i++)
-            st->win[i] = init;
-        st->capwin = cap;
-    }
     if (w >= st->nwin) {
-        st->nwin = w + 1;
+        st->nwin = (uint32_t)w + 1;
         st->last_win_first = arrival;
     }
     st->cur_win = (uint32_t)w;
@@ -603,7 +789,8 @@ static void epoch_close(rtp_stats_t *st)
     st->in_epoch = false;
 }
 
-static void epoch_open(rtp_stats_t *st, uint16_t seq)
+/* Opens an epoch at seq, whose first position belongs to window w. */
+static void epoch_open(rtp_stats_t *st, uint16_t seq, uint32_t w)
 {
     memset(st->ring, 0, sizeof(st->ring));
     /* Extended numbers start one cycle up so that reordering below the
@@ -613,18 +800,17 @@ static void epoch_open(rtp_stats_t *st, uint16_t seq)
     st->unique = 0;
     st->in_epoch = true;
     st->jb_anchored = false;
+    wb_reset(st, st->base, w);
 }
 
 /* Moves the highest position to ext (> max); the new positions belong to
  * window w and start as missing. */
 static void advance(rtp_stats_t *st, int64_t ext, uint32_t w)
 {
+    wb_mark(st, st->max + 1, w);
     for (int64_t e = st->max + 1; e <= ext; e++) {
-        size_t slot = (size_t)(e & (RING - 1));
-
         /* The slot's previous position (e - RING) settled long ago. */
-        st->ring[slot] = POS_MISSING;
-        st->ring_win[slot] = w;
+        pos_set(st, e, POS_MISSING);
         st->max = e;
         settle_upto(st, st->max - SETTLE);
     }
@@ -634,34 +820,33 @@ static void advance(rtp_stats_t *st, int64_t ext, uint32_t w)
  * duplicate. */
 static bool receive(rtp_stats_t *st, int64_t ext)
 {
-    size_t slot = (size_t)(ext & (RING - 1));
-
-    if (st->ring[slot] != POS_MISSING)
+    if (pos_get(st, ext) != POS_MISSING)
         return false;
-    st->ring[slot] = POS_RECEIVED;
+    pos_set(st, ext, POS_RECEIVED);
     st->unique++;
     return true;
 }
 
 /* A packet behind the highest position by back (1 .. RING-1): late or a
  * duplicate.  Returns the position, or -1 when it could not be placed. */
-static int64_t late(rtp_stats_t *st, uint32_t back, uint32_t w)
+static int64_t late(rtp_stats_t *st, uint32_t back)
 {
     int64_t ext = st->max - back;
 
     if (ext < st->base) {
         /* Earlier than the epoch's first packet: RFC 3550 keeps base_seq,
-         * we extend the epoch down so that "lost" stays "never received". */
+         * we extend the epoch down so that "lost" stays "never received".
+         * The new positions join the window of the first. */
         if (st->max - ext >= RING || ext <= SEQ_MOD - SEQ_MOD / 2) {
             st->stray++;
             return -1;
         }
-        for (int64_t e = ext; e < st->base; e++) {
-            st->ring[(size_t)(e & (RING - 1))] = POS_MISSING;
-            st->ring_win[(size_t)(e & (RING - 1))] = w;
-        }
-        if (st->settled == st->base - 1)
+        for (int64_t e = ext; e < st->base; e++)
+            pos_set(st, e, POS_MISSING);
+        if (st->settled == st->base - 1) {
             st->settled = ext - 1;
+            st->wb_pos[st->wb_head] = ext;
+        }
         st->base = ext;
     }
     if (!receive(st, ext)) {
@@ -673,7 +858,7 @@ static int64_t late(rtp_stats_t *st, uint32_t back, uint32_t w)
 }
 
 /* The pending jump turned out not to start a new epoch. */
-static void resolve_pending(rtp_stats_t *st, uint32_t w)
+static void resolve_pending(rtp_stats_t *st)
 {
     uint16_t back;
 
@@ -682,13 +867,12 @@ static void resolve_pending(rtp_stats_t *st, uint32_t w)
     st->pending = false;
     back = (uint16_t)((uint16_t)st->max - st->pend_seq);
     if (back > 0 && back < RING)
-        (void)late(st, back, w);
+        (void)late(st, back);
     else
         st->stray++;
 }
 
 /* ---------------------------------------------------------------- jitter buffer */
-
 
 /* Would a 60 ms jitter buffer have played this voice packet?  The buffer
  * plays each packet 60 ms after the fastest transit (arrival minus media
@@ -699,16 +883,9 @@ static void resolve_pending(rtp_stats_t *st, uint32_t w)
  * each packet costs O(1). */
 #define JB_WINDOW 50 /* one second of 20 ms packets */
 
-static void jb_reset(rtp_stats_t *st)
-{
-    st->jb_qhead = st->jb_qlen = 0;
-    st->jb_n = 0;
-}
-
 static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t clock)
 {
-    int64_t ext;
-    double transit;
+    int64_t ext, transit;
     unsigned back;
 
     if (clock == 0)
@@ -718,31 +895,39 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_clock = clock;
         st->jb_last_ts = ts;
         st->jb_ext_ts = 0;
-        jb_reset(st);
+        st->jb_base = since_first(st, arrival);
+        st->jb_qhead = st->jb_qlen = 0;
+        st->jb_n = 0;
     }
     ext = st->jb_ext_ts + (int32_t)(ts - st->jb_last_ts);
     if (ext > st->jb_ext_ts) {
         st->jb_ext_ts = ext;
         st->jb_last_ts = ts;
     }
-    transit = since_first_ms(st, arrival) - (double)ext * 1000.0 / clock;
+    /* Microseconds since the anchor minus media time since it; clamped,
+     * though only a clock running wild drifts by half an hour. */
+    transit = (since_first(st, arrival) - st->jb_base) / 1000 - ext * 1000000 / (int64_t)clock;
+    if (transit > INT32_MAX)
+        transit = INT32_MAX;
+    if (transit < INT32_MIN)
+        transit = INT32_MIN;
     /* Push, dropping larger values from the back; expire from the front. */
     while (st->jb_qlen) {
-        back = (st->jb_qhead + st->jb_qlen - 1) % JB_QCAP;
+        back = (st->jb_qhead + st->jb_qlen - 1u) % JB_QCAP;
         if (st->jb_qval[back] < transit)
             break;
         st->jb_qlen--;
     }
     back = (st->jb_qhead + st->jb_qlen) % JB_QCAP;
-    st->jb_qval[back] = transit;
-    st->jb_qidx[back] = st->jb_n;
+    st->jb_qval[back] = (int32_t)transit;
+    st->jb_qidx[back] = (uint8_t)st->jb_n;
     st->jb_qlen++;
-    while (st->jb_qidx[st->jb_qhead] + JB_WINDOW <= st->jb_n) {
-        st->jb_qhead = (st->jb_qhead + 1) % JB_QCAP;
+    while ((uint8_t)(st->jb_n - st->jb_qidx[st->jb_qhead]) >= JB_WINDOW) {
+        st->jb_qhead = (uint8_t)((st->jb_qhead + 1u) % JB_QCAP);
         st->jb_qlen--;
     }
     st->jb_n++;
-    return transit - st->jb_qval[st->jb_qhead] > RTP_JITTER_BUFFER_MS;
+    return transit - st->jb_qval[st->jb_qhead] > (int64_t)(RTP_JITTER_BUFFER_MS * 1000);
 }
 
 /* ---------------------------------------------------------------- sequence */
@@ -754,20 +939,19 @@ static void seq_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uin
     int64_t pos = -1;
 
     if (!st->in_epoch) {
-        epoch_open(st, h->seq);
-        st->ring_win[(size_t)(st->base & (RING - 1))] = w;
+        epoch_open(st, h->seq, w);
         pos = st->base;
         receive(st, pos);
         goto received;
     }
     udelta = (uint16_t)(h->seq - (uint16_t)st->max);
     if (udelta == 0) {
-        resolve_pending(st, w);
+        resolve_pending(st);
         st->dups++;
         return;
     }
     if (udelta < MAX_DROPOUT) {
-        resolve_pending(st, w);
+        resolve_pending(st);
         pos = st->max + udelta;
         advance(st, pos, w);
         receive(st, pos);
@@ -780,27 +964,26 @@ static void seq_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uin
             st->pending = false;
             st->resets++;
             epoch_close(st);
-            epoch_open(st, st->pend_seq);
-            st->ring_win[(size_t)(st->base & (RING - 1))] = w;
+            epoch_open(st, st->pend_seq, w);
             receive(st, st->base);
             pos = st->base + 1;
             advance(st, pos, w);
             receive(st, pos);
             goto received;
         }
-        resolve_pending(st, w);
+        resolve_pending(st);
         st->pending = true;
         st->pend_seq = h->seq;
         return;
     }
-    resolve_pending(st, w);
-    pos = late(st, SEQ_MOD - udelta, w);
+    resolve_pending(st);
+    pos = late(st, SEQ_MOD - udelta);
     if (pos < 0)
         return;
 
 received:
     if (voice && jb_discards(st, arrival, h->ts, clock)) {
-        st->ring[(size_t)(pos & (RING - 1))] = POS_DISCARDED;
+        pos_set(st, pos, POS_DISCARDED);
         st->jb_discarded++;
     }
 }
@@ -809,11 +992,11 @@ received:
 
 /* Reproduces Wireshark 4.0's per-packet RTP analysis (facts and formulas
  * from ui/tap-rtp-analysis.c and ui/tap-rtp-common.c of that release). */
-static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
+static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uint32_t clock)
 {
     struct ws_state *w = &st->ws;
     double now = since_first_ms(st, arrival);
-    uint32_t since_first, clock;
+    uint32_t since_first;
     bool in_seq, cn, follow_cn;
     double current_jitter = 0;
 
@@ -848,7 +1031,6 @@ static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
     cn = is_cn_pt(h->pt);
     follow_cn = is_cn_pt(w->last_pt);
     w->last_pt = h->pt;
-    clock = ws_clock_of(st, h->pt);
 
     if (in_seq) {
         if (clock) {
@@ -885,8 +1067,9 @@ static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
 
 int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
 {
+    const struct pt_slot *slot;
     enum rtp_payload_kind kind;
-    uint32_t w;
+    uint32_t w, clock, ws_clock;
 
     if (!st || !h)
         return -EINVAL;
@@ -913,8 +1096,17 @@ int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
     if (arrival > st->last_arrival)
         st->last_arrival = arrival;
     st->packets++;
-    st->pt_count[h->pt & 0x7f]++;
-    kind = kind_of(st, h->pt);
+    if ((slot = slot_of(st, h->pt))) {
+        ((struct pt_slot *)slot)->count++;
+        kind = (enum rtp_payload_kind)slot->kind;
+        clock = slot->clock;
+        ws_clock = slot->ws_clock;
+    } else {
+        st->pt_other++;
+        kind = kind_of(st, h->pt);
+        clock = clock_of(st, h->pt);
+        ws_clock = ws_clock_of(st, h->pt);
+    }
     if (kind == RTP_KIND_EVENT)
         st->events++;
     else if (kind == RTP_KIND_CN)
@@ -923,31 +1115,18 @@ int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
         st->voice++;
 
     w = window_of(st, arrival);
-    seq_packet(st, arrival, h, w, kind == RTP_KIND_VOICE, clock_of(st, h->pt));
-    ws_packet(st, arrival, h);
+    seq_packet(st, arrival, h, w, kind == RTP_KIND_VOICE, clock);
+    ws_packet(st, arrival, h, ws_clock);
     return 0;
 }
 
 /* ---------------------------------------------------------------- summary */
 
-static const char *pt_name(const rtp_stats_t *st, uint8_t pt)
-{
-    const struct pt_map *m = map_find(st, pt);
-    const rtp_pt_info_t *info = rtp_pt_lookup(pt);
-
-    if (m)
-        return m->name;
-    return info ? info->name : "";
-}
-
 void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
 {
     const mos_codec_t *codec;
-    mos_loss_t total = st->total;
-    mos_loss_t *wins = NULL;
-    int8_t prev = st->loss_prev;
-    uint64_t best = 0;
-    int best_pt = -1;
+    struct loss_sink k = st->sink;
+    int pt = main_pt(st);
     int64_t cur_expected = 0, cur_lost = 0;
 
     memset(out, 0, sizeof(*out));
@@ -965,15 +1144,10 @@ void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
     out->last_arrival = st->last_arrival;
     out->jb_discarded = st->jb_discarded;
 
-    for (int pt = 0; pt < 128; pt++)
-        if (st->pt_count[pt] > best && kind_of(st, (uint8_t)pt) == RTP_KIND_VOICE) {
-            best = st->pt_count[pt];
-            best_pt = pt;
-        }
-    if (best_pt >= 0) {
-        out->pt = (uint8_t)best_pt;
-        cw_strlcpy(out->codec, pt_name(st, (uint8_t)best_pt), sizeof(out->codec));
-        out->clock_rate = clock_of(st, (uint8_t)best_pt);
+    if (pt >= 0) {
+        out->pt = (uint8_t)pt;
+        cw_strlcpy(out->codec, pt_name(st, (uint8_t)pt), sizeof(out->codec));
+        out->clock_rate = clock_of(st, (uint8_t)pt);
     }
 
     if (st->in_epoch) {
@@ -994,39 +1168,43 @@ void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
         out->ws_lost = out->ws_expected - st->ws.total_nr;
     }
 
-    /* The E-model: settle the positions still open on copies. */
-    out->delay_ms = st->delay_set ? st->delay_ms : MOS_DEFAULT_DELAY_MS;
+    /* The E-model: settle the positions still open on a copy. */
+    out->delay_ms = delay_of(st);
     codec = mos_codec_find(out->codec);
-    if (st->nwin) {
-        wins = cw_calloc(st->nwin, sizeof(*wins));
-        memcpy(wins, st->win, st->nwin * sizeof(*wins));
-    }
-    if (st->in_epoch)
+    if (st->in_epoch) {
+        uint8_t head = st->wb_head, n = st->wb_n;
+
         for (int64_t e = st->settled + 1; e <= st->max; e++) {
-            size_t slot = (size_t)(e & (RING - 1));
-
-            win_feed(wins, &total, &prev, st->ring_win[slot], st->ring[slot] != POS_RECEIVED);
+            while (n > 1 && st->wb_pos[(head + 1) % WB_CAP] <= e) {
+                head = (uint8_t)((head + 1) % WB_CAP);
+                n--;
+            }
+            sink_feed(st, &k, st->wb_w[head], pos_get(st, e) != POS_RECEIVED);
         }
-    out->windows = (uint32_t)st->nwin;
-    out->burst_r = mos_burst_r(&total);
-    out->mos = mos_estimate(codec, &total, out->delay_ms, &out->r_factor);
+    }
+    out->windows = st->nwin;
+    out->burst_r = mos_burst_r(&k.total);
+    out->mos = mos_estimate(codec, &k.total, out->delay_ms, &out->r_factor);
     out->mos_min = out->mos;
-    for (size_t i = 0; i < st->nwin; i++) {
-        double m;
+    /* The worst complete window, rated again with the codec and delay
+     * known now; then the window still open, which counts if it is not the
+     * newest or covers half its length. */
+    if (k.has_worst) {
+        double m = mos_estimate(codec, &k.worst, out->delay_ms, NULL);
 
-        if (wins[i].positions == 0)
-            continue;
-        /* The last window counts once it covers half its length. */
-        if (i + 1 == st->nwin) {
-            cw_ns_t span;
-
-            if (__builtin_sub_overflow(st->last_arrival, st->last_win_first, &span) ||
-                span < RTP_WINDOW_NS / 2)
-                continue;
-        }
-        m = mos_estimate(codec, &wins[i], out->delay_ms, NULL);
         if (m < out->mos_min)
             out->mos_min = m;
     }
-    free(wins);
+    if (k.has_cur && k.cur.positions) {
+        cw_ns_t span;
+
+        if (k.cur_w + 1 != st->nwin ||
+            (!__builtin_sub_overflow(st->last_arrival, st->last_win_first, &span) &&
+             span >= RTP_WINDOW_NS / 2)) {
+            double m = mos_estimate(codec, &k.cur, out->delay_ms, NULL);
+
+            if (m < out->mos_min)
+                out->mos_min = m;
+        }
+    }
 }
