@@ -761,9 +761,12 @@ int main(int argc, char **argv)
     e = engine_new(&cfg, metrics);
     if (!o.nfiles)
         engine_set_live(e, report != REPORT_NONE);
-    status = status_new();
-    engine_set_status(e, status);
-    status_publish(status, engine_status_json(e)); /* before the first packet */
+    if (web_on) {
+        /* Snapshots for the dashboard; nothing else reads them. */
+        status = status_new();
+        engine_set_status(e, status);
+        status_publish(status, engine_status_json(e)); /* before the first packet */
+    }
     if (cfg.data_dir) {
         char path[4200];
 
