@@ -20,31 +20,6 @@ cw_ns_t cw_wall_now(void)
     return (cw_ns_t)ts.tv_sec * CW_NS_PER_SEC + ts.tv_nsec;
 }
 
-bool cw_addr_equal(const cw_addr_t *a, const cw_addr_t *b)
-{
-    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
-}
-
-uint32_t cw_addr_hash(const cw_addr_t *a, uint32_t seed)
-{
-    /* Word-wise multiply and a 64-bit finaliser: this runs several times
-     * for every packet. */
-    uint32_t w[4];
-    uint64_t h = ((uint64_t)seed << 8 | a->family) * 0x9e3779b97f4a7c15ULL;
-
-    memcpy(w, a->bytes, sizeof(w));
-    h ^= w[0] * 0xff51afd7ed558ccdULL;
-    if (a->family == 6) {
-        h = (h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
-        h ^= ((uint64_t)w[1] << 32 | w[2]) * 0xff51afd7ed558ccdULL;
-        h ^= w[3] * 0xc4ceb9fe1a85ec53ULL;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return (uint32_t)h;
-}
-
 const char *cw_addr_str(const cw_addr_t *a, char *buf, size_t len)
 {
     if (a->family == 4) {

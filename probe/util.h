@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Time is nanoseconds since the Unix epoch.  In offline mode it is packet
  * time; in live mode packet time with a wall-clock tick when idle. */
@@ -33,7 +34,11 @@ typedef struct cw_addr {
 #define CW_ADDR_STRLEN     48 /* enough for "[v6]:port" too */
 #define CW_ENDPOINT_STRLEN 56
 
-bool cw_addr_equal(const cw_addr_t *a, const cw_addr_t *b);
+/* Inline: these run several times for every packet. */
+static inline bool cw_addr_equal(const cw_addr_t *a, const cw_addr_t *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
 
 /* Mixes 32-bit values into a well-spread hash (for keys built from address
  * hashes and ports). */
@@ -46,7 +51,26 @@ static inline uint32_t cw_mix32(uint32_t a, uint32_t b)
     h ^= h >> 29;
     return (uint32_t)h;
 }
-uint32_t cw_addr_hash(const cw_addr_t *a, uint32_t seed);
+
+/* A hash of an address; seed separates uses. */
+static inline uint32_t cw_addr_hash(const cw_addr_t *a, uint32_t seed)
+{
+    /* Word-wise multiply and a 64-bit finaliser. */
+    uint32_t w[4];
+    uint64_t h = ((uint64_t)seed << 8 | a->family) * 0x9e3779b97f4a7c15ULL;
+
+    memcpy(w, a->bytes, sizeof(w));
+    h ^= w[0] * 0xff51afd7ed558ccdULL;
+    if (a->family == 6) {
+        h = (h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= ((uint64_t)w[1] << 32 | w[2]) * 0xff51afd7ed558ccdULL;
+        h ^= w[3] * 0xc4ceb9fe1a85ec53ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}
 
 /* Formats the address into buf (at least CW_ADDR_STRLEN); returns buf. */
 const char *cw_addr_str(const cw_addr_t *a, char *buf, size_t len);
