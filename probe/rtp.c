@@ -439,7 +439,8 @@ struct rtp_stats {
     bool jb_anchored;
     uint8_t jb_qhead, jb_qlen;
     uint32_t jb_clock, jb_last_ts;
-    uint32_t jb_n; /* voice packets judged in this epoch */
+    uint32_t jb_us_unit; /* microseconds a media unit, when whole */
+    uint32_t jb_n;       /* voice packets judged in this epoch */
     int64_t jb_ext_ts;
     cw_ns_t jb_base;
     int32_t jb_qval[JB_QCAP]; /* monotonic queue of transit times */
@@ -893,6 +894,8 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
     if (!st->jb_anchored || clock != st->jb_clock) {
         st->jb_anchored = true;
         st->jb_clock = clock;
+        /* Clocks that divide a second (8 and 16 kHz) need no division. */
+        st->jb_us_unit = 1000000 % clock ? 0 : 1000000 / clock;
         st->jb_last_ts = ts;
         st->jb_ext_ts = 0;
         st->jb_base = since_first(st, arrival);
@@ -906,7 +909,8 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
     }
     /* Microseconds since the anchor minus media time since it; clamped,
      * though only a clock running wild drifts by half an hour. */
-    transit = (since_first(st, arrival) - st->jb_base) / 1000 - ext * 1000000 / (int64_t)clock;
+    transit = (since_first(st, arrival) - st->jb_base) / 1000 -
+              (st->jb_us_unit ? ext * st->jb_us_unit : ext * 1000000 / (int64_t)clock);
     if (transit > INT32_MAX)
         transit = INT32_MAX;
     if (transit < INT32_MIN)

@@ -97,14 +97,18 @@ static bool same_key(const traffic_talker_t *a, const cw_addr_t *src, uint8_t pr
 /* srch is cw_addr_hash(src, 0), which decode computed for every packet. */
 static size_t key_bucket(const struct topk *tk, uint32_t srch, uint8_t proto, uint16_t dport)
 {
-    return cw_mix32(srch, (uint32_t)proto << 16 | dport) % tk->nbuckets;
+    return cw_mix32(srch, (uint32_t)proto << 16 | dport) & (tk->nbuckets - 1);
 }
 
 static void topk_init(struct topk *tk, size_t k)
 {
     tk->k = k;
     tk->n = 0;
-    tk->nbuckets = k * 4;
+    /* At least four buckets an entry, a power of two (masked, not divided:
+     * this runs for every packet). */
+    tk->nbuckets = 16;
+    while (tk->nbuckets < k * 4)
+        tk->nbuckets *= 2;
     tk->e = cw_calloc(k, sizeof(*tk->e));
     tk->heap = cw_calloc(k, sizeof(*tk->heap));
     tk->buckets = cw_calloc(tk->nbuckets, sizeof(*tk->buckets));
