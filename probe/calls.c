@@ -10,6 +10,8 @@
 #define NBUCKETS      65536u
 #define CALL_MAX_MSGS 100u
 #define LINGER_NS     CW_SEC(32) /* ended calls absorb late retransmissions */
+#define CALL_ID_MAX   256        /* a longer Call-ID is cut to 255 bytes */
+#define LABEL_MAX     56         /* a ladder label, NUL included */
 
 enum call_state {
     ST_TRYING = 0, /* INVITE sent, nothing back */
@@ -19,53 +21,84 @@ enum call_state {
     ST_ENDED,
 };
 
+/* One message of a call's ladder.  Its label ("INVITE", "180 Ringing") is
+ * built when the ladder is output: the method of a request, or the status
+ * and reason phrase of a response. */
 struct call_msg {
     cw_ns_t t;
+    uint32_t cseq;
+    int status; /* responses */
     cw_addr_t src, dst;
     uint16_t sport, dport;
-    uint32_t cseq;
     bool request, sdp;
-    char label[56];
+    char text[40]; /* the method or the reason phrase; no NUL when full */
 };
 
+_Static_assert(sizeof(((sip_msg_t *)0)->method_name) <= sizeof(((struct call_msg *)0)->text) + 1,
+               "a method fits a ladder message whole");
+
+/* A call's strings other than its Call-ID, in the order of its string
+ * block.  The From tag, read for every in-dialog message, comes first. */
+enum call_str {
+    CS_FROM_TAG = 0,
+    CS_FROM_URI,
+    CS_TO_URI,
+    CS_FROM_DISPLAY,
+    CS_TO_DISPLAY,
+    CS_USER_AGENT,
+    CS_CALLEE_AGENT,
+    CS_CODEC,
+    CS_REASON,
+    CS_COUNT
+};
+
+/* Each string's limit, NUL included: longer values are cut to fit. */
+static const size_t str_cap[CS_COUNT] = {
+    [CS_FROM_TAG] = 96,      [CS_FROM_URI] = 160,  [CS_TO_URI] = 160,
+    [CS_FROM_DISPLAY] = 96,  [CS_TO_DISPLAY] = 96, [CS_USER_AGENT] = 128,
+    [CS_CALLEE_AGENT] = 128, [CS_CODEC] = 64,      [CS_REASON] = 160,
+};
+
+/* Widest fields first, so that nothing is padded. */
 struct call {
-    char id[256];
-    uint32_t hash;
     struct call *hnext;
     struct call *prev, *next; /* in progress: by last activity; ended: by end time */
-    bool hashed;
-
-    cw_ns_t start, invite_t, first_prov, last_prov, answered, end, last_sip, linger_until;
+    cw_ns_t start, invite_t, first_prov, last_prov, answered, end, last_sip;
     cw_ns_t last_media[2]; /* [0] from the caller's side, [1] from the callee's */
-    bool media_seen[2];
-    bool media_inactive; /* the latest SDP put the media on hold */
-    cw_addr_t sdp_addr[2]; /* where each side last said to send its media */
-    uint16_t sdp_port[2];
+    struct call_msg *msgs;
+    /* The enum call_str strings back to back, each NUL-terminated ("" when
+     * unset); any change rebuilds the block. */
+    char *strs;
+    const char *end_reason; /* a literal; "" while up */
+    const char *hangup_by;  /* a literal; "" unless a BYE was seen */
 
-    char from_uri[160], to_uri[160], from_display[96], to_display[96], from_tag[96];
-    char user_agent[128], callee_agent[128];
-    cw_addr_t caller, callee;
-    uint16_t caller_port, callee_port;
-    uint8_t transport; /* IPPROTO_UDP or IPPROTO_TCP */
-
+    uint32_t hash;
     uint32_t invite_cseq;
     int final_code;
-    bool cancel_seen;
-    unsigned challenges, retrans;
-    enum call_state state;
-    enum call_outcome outcome;
-    char end_reason[32];
-    char hangup_by[8];
     int q850;
-    char reason[160];
-    bool one_way;
-    char codecs[64];
-
-    struct call_msg *msgs;
-    unsigned nmsgs, capmsgs, msgs_dropped;
-    bool dirty; /* changed since on_end reported it */
+    unsigned challenges, retrans;
+    unsigned msgs_dropped;
     unsigned end_reports;
+
+    uint16_t sdp_port[2];
+    uint16_t caller_port, callee_port;
+    cw_addr_t sdp_addr[2]; /* where each side last said to send its media */
+    cw_addr_t caller, callee;
+    uint8_t transport; /* IPPROTO_UDP or IPPROTO_TCP */
+    uint8_t state;     /* enum call_state */
+    uint8_t outcome;   /* enum call_outcome */
+    uint8_t nmsgs, capmsgs;
+    bool hashed;
+    bool media_seen[2];
+    bool media_inactive; /* the latest SDP put the media on hold */
+    bool cancel_seen;
+    bool one_way;
+    bool dirty; /* changed since on_end reported it */
+
+    char id[]; /* the Call-ID (cut to CALL_ID_MAX - 1 bytes), allocated with the call */
 };
+
+_Static_assert(CALL_MAX_MSGS <= UINT8_MAX, "message counts fit a call's uint8_t");
 
 struct calls {
     calls_cfg_t cfg;
@@ -111,7 +144,64 @@ calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks)
 static void call_destroy(call_t *c)
 {
     free(c->msgs);
+    free(c->strs);
     free(c);
+}
+
+/* ---- strings */
+
+/* Points out[k] at each of c's strings. */
+static void strs_split(const struct call *c, const char *out[CS_COUNT])
+{
+    const char *s = c->strs;
+
+    for (int k = 0; k < CS_COUNT; k++) {
+        out[k] = s;
+        s += strlen(s) + 1;
+    }
+}
+
+static const char *str_get(const struct call *c, enum call_str k)
+{
+    const char *s = c->strs;
+
+    for (int i = 0; i < (int)k; i++)
+        s += strlen(s) + 1;
+    return s;
+}
+
+/* Builds c's string block from v (each cut to its cap), replacing the old
+ * one; v may point into the old block. */
+static void strs_build(struct call *c, const char *const v[CS_COUNT])
+{
+    size_t len[CS_COUNT], total = 0;
+    char *blk, *w;
+
+    for (int k = 0; k < CS_COUNT; k++) {
+        len[k] = strnlen(v[k], str_cap[k] - 1);
+        total += len[k] + 1;
+    }
+    blk = w = cw_realloc(NULL, total);
+    for (int k = 0; k < CS_COUNT; k++) {
+        memcpy(w, v[k], len[k]);
+        w[len[k]] = '\0';
+        w += len[k] + 1;
+    }
+    free(c->strs);
+    c->strs = blk;
+}
+
+/* Sets one of c's strings, cut to its cap. */
+static void str_set(struct call *c, enum call_str k, const char *val)
+{
+    const char *v[CS_COUNT];
+    size_t n = strnlen(val, str_cap[k] - 1);
+
+    strs_split(c, v);
+    if (strlen(v[k]) == n && memcmp(v[k], val, n) == 0)
+        return;
+    v[k] = val;
+    strs_build(c, v);
 }
 
 void calls_free(calls_t *t)
@@ -207,7 +297,7 @@ static void finish_call(calls_t *t, struct call *c, enum call_outcome o, const c
     c->state = ST_ENDED;
     c->outcome = o;
     c->end = end;
-    cw_strlcpy(c->end_reason, reason, sizeof(c->end_reason));
+    c->end_reason = reason;
     switch (o) {
     case CALL_FAILED:
         t->ctr.failed++;
@@ -225,7 +315,6 @@ static void finish_call(calls_t *t, struct call *c, enum call_outcome o, const c
         break;
     }
     list_unlink(&t->live_head, &t->live_tail, c);
-    c->linger_until = end + LINGER_NS;
     list_append(&t->linger_head, &t->linger_tail, c);
     c->dirty = false;
     c->end_reports++;
@@ -240,7 +329,7 @@ static void redecide_dropped(calls_t *t, struct call *c, const char *reason)
     if (c->outcome == CALL_DROPPED || !c->answered)
         return;
     c->outcome = CALL_DROPPED;
-    cw_strlcpy(c->end_reason, reason, sizeof(c->end_reason));
+    c->end_reason = reason;
     t->ctr.dropped++;
     c->dirty = false;
     c->end_reports++;
@@ -294,10 +383,21 @@ static void record_msg(struct call *c, const sip_msg_t *m, const decode_pkt_t *p
     cm->cseq = m->cseq;
     cm->request = m->is_request;
     cm->sdp = m->has_sdp;
-    if (m->is_request)
-        cw_strlcpy(cm->label, m->method_name, sizeof(cm->label));
+    if (m->is_request) {
+        memcpy(cm->text, m->method_name, strlen(m->method_name)); /* fits: asserted above */
+    } else {
+        cm->status = m->status;
+        memcpy(cm->text, m->reason_phrase, strnlen(m->reason_phrase, sizeof(cm->text)));
+    }
+}
+
+static const char *msg_label(const struct call_msg *cm, char *buf, size_t len)
+{
+    if (cm->request)
+        snprintf(buf, len, "%.*s", (int)sizeof(cm->text), cm->text);
     else
-        snprintf(cm->label, sizeof(cm->label), "%d %.40s", m->status, m->reason_phrase);
+        snprintf(buf, len, "%d %.*s", cm->status, (int)sizeof(cm->text), cm->text);
+    return buf;
 }
 
 static void note_codecs(struct call *c, const sdp_info_t *sdp)
@@ -309,7 +409,7 @@ static void note_codecs(struct call *c, const sdp_info_t *sdp)
             continue;
         /* The first payload type is the preferred codec. */
         if (md->pts[0].name[0])
-            cw_strlcpy(c->codecs, md->pts[0].name, sizeof(c->codecs));
+            str_set(c, CS_CODEC, md->pts[0].name);
         break;
     }
 }
@@ -354,7 +454,9 @@ static void note_sdp(calls_t *t, struct call *c, const sip_msg_t *m, bool from_c
 
 static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p)
 {
+    const char *v[CS_COUNT];
     struct call *c;
+    size_t idlen;
     unsigned b;
 
     if (t->ctr.in_progress >= t->cfg.max_calls && t->live_head) {
@@ -364,8 +466,9 @@ static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p
         t->ctr.evicted++;
         finish_call(t, old, CALL_ACTIVE, "evicted", p->ts);
     }
-    c = cw_calloc(1, sizeof(*c));
-    cw_strlcpy(c->id, m->call_id, sizeof(c->id));
+    idlen = strnlen(m->call_id, CALL_ID_MAX - 1);
+    c = cw_calloc(1, sizeof(*c) + idlen + 1);
+    memcpy(c->id, m->call_id, idlen);
     c->hash = str_hash(c->id);
     b = c->hash % NBUCKETS;
     c->hnext = t->buckets[b];
@@ -373,12 +476,16 @@ static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p
     c->hashed = true;
     c->start = c->invite_t = c->last_sip = p->ts;
     c->q850 = -1;
-    cw_strlcpy(c->from_uri, m->from_uri, sizeof(c->from_uri));
-    cw_strlcpy(c->to_uri, m->to_uri, sizeof(c->to_uri));
-    cw_strlcpy(c->from_display, m->from_display, sizeof(c->from_display));
-    cw_strlcpy(c->to_display, m->to_display, sizeof(c->to_display));
-    cw_strlcpy(c->from_tag, m->from_tag, sizeof(c->from_tag));
-    cw_strlcpy(c->user_agent, m->user_agent, sizeof(c->user_agent));
+    c->end_reason = c->hangup_by = "";
+    for (int k = 0; k < CS_COUNT; k++)
+        v[k] = "";
+    v[CS_FROM_TAG] = m->from_tag;
+    v[CS_FROM_URI] = m->from_uri;
+    v[CS_TO_URI] = m->to_uri;
+    v[CS_FROM_DISPLAY] = m->from_display;
+    v[CS_TO_DISPLAY] = m->to_display;
+    v[CS_USER_AGENT] = m->user_agent;
+    strs_build(c, v);
     c->caller = p->src;
     c->caller_port = p->sport;
     c->callee = p->dst;
@@ -404,7 +511,7 @@ static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p
 /* Is the message from the caller's side of the dialog? */
 static bool from_caller(const struct call *c, const sip_msg_t *m)
 {
-    return strcmp(m->from_tag, c->from_tag) == 0 ? m->is_request : !m->is_request;
+    return strcmp(m->from_tag, str_get(c, CS_FROM_TAG)) == 0 ? m->is_request : !m->is_request;
 }
 
 static bool normal_clearing(const sip_msg_t *m)
@@ -457,18 +564,16 @@ static void on_request(calls_t *t, struct call *c, const sip_msg_t *m, const dec
         return;
     case SIP_BYE:
         if (c->state == ST_CONFIRMED) {
-            cw_strlcpy(c->reason, m->reason_hdr, sizeof(c->reason));
+            str_set(c, CS_REASON, m->reason_hdr);
             c->q850 = m->reason_q850;
-            cw_strlcpy(c->hangup_by, from_caller(c, m) ? "caller" : "callee",
-                       sizeof(c->hangup_by));
+            c->hangup_by = from_caller(c, m) ? "caller" : "callee";
             if (normal_clearing(m))
                 finish_call(t, c, CALL_ANSWERED, "bye", p->ts);
             else
                 finish_call(t, c, CALL_DROPPED, "bye_error", p->ts);
         } else if (c->state != ST_ENDED) {
             /* BYE on an early dialog: the caller gave up. */
-            cw_strlcpy(c->hangup_by, from_caller(c, m) ? "caller" : "callee",
-                       sizeof(c->hangup_by));
+            c->hangup_by = from_caller(c, m) ? "caller" : "callee";
             finish_call(t, c, CALL_CANCELLED, "bye_before_answer", p->ts);
         }
         return;
@@ -504,8 +609,8 @@ static void on_response(calls_t *t, struct call *c, const sip_msg_t *m, const de
         c->last_prov = p->ts;
         if (c->state == ST_TRYING)
             c->state = ST_PROCEEDING;
-        if (m->status > 100 && m->user_agent[0] && !c->callee_agent[0])
-            cw_strlcpy(c->callee_agent, m->user_agent, sizeof(c->callee_agent));
+        if (m->status > 100 && m->user_agent[0] && !str_get(c, CS_CALLEE_AGENT)[0])
+            str_set(c, CS_CALLEE_AGENT, m->user_agent);
         return;
     }
     c->final_code = m->status;
@@ -515,7 +620,7 @@ static void on_response(calls_t *t, struct call *c, const sip_msg_t *m, const de
         c->callee = p->src;
         c->callee_port = p->sport;
         if (m->user_agent[0])
-            cw_strlcpy(c->callee_agent, m->user_agent, sizeof(c->callee_agent));
+            str_set(c, CS_CALLEE_AGENT, m->user_agent);
         t->ctr.answered++;
         t->ctr.active++;
         if (t->hooks.on_answer)
@@ -633,7 +738,7 @@ void calls_tick(calls_t *t, cw_ns_t now)
             break;
         }
     }
-    while (t->linger_head && now > t->linger_head->linger_until) {
+    while (t->linger_head && now > t->linger_head->end + LINGER_NS) {
         c = t->linger_head;
         list_unlink(&t->linger_head, &t->linger_tail, c);
         report_again(t, c);
@@ -776,11 +881,13 @@ static json_t *wire_string(const char *s)
 json_t *call_json(const call_t *c, bool with_messages)
 {
     json_t *o = json_object();
-    char ep[CW_ENDPOINT_STRLEN];
+    char ep[CW_ENDPOINT_STRLEN], label[LABEL_MAX];
+    const char *s[CS_COUNT];
 
+    strs_split(c, s);
     json_object_set_new(o, "call_id", wire_string(c->id));
-    json_object_set_new(o, "from", wire_string(c->from_uri));
-    json_object_set_new(o, "to", wire_string(c->to_uri));
+    json_object_set_new(o, "from", wire_string(s[CS_FROM_URI]));
+    json_object_set_new(o, "to", wire_string(s[CS_TO_URI]));
     json_object_set_new(o, "start", json_real(cw_ns_to_sec(c->start)));
     json_object_set_new(o, "answered", time_or_null(c->answered));
     json_object_set_new(o, "end", time_or_null(call_end(c)));
@@ -793,18 +900,18 @@ json_t *call_json(const call_t *c, bool with_messages)
     json_object_set_new(o, "pdd_ms",
                         c->first_prov ? json_integer((c->first_prov - c->start + CW_NS_PER_MS / 2) / CW_NS_PER_MS)
                                       : json_null());
-    json_object_set_new(o, "from_display", wire_string(c->from_display));
-    json_object_set_new(o, "to_display", wire_string(c->to_display));
+    json_object_set_new(o, "from_display", wire_string(s[CS_FROM_DISPLAY]));
+    json_object_set_new(o, "to_display", wire_string(s[CS_TO_DISPLAY]));
     json_object_set_new(o, "caller", json_string(cw_endpoint_str(&c->caller, c->caller_port, ep,
                                                                  sizeof(ep))));
     json_object_set_new(o, "callee", json_string(cw_endpoint_str(&c->callee, c->callee_port, ep,
                                                                  sizeof(ep))));
     json_object_set_new(o, "transport", json_string(c->transport == IPPROTO_TCP ? "tcp" : "udp"));
-    json_object_set_new(o, "user_agent", wire_string(c->user_agent));
-    json_object_set_new(o, "callee_agent", wire_string(c->callee_agent));
-    json_object_set_new(o, "codec", str_or_null(c->codecs));
+    json_object_set_new(o, "user_agent", wire_string(s[CS_USER_AGENT]));
+    json_object_set_new(o, "callee_agent", wire_string(s[CS_CALLEE_AGENT]));
+    json_object_set_new(o, "codec", str_or_null(s[CS_CODEC]));
     json_object_set_new(o, "hangup_by", str_or_null(c->hangup_by));
-    json_object_set_new(o, "reason", c->reason[0] ? wire_string(c->reason) : json_null());
+    json_object_set_new(o, "reason", s[CS_REASON][0] ? wire_string(s[CS_REASON]) : json_null());
     json_object_set_new(o, "q850_cause", c->q850 >= 0 ? json_integer(c->q850) : json_null());
     json_object_set_new(o, "retransmissions", json_integer(c->retrans));
     json_object_set_new(o, "challenges", json_integer(c->challenges));
@@ -821,7 +928,7 @@ json_t *call_json(const call_t *c, bool with_messages)
                                                                        sizeof(ep))));
             json_object_set_new(jm, "dst", json_string(cw_endpoint_str(&cm->dst, cm->dport, ep,
                                                                        sizeof(ep))));
-            json_object_set_new(jm, "label", wire_string(cm->label));
+            json_object_set_new(jm, "label", wire_string(msg_label(cm, label, sizeof(label))));
             json_object_set_new(jm, "request", json_boolean(cm->request));
             json_object_set_new(jm, "cseq", json_integer(cm->cseq));
             json_object_set_new(jm, "sdp", json_boolean(cm->sdp));
