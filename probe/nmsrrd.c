@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <rrd.h>
 
+#include "rrdlib.h"
 #include "rrdlock.h"
 #include "snmp.h"
 
@@ -139,6 +139,10 @@ nmsrrd_t *nmsrrd_new(const cw_config_t *cfg, metrics_t *m, char *err, size_t err
 
     if (nmsrrd_config_check(cfg, err, errlen) != 0)
         return NULL;
+    for (size_t i = 0; i < cfg->nlinks + cfg->ncpus; i++)
+        if ((i < cfg->nlinks ? cfg->links[i].rrd : cfg->cpus[i - cfg->nlinks].rrd) &&
+            !rrdlib_load(err, errlen))
+            return NULL;
     n = cw_calloc(1, sizeof(*n));
     n->cfg = cfg;
     n->m = m;

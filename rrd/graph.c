@@ -3,12 +3,12 @@
 #include "graph.h"
 
 #include <errno.h>
-#include <rrd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rrdlib.h"
 #include "rrdlock.h"
 
 /* The rrd_graph argument list under construction. */

@@ -7,8 +7,6 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <rrd.h>
-#include <rrd_client.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +17,7 @@
 #include <unistd.h>
 
 #include "cwconfig.h"
+#include "rrdlib.h"
 #include "rrdlock.h"
 
 /* ------------------------------------------------------------------ layout */
@@ -1090,6 +1089,10 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
     if (!dir || !*dir) {
         snprintf(err, errlen, "the data directory name is empty");
         errno = EINVAL;
+        return NULL;
+    }
+    if (!rrdlib_load(err, errlen)) {
+        errno = ENOENT;
         return NULL;
     }
     if (!daemon)
