@@ -2,7 +2,10 @@
 
 #include "alert.h"
 
+/* libcurl's type-checking macros would hide the functions loaded below. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -17,6 +20,62 @@
 #include <unistd.h>
 
 #include "util.h"
+
+/* libcurl, loaded when a webhook is configured: it brings some thirty
+ * libraries (TLS, Kerberos, LDAP...) that every other run would load for
+ * nothing.  The calls below go through this table. */
+static struct {
+    __typeof__(curl_global_init) *global_init;
+    __typeof__(curl_global_cleanup) *global_cleanup;
+    __typeof__(curl_easy_init) *easy_init;
+    __typeof__(curl_easy_setopt) *easy_setopt;
+    __typeof__(curl_easy_perform) *easy_perform;
+    __typeof__(curl_easy_getinfo) *easy_getinfo;
+    __typeof__(curl_easy_strerror) *easy_strerror;
+    __typeof__(curl_easy_cleanup) *easy_cleanup;
+    __typeof__(curl_slist_append) *slist_append;
+    __typeof__(curl_slist_free_all) *slist_free_all;
+} cl;
+
+static bool curl_load(char *err, size_t errlen)
+{
+    void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_GLOBAL);
+
+    if (!h) {
+        snprintf(err, errlen, "cannot load %s for the webhook: %s", CURL_SONAME, dlerror());
+        return false;
+    }
+#define SYM(field, name)                                                                           \
+    if (!(*(void **)&cl.field = dlsym(h, #name))) {                                                \
+        snprintf(err, errlen, "%s: no symbol %s", CURL_SONAME, #name);                             \
+        return false;                                                                              \
+    }
+    SYM(global_init, curl_global_init)
+    SYM(global_cleanup, curl_global_cleanup)
+    SYM(easy_init, curl_easy_init)
+    SYM(easy_setopt, curl_easy_setopt)
+    SYM(easy_perform, curl_easy_perform)
+    SYM(easy_getinfo, curl_easy_getinfo)
+    SYM(easy_strerror, curl_easy_strerror)
+    SYM(easy_cleanup, curl_easy_cleanup)
+    SYM(slist_append, curl_slist_append)
+    SYM(slist_free_all, curl_slist_free_all)
+#undef SYM
+    return true;
+}
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init    (*cl.global_init)
+#define curl_global_cleanup (*cl.global_cleanup)
+#define curl_easy_init      (*cl.easy_init)
+#define curl_easy_setopt    (*cl.easy_setopt)
+#define curl_easy_perform   (*cl.easy_perform)
+#define curl_easy_getinfo   (*cl.easy_getinfo)
+#define curl_easy_strerror  (*cl.easy_strerror)
+#define curl_easy_cleanup   (*cl.easy_cleanup)
+#define curl_slist_append   (*cl.slist_append)
+#define curl_slist_free_all (*cl.slist_free_all)
 
 #define WEBHOOK_TRIES   5
 #define EXEC_TIMEOUT_S  30
@@ -329,8 +388,15 @@ alert_t *alert_new(const cw_config_t *cfg)
     a->per_minute = cfg->alert_rate_limit > 0 ? cfg->alert_rate_limit : 20;
     if (a->syslog)
         openlog("callwatch", LOG_PID, LOG_DAEMON);
-    if (a->webhook)
+    if (a->webhook) {
+        char err[512];
+
+        if (!curl_load(err, sizeof(err))) {
+            cw_log(CW_LOG_ERR, "alert: %s", err);
+            exit(EXIT_FAILURE);
+        }
         curl_global_init(CURL_GLOBAL_DEFAULT);
+    }
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->cond, NULL);
     pthread_cond_init(&a->idle, NULL);
