@@ -850,6 +850,26 @@ static json_t *stream_json(const struct stream *s)
     return o;
 }
 
+int media_streams_foreach(media_t *m, int (*fn)(void *ud, json_t *stream), void *ud)
+{
+    int rc = 0;
+
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall && rc == 0; i++)
+            rc = fn(ud, stream_json(m->all[i]));
+    } else {
+        for (struct stream *s = m->lru.head; s && rc == 0; s = s->next)
+            rc = fn(ud, stream_json(s));
+    }
+    return rc;
+}
+
+static int append_stream(void *ud, json_t *stream)
+{
+    json_array_append_new(ud, stream);
+    return 0;
+}
+
 json_t *media_streams_json(media_t *m, const char *call_id)
 {
     json_t *arr = json_array();
@@ -867,13 +887,7 @@ json_t *media_streams_json(media_t *m, const char *call_id)
             json_array_append_new(arr, stream_json(found[--n]));
         return arr;
     }
-    if (m->keep) {
-        for (size_t i = 0; i < m->nall; i++)
-            json_array_append_new(arr, stream_json(m->all[i]));
-    } else {
-        for (struct stream *s = m->lru.head; s; s = s->next)
-            json_array_append_new(arr, stream_json(s));
-    }
+    media_streams_foreach(m, append_stream, arr);
     return arr;
 }
 
