@@ -566,6 +566,11 @@ json_t *engine_streams(engine_t *e)
     return media_streams_json(e->media, NULL);
 }
 
+int engine_streams_foreach(engine_t *e, int (*fn)(void *ud, json_t *stream), void *ud)
+{
+    return media_streams_foreach(e->media, fn, ud);
+}
+
 json_t *engine_incidents(engine_t *e)
 {
     return corr_incidents_json(e->corr);

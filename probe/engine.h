@@ -104,6 +104,10 @@ void engine_set_alert(engine_t *e, struct alert *a);
 /* Every stream, as the report's streams array. */
 json_t *engine_streams(engine_t *e);
 
+/* The same streams one at a time (see media_streams_foreach()): fn takes
+ * ownership of each; a nonzero return stops and is returned. */
+int engine_streams_foreach(engine_t *e, int (*fn)(void *ud, json_t *stream), void *ud);
+
 /* Every incident so far, as the report's incidents array. */
 json_t *engine_incidents(engine_t *e);
 

@@ -801,11 +801,16 @@ int main(int argc, char **argv)
         engine_finish(e);
         store_rc = store_finish(store, e);
         if (report != REPORT_NONE && (rc == 0)) {
-            json_t *r = report_build(e);
-            int wrc = report == REPORT_JSON ? report_write_json(stdout, r)
-                                            : report_write_text(stdout, r);
+            int wrc;
 
-            json_decref(r);
+            if (report == REPORT_JSON) {
+                wrc = report_write_json(stdout, e);
+            } else {
+                json_t *r = report_build(e);
+
+                wrc = report_write_text(stdout, r);
+                json_decref(r);
+            }
             if (wrc != 0 || fflush(stdout) != 0) {
                 cw_log(CW_LOG_ERR, "cannot write the report to standard output: %s",
                        strerror(errno));

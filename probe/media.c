@@ -18,6 +18,19 @@
 #define STREAM_IDLE     CW_SEC(300) /* live mode: forget a stream silent this long */
 #define MAX_EXPECT      65536u
 
+/* Bytes kept of a Call-ID, its NUL included. */
+#define CALL_ID_MAX 128
+
+/* A call's Call-ID, shared by its streams and expectations. */
+struct cid {
+    struct cid *hnext;
+    uint32_t hash; /* str_hash(s) */
+    uint32_t refs;
+    char s[];
+};
+
+/* The far end's view of a stream, allocated with the first RTCP report
+ * about it. */
 struct far_end {
     uint64_t reports;      /* RR/SR report blocks about this stream */
     double fraction_lost;  /* percent, from the last block */
@@ -33,14 +46,14 @@ struct far_end {
 struct stream {
     cw_addr_t src, dst;
     uint16_t sport, dport;
+    bool from_caller;
     uint32_t ssrc;
     uint32_t hash;
-    char call_id[128];
-    bool from_caller;
+    struct cid *call; /* NULL: no call */
     rtp_stats_t *st;
+    struct far_end *far; /* NULL until RTCP reports on the stream */
     cw_ns_t first, last, pushed;
     uint64_t step_expected, step_lost; /* at the previous step */
-    struct far_end far;
     struct stream *hnext;            /* by 5-tuple + SSRC */
     struct stream *snext;            /* by SSRC */
     struct stream *cnext;            /* by call */
@@ -52,10 +65,10 @@ struct expect {
     uint16_t port;
     bool rtcp;
     bool from_caller; /* the side that announced it (and receives there) */
-    char call_id[128];
+    uint8_t ncodecs;
+    struct cid *call;
     cw_ns_t seen;
-    sdp_codec_t codecs[SDP_MAX_PT];
-    unsigned ncodecs;
+    sdp_codec_t *codecs; /* the named ones, for an RTP endpoint; else NULL */
     struct expect *hnext, *prev, *next;
 };
 
@@ -67,10 +80,10 @@ struct buffered {
 struct flow {
     cw_addr_t src, dst;
     uint16_t sport, dport;
-    rtp_detector_t *det;
     int verdict;
-    struct buffered buf[FLOW_BUFFERED];
-    unsigned nbuf;
+    uint8_t nbuf, capbuf;
+    rtp_detector_t *det;
+    struct buffered *buf; /* grown as packets are held */
     cw_ns_t last;
     struct flow *hnext, *prev, *next;
 };
@@ -86,6 +99,7 @@ struct media {
     media_hooks_t hooks;
     size_t nb_streams, nb_calls, nb_ssrc, nb_expect, nb_flows;
     struct stream **streams_h, **ssrc_h, **call_h;
+    struct cid **cid_h; /* nb_calls buckets */
     struct expect **expect_h;
     struct flow **flow_h;
     LIST(struct stream) lru;
@@ -124,13 +138,18 @@ struct media {
         (l).tail = (x);                    \
     } while (0)
 
-static uint32_t str_hash(const char *s)
+static uint32_t mem_hash(const char *s, size_t len)
 {
     uint32_t h = 2166136261u;
 
-    while (*s)
+    while (len--)
         h = (h ^ (uint8_t)*s++) * 16777619u;
     return h;
+}
+
+static uint32_t str_hash(const char *s)
+{
+    return mem_hash(s, strlen(s));
 }
 
 static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, uint16_t dp)
@@ -141,6 +160,48 @@ static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, ui
 static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
 {
     return cw_addr_hash(a, port * 2654435761u);
+}
+
+/* The shared copy of call_id, cut to CALL_ID_MAX - 1 bytes, with one more
+ * reference. */
+static struct cid *cid_get(media_t *m, const char *call_id)
+{
+    size_t len = strnlen(call_id, CALL_ID_MAX - 1);
+    uint32_t h = mem_hash(call_id, len);
+    struct cid **b = &m->cid_h[h % m->nb_calls], *c;
+
+    for (c = *b; c; c = c->hnext)
+        if (c->hash == h && strncmp(c->s, call_id, len) == 0 && c->s[len] == '\0') {
+            c->refs++;
+            return c;
+        }
+    c = cw_calloc(1, sizeof(*c) + len + 1);
+    memcpy(c->s, call_id, len);
+    c->hash = h;
+    c->refs = 1;
+    c->hnext = *b;
+    *b = c;
+    return c;
+}
+
+/* Drops a reference to c (NULL allowed), freeing it with the last. */
+static void cid_put(media_t *m, struct cid *c)
+{
+    struct cid **pp;
+
+    if (!c || --c->refs)
+        return;
+    pp = &m->cid_h[c->hash % m->nb_calls];
+    while (*pp != c)
+        pp = &(*pp)->hnext;
+    *pp = c->hnext;
+    free(c);
+}
+
+/* The stream's Call-ID, "" for none. */
+static const char *stream_call_id(const struct stream *s)
+{
+    return s->call ? s->call->s : "";
 }
 
 media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_hooks_t *hooks)
@@ -158,6 +219,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     m->streams_h = cw_calloc(m->nb_streams, sizeof(*m->streams_h));
     m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
+    m->cid_h = cw_calloc(m->nb_calls, sizeof(*m->cid_h));
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
     m->flow_h = cw_calloc(m->nb_flows, sizeof(*m->flow_h));
     m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
@@ -167,7 +229,23 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
 static void flow_destroy(struct flow *f)
 {
     rtp_detector_free(f->det);
+    free(f->buf);
     free(f);
+}
+
+static void stream_destroy(media_t *m, struct stream *s)
+{
+    cid_put(m, s->call);
+    rtp_stats_free(s->st);
+    free(s->far);
+    free(s);
+}
+
+static void expect_destroy(media_t *m, struct expect *e)
+{
+    cid_put(m, e->call);
+    free(e->codecs);
+    free(e);
 }
 
 void media_free(media_t *m)
@@ -175,20 +253,17 @@ void media_free(media_t *m)
     if (!m)
         return;
     if (m->keep) {
-        for (size_t i = 0; i < m->nall; i++) {
-            rtp_stats_free(m->all[i]->st);
-            free(m->all[i]);
-        }
+        for (size_t i = 0; i < m->nall; i++)
+            stream_destroy(m, m->all[i]);
     } else {
         for (struct stream *s = m->lru.head, *n; s; s = n) {
             n = s->next;
-            rtp_stats_free(s->st);
-            free(s);
+            stream_destroy(m, s);
         }
     }
     for (struct expect *e = m->elru.head, *n; e; e = n) {
         n = e->next;
-        free(e);
+        expect_destroy(m, e);
     }
     for (struct flow *f = m->flru.head, *n; f; f = n) {
         n = f->next;
@@ -199,6 +274,7 @@ void media_free(media_t *m)
     free(m->streams_h);
     free(m->ssrc_h);
     free(m->call_h);
+    free(m->cid_h);
     free(m->expect_h);
     free(m->flow_h);
     free(m->rtcp);
@@ -225,10 +301,11 @@ static void expect_unhash(media_t *m, struct expect *e)
         *pp = e->hnext;
 }
 
-static void expect_add(media_t *m, const char *call_id, const cw_addr_t *a, uint16_t port,
-                       bool rtcp, bool from_caller, const sdp_stream_t *md, cw_ns_t now)
+static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_t port, bool rtcp,
+                       bool from_caller, const sdp_stream_t *md, cw_ns_t now)
 {
     struct expect *e = expect_find(m, a, port);
+    unsigned named = 0;
 
     if (!e) {
         unsigned b;
@@ -238,7 +315,7 @@ static void expect_add(media_t *m, const char *call_id, const cw_addr_t *a, uint
 
             LRU_UNLINK(m->elru, old);
             expect_unhash(m, old);
-            free(old);
+            expect_destroy(m, old);
             m->nexpect--;
         }
         e = cw_calloc(1, sizeof(*e));
@@ -253,27 +330,41 @@ static void expect_add(media_t *m, const char *call_id, const cw_addr_t *a, uint
     }
     LRU_APPEND(m->elru, e);
     /* The latest SDP for an endpoint wins: ports are reused by later calls. */
-    cw_strlcpy(e->call_id, call_id, sizeof(e->call_id));
+    call->refs++;
+    cid_put(m, e->call);
+    e->call = call;
     e->rtcp = rtcp;
     e->from_caller = from_caller;
     e->seen = now;
-    e->ncodecs = md->npts;
-    memcpy(e->codecs, md->pts, md->npts * sizeof(md->pts[0]));
+    /* A stream takes the codecs with a name from its RTP endpoint. */
+    free(e->codecs);
+    e->codecs = NULL;
+    e->ncodecs = 0;
+    for (unsigned i = 0; !rtcp && i < md->npts; i++)
+        named += md->pts[i].name[0] != '\0';
+    if (named) {
+        e->codecs = cw_calloc(named, sizeof(*e->codecs));
+        for (unsigned i = 0; i < md->npts; i++)
+            if (md->pts[i].name[0])
+                e->codecs[e->ncodecs++] = md->pts[i];
+    }
 }
 
 void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
                   cw_ns_t now)
 {
+    struct cid *call = cid_get(m, call_id);
+
     for (unsigned i = 0; i < sdp->nmedia; i++) {
         const sdp_stream_t *md = &sdp->media[i];
 
         if (!md->port || !md->has_addr)
             continue;
-        expect_add(m, call_id, &md->addr, md->port, false, from_caller, md, now);
+        expect_add(m, call, &md->addr, md->port, false, from_caller, md, now);
         if (md->port < 65535)
-            expect_add(m, call_id, &md->addr, (uint16_t)(md->port + 1), true, from_caller, md,
-                       now);
+            expect_add(m, call, &md->addr, (uint16_t)(md->port + 1), true, from_caller, md, now);
     }
+    cid_put(m, call);
 }
 
 /* ---- streams */
@@ -314,9 +405,8 @@ static void stream_forget(media_t *m, struct stream *s)
     LRU_UNLINK(m->lru, s);
     unchain(&m->streams_h[s->hash % m->nb_streams], s, offsetof(struct stream, hnext));
     unchain(&m->ssrc_h[s->ssrc % m->nb_ssrc], s, offsetof(struct stream, snext));
-    if (s->call_id[0])
-        unchain(&m->call_h[str_hash(s->call_id) % m->nb_calls], s,
-                offsetof(struct stream, cnext));
+    if (s->call)
+        unchain(&m->call_h[s->call->hash % m->nb_calls], s, offsetof(struct stream, cnext));
     m->nstreams--;
     if (!m->keep) {
         rtp_summary_t sum;
@@ -330,8 +420,7 @@ static void stream_forget(media_t *m, struct stream *s)
             }
             m->forgotten[m->nforgotten++] = (float)sum.mos;
         }
-        rtp_stats_free(s->st);
-        free(s);
+        stream_destroy(m, s);
     }
 }
 
@@ -352,22 +441,22 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
     s->ssrc = ssrc;
     s->hash = h;
     s->first = s->last = now;
-    s->far.rtt_ms = NAN;
     s->st = rtp_stats_new();
     if (e) {
-        cw_strlcpy(s->call_id, e->call_id, sizeof(s->call_id));
+        if (e->call->s[0]) {
+            s->call = e->call;
+            s->call->refs++;
+        }
         s->from_caller = from_caller;
         for (unsigned i = 0; i < e->ncodecs; i++)
-            if (e->codecs[i].name[0])
-                rtp_stats_set_codec(s->st, e->codecs[i].pt, e->codecs[i].name,
-                                    e->codecs[i].clock_hz);
+            rtp_stats_set_codec(s->st, e->codecs[i].pt, e->codecs[i].name, e->codecs[i].clock_hz);
     }
     s->hnext = m->streams_h[h % m->nb_streams];
     m->streams_h[h % m->nb_streams] = s;
     s->snext = m->ssrc_h[ssrc % m->nb_ssrc];
     m->ssrc_h[ssrc % m->nb_ssrc] = s;
-    if (s->call_id[0]) {
-        size_t b = str_hash(s->call_id) % m->nb_calls;
+    if (s->call) {
+        size_t b = s->call->hash % m->nb_calls;
 
         s->cnext = m->call_h[b];
         m->call_h[b] = s;
@@ -451,6 +540,15 @@ static struct flow *flow_create(media_t *m, const decode_pkt_t *p, uint32_t h)
 
 /* ---- RTCP */
 
+static struct far_end *far_end(struct stream *s)
+{
+    if (!s->far) {
+        s->far = cw_calloc(1, sizeof(*s->far));
+        s->far->rtt_ms = NAN;
+    }
+    return s->far;
+}
+
 static void rtcp_packet(media_t *m, const decode_pkt_t *p)
 {
     rtcp_info_t *ri = m->rtcp;
@@ -465,17 +563,19 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
 
         for (struct stream *s = m->ssrc_h[b->ssrc % m->nb_ssrc]; s; s = s->snext) {
             rtp_summary_t sum;
+            struct far_end *far;
             double rtt;
 
             if (s->ssrc != b->ssrc)
                 continue;
-            s->far.reports++;
-            s->far.fraction_lost = b->fraction_lost * 100.0 / 256.0;
-            s->far.cumulative_lost = b->cumulative_lost;
+            far = far_end(s);
+            far->reports++;
+            far->fraction_lost = b->fraction_lost * 100.0 / 256.0;
+            far->cumulative_lost = b->cumulative_lost;
             rtp_stats_get(s->st, &sum);
-            s->far.jitter_ms = sum.clock_rate ? b->jitter * 1000.0 / sum.clock_rate : NAN;
+            far->jitter_ms = sum.clock_rate ? b->jitter * 1000.0 / sum.clock_rate : NAN;
             if (rtcp_rtt_ms(rtcp_ntp_mid(p->ts), b->lsr, b->dlsr, &rtt) == 0 && rtt < 10000) {
-                s->far.rtt_ms = rtt;
+                far->rtt_ms = rtt;
                 rtp_stats_set_delay_ms(s->st, rtt / 2);
             }
         }
@@ -484,16 +584,16 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
         for (struct stream *s = m->ssrc_h[ri->sr.ssrc % m->nb_ssrc]; s; s = s->snext) {
             if (s->ssrc != ri->sr.ssrc)
                 continue;
-            s->far.sr_count++;
-            s->far.sr_packets = ri->sr.packet_count;
+            far_end(s)->sr_count++;
+            s->far->sr_packets = ri->sr.packet_count;
         }
     }
     for (size_t i = 0; i < ri->nvoip; i++) {
         for (struct stream *s = m->ssrc_h[ri->voip[i].ssrc % m->nb_ssrc]; s; s = s->snext) {
             if (s->ssrc != ri->voip[i].ssrc)
                 continue;
-            s->far.has_xr = true;
-            s->far.xr = ri->voip[i];
+            far_end(s)->has_xr = true;
+            s->far->xr = ri->voip[i];
         }
     }
 }
@@ -531,7 +631,7 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         if (!e || e->rtcp)
             return false;
         if (m->hooks.on_activity)
-            m->hooks.on_activity(m->hooks.ud, e->call_id, from_caller, p->ts);
+            m->hooks.on_activity(m->hooks.ud, e->call->s, from_caller, p->ts);
         return true;
     }
     key = stream_key(p, h.ssrc);
@@ -570,6 +670,10 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     f->verdict = rtp_detector_feed(f->det, p->ts, p->payload, p->payload_len);
     if (f->verdict == RTP_DETECT_MAYBE) {
         if (f->nbuf < FLOW_BUFFERED) {
+            if (f->nbuf == f->capbuf) {
+                f->capbuf = f->capbuf ? (uint8_t)(f->capbuf * 2) : 1;
+                f->buf = cw_realloc(f->buf, f->capbuf * sizeof(*f->buf));
+            }
             f->buf[f->nbuf].arrival = p->ts;
             f->buf[f->nbuf].h = h;
             f->buf[f->nbuf].h.payload = NULL;
@@ -578,7 +682,9 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         return false;
     }
     if (f->verdict == RTP_DETECT_NO) {
-        f->nbuf = 0;
+        free(f->buf);
+        f->buf = NULL;
+        f->nbuf = f->capbuf = 0;
         return false;
     }
     /* YES: replay what was held, then this packet. */
@@ -606,8 +712,8 @@ void media_tick(media_t *m, cw_ns_t now)
     /* Tell the calls about media that moved since the last tick. */
     for (struct stream *s = m->lru.tail; s && s->last > s->pushed; s = s->prev) {
         s->pushed = s->last;
-        if (s->call_id[0] && m->hooks.on_activity)
-            m->hooks.on_activity(m->hooks.ud, s->call_id, s->from_caller, s->last);
+        if (s->call && m->hooks.on_activity)
+            m->hooks.on_activity(m->hooks.ud, s->call->s, s->from_caller, s->last);
     }
     while (m->flru.head && now - m->flru.head->last > FLOW_IDLE)
         flow_drop(m, m->flru.head);
@@ -616,7 +722,7 @@ void media_tick(media_t *m, cw_ns_t now)
 
         LRU_UNLINK(m->elru, e);
         expect_unhash(m, e);
-        free(e);
+        expect_destroy(m, e);
         m->nexpect--;
     }
     if (!m->keep)
@@ -661,8 +767,8 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
         if (isnan(out->mos_min) || mos < out->mos_min)
             out->mos_min = mos;
         if (m->hooks.on_quality)
-            m->hooks.on_quality(m->hooks.ud, s->call_id, &s->src, &s->dst, t, mos, mp.ppl_pct,
-                                sum.jitter_ms);
+            m->hooks.on_quality(m->hooks.ud, stream_call_id(s), &s->src, &s->dst, t, mos,
+                                mp.ppl_pct, sum.jitter_ms);
     }
     if (out->rated) {
         out->loss_pct /= out->rated;
@@ -680,6 +786,7 @@ static double round_to(double v, double q)
 
 static json_t *stream_json(const struct stream *s)
 {
+    const struct far_end *far = s->far;
     rtp_summary_t sum;
     char src[CW_ENDPOINT_STRLEN], dst[CW_ENDPOINT_STRLEN], ssrc[16];
     json_t *o;
@@ -687,7 +794,7 @@ static json_t *stream_json(const struct stream *s)
     rtp_stats_get(s->st, &sum);
     snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
     o = json_pack("{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}",
-                  "call_id", s->call_id[0] ? json_string(s->call_id) : json_null(), "src",
+                  "call_id", s->call ? json_string(s->call->s) : json_null(), "src",
                   cw_endpoint_str(&s->src, s->sport, src, sizeof(src)), "dst",
                   cw_endpoint_str(&s->dst, s->dport, dst, sizeof(dst)), "ssrc", ssrc, "codec",
                   sum.codec, "packets", (json_int_t)sum.packets, "expected",
@@ -699,7 +806,7 @@ static json_t *stream_json(const struct stream *s)
                   "mos", sum.voice_packets ? json_real(round_to(sum.mos, 0.01)) : json_null(),
                   "mos_min",
                   sum.voice_packets ? json_real(round_to(sum.mos_min, 0.01)) : json_null());
-    json_object_set_new(o, "direction", json_string(!s->call_id[0] ? "unknown"
+    json_object_set_new(o, "direction", json_string(!s->call ? "unknown"
                                                     : s->from_caller ? "caller"
                                                                      : "callee"));
     json_object_set_new(o, "pt", json_integer(sum.pt));
@@ -712,23 +819,25 @@ static json_t *stream_json(const struct stream *s)
     json_object_set_new(o, "burst_r", json_real(round_to(sum.burst_r, 0.001)));
     json_object_set_new(o, "first", json_real(cw_ns_to_sec(sum.first_arrival)));
     json_object_set_new(o, "last", json_real(cw_ns_to_sec(sum.last_arrival)));
-    if (s->far.reports || s->far.sr_count || s->far.has_xr) {
+    if (far && (far->reports || far->sr_count || far->has_xr)) {
         json_t *r = json_object();
 
-        json_object_set_new(r, "reports", json_integer((json_int_t)s->far.reports));
-        if (s->far.reports) {
-            json_object_set_new(r, "fraction_lost_pct", json_real(round_to(s->far.fraction_lost, 0.01)));
-            json_object_set_new(r, "cumulative_lost", json_integer(s->far.cumulative_lost));
-            json_object_set_new(r, "jitter_ms", isnan(s->far.jitter_ms) ? json_null()
-                                                    : json_real(round_to(s->far.jitter_ms, 0.001)));
+        json_object_set_new(r, "reports", json_integer((json_int_t)far->reports));
+        if (far->reports) {
+            json_object_set_new(r, "fraction_lost_pct",
+                                json_real(round_to(far->fraction_lost, 0.01)));
+            json_object_set_new(r, "cumulative_lost", json_integer(far->cumulative_lost));
+            json_object_set_new(r, "jitter_ms",
+                                isnan(far->jitter_ms) ? json_null()
+                                                      : json_real(round_to(far->jitter_ms, 0.001)));
         }
-        json_object_set_new(r, "rtt_ms", isnan(s->far.rtt_ms) ? json_null()
-                                                                : json_real(round_to(s->far.rtt_ms, 0.01)));
-        json_object_set_new(r, "sender_reports", json_integer((json_int_t)s->far.sr_count));
-        if (s->far.sr_count)
-            json_object_set_new(r, "sender_packets", json_integer(s->far.sr_packets));
-        if (s->far.has_xr) {
-            const rtcp_xr_voip_t *x = &s->far.xr;
+        json_object_set_new(
+            r, "rtt_ms", isnan(far->rtt_ms) ? json_null() : json_real(round_to(far->rtt_ms, 0.01)));
+        json_object_set_new(r, "sender_reports", json_integer((json_int_t)far->sr_count));
+        if (far->sr_count)
+            json_object_set_new(r, "sender_packets", json_integer(far->sr_packets));
+        if (far->has_xr) {
+            const rtcp_xr_voip_t *x = &far->xr;
 
             json_object_set_new(r, "xr", json_pack("{s:f, s:f, s:o, s:o, s:o}",
                 "loss_pct", x->loss_rate * 100.0 / 256, "discard_pct", x->discard_rate * 100.0 / 256,
@@ -739,6 +848,26 @@ static json_t *stream_json(const struct stream *s)
         json_object_set_new(o, "rtcp", r);
     }
     return o;
+}
+
+int media_streams_foreach(media_t *m, int (*fn)(void *ud, json_t *stream), void *ud)
+{
+    int rc = 0;
+
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall && rc == 0; i++)
+            rc = fn(ud, stream_json(m->all[i]));
+    } else {
+        for (struct stream *s = m->lru.head; s && rc == 0; s = s->next)
+            rc = fn(ud, stream_json(s));
+    }
+    return rc;
+}
+
+static int append_stream(void *ud, json_t *stream)
+{
+    json_array_append_new(ud, stream);
+    return 0;
 }
 
 json_t *media_streams_json(media_t *m, const char *call_id)
@@ -752,19 +881,13 @@ json_t *media_streams_json(media_t *m, const char *call_id)
 
         for (struct stream *s = m->call_h[str_hash(call_id) % m->nb_calls]; s && n < 64;
              s = s->cnext)
-            if (strcmp(s->call_id, call_id) == 0)
+            if (strcmp(stream_call_id(s), call_id) == 0)
                 found[n++] = s;
         while (n)
             json_array_append_new(arr, stream_json(found[--n]));
         return arr;
     }
-    if (m->keep) {
-        for (size_t i = 0; i < m->nall; i++)
-            json_array_append_new(arr, stream_json(m->all[i]));
-    } else {
-        for (struct stream *s = m->lru.head; s; s = s->next)
-            json_array_append_new(arr, stream_json(s));
-    }
+    media_streams_foreach(m, append_stream, arr);
     return arr;
 }
 

@@ -74,6 +74,12 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
  * call_id is NULL. */
 json_t *media_streams_json(media_t *m, const char *call_id);
 
+/* Every stream's STREAM object, one at a time, in the order
+ * media_streams_json(m, NULL) lists them: fn takes ownership of each.
+ * Stops at the first nonzero return of fn and returns it; 0 when all were
+ * given. */
+int media_streams_foreach(media_t *m, int (*fn)(void *ud, json_t *stream), void *ud);
+
 /* The MOS of every voice stream of the run, for a histogram: offline every
  * stream; live the streams already forgotten (so that counts only grow).
  * counts has nbounds + 1 entries: counts[i] holds the streams with a MOS

@@ -5,6 +5,8 @@
 #include "calls.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,12 +83,135 @@ json_t *report_build(engine_t *e)
     return r;
 }
 
-int report_write_json(FILE *out, const json_t *report)
+/* ---- the JSON report, written as it is built */
+
+/* What json_dump_callback() produces goes out through a buffer that
+ * indents every line it starts by pad more spaces, so that a value dumped
+ * alone reads as it does nested in the report.  A JSON string never holds
+ * a raw newline: each one is a line break of the layout. */
+struct jw {
+    FILE *out;
+    unsigned pad;
+    bool failed; /* a write to out failed */
+    size_t len;
+    char buf[65536];
+};
+
+static void jw_flush(struct jw *w)
 {
-    if (json_dumpf(report, out, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0)
-        return -EIO;
-    fputc('\n', out);
-    return ferror(out) ? -EIO : 0;
+    if (w->len && !w->failed && fwrite(w->buf, 1, w->len, w->out) != w->len)
+        w->failed = true;
+    w->len = 0;
+}
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+    while (n) {
+        size_t k = sizeof(w->buf) - w->len;
+
+        if (k > n)
+            k = n;
+        memcpy(w->buf + w->len, s, k);
+        w->len += k;
+        s += k;
+        n -= k;
+        if (w->len == sizeof(w->buf))
+            jw_flush(w);
+    }
+}
+
+static void jw_puts(struct jw *w, const char *s)
+{
+    jw_put(w, s, strlen(s));
+}
+
+static int jw_dump(const char *s, size_t n, void *ud)
+{
+    static const char spaces[] = "        ";
+    struct jw *w = ud;
+    const char *nl;
+
+    while ((nl = memchr(s, '\n', n))) {
+        size_t k = (size_t)(nl - s) + 1;
+
+        jw_put(w, s, k);
+        jw_put(w, spaces, w->pad);
+        s += k;
+        n -= k;
+    }
+    jw_put(w, s, n);
+    return w->failed ? -1 : 0;
+}
+
+/* Writes v, which it consumes, as a value at depth `depth` of the report. */
+static int jw_value(struct jw *w, json_t *v, unsigned depth)
+{
+    int rc;
+
+    w->pad = 2 * depth;
+    rc = json_dump_callback(v, jw_dump, w,
+                            JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY);
+    json_decref(v);
+    return rc != 0 || w->failed ? -1 : 0;
+}
+
+/* An array of the report written element by element. */
+struct jw_array {
+    struct jw *w;
+    size_t n; /* elements written */
+};
+
+static int jw_element(void *ud, json_t *v)
+{
+    struct jw_array *a = ud;
+
+    jw_puts(a->w, a->n++ ? ",\n    " : "[\n    ");
+    return jw_value(a->w, v, 2);
+}
+
+static void jw_array_end(struct jw_array *a)
+{
+    jw_puts(a->w, a->n ? "\n  ]" : "[]");
+}
+
+int report_write_json(FILE *out, engine_t *e)
+{
+    struct jw *w = cw_calloc(1, sizeof(*w));
+    struct jw_array calls = { w, 0 }, streams = { w, 0 };
+    call_t **list;
+    size_t n;
+    char head[64];
+    int rc = -EIO;
+
+    /* The keys and their order are report_build()'s. */
+    w->out = out;
+    snprintf(head, sizeof(head), "{\n  \"version\": %d,\n  \"capture\": ", REPORT_VERSION);
+    jw_puts(w, head);
+    if (jw_value(w, capture_section(e), 1) != 0)
+        goto out;
+    jw_puts(w, ",\n  \"calls\": ");
+    n = calls_list(engine_calls(e), &list);
+    for (size_t i = 0; i < n; i++)
+        if (jw_element(&calls, engine_call_json(e, list[i], false)) != 0)
+            goto out;
+    jw_array_end(&calls);
+    jw_puts(w, ",\n  \"streams\": ");
+    if (engine_streams_foreach(e, jw_element, &streams) != 0)
+        goto out;
+    jw_array_end(&streams);
+    jw_puts(w, ",\n  \"incidents\": ");
+    if (jw_value(w, engine_incidents(e), 1) != 0)
+        goto out;
+    jw_puts(w, ",\n  \"top_talkers\": ");
+    if (jw_value(w, engine_top_talkers(e, 0, 0, 10), 1) != 0)
+        goto out;
+    jw_puts(w, "\n}\n");
+    jw_flush(w);
+    if (!w->failed && !ferror(out))
+        rc = 0;
+out:
+    free(w);
+    return rc;
 }
 
 static const char *fmt_time(double t, char *buf, size_t len)

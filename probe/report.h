@@ -12,8 +12,12 @@
 /* Builds the report as JSON; the caller owns the reference. */
 json_t *report_build(engine_t *e);
 
-/* Writes it as indented JSON, or as text for a person.  Return 0 or -EIO. */
-int report_write_json(FILE *out, const json_t *report);
+/* Writes the report as indented JSON, the same bytes as json_dumpf() of
+ * report_build() with JSON_INDENT(2) and a newline, building one call or
+ * stream at a time instead of the whole tree.  Returns 0 or -EIO. */
+int report_write_json(FILE *out, engine_t *e);
+
+/* Writes a built report as text for a person.  Returns 0 or -EIO. */
 int report_write_text(FILE *out, const json_t *report);
 
 #endif
