@@ -16,10 +16,9 @@
 #define EXPECT_IDLE     CW_SEC(7200)
 #define FLOW_IDLE       CW_SEC(60)
 #define STREAM_IDLE     CW_SEC(300) /* live mode: forget a stream silent this long */
-#define MAX_EXPECT      65536u
 
 /* Bytes kept of a Call-ID, its NUL included. */
-#define CALL_ID_MAX 128
+#define CALL_ID_MAX 256 /* as the call table keeps it */
 
 /* A call's Call-ID, shared by its streams and expectations. */
 struct cid {
@@ -94,7 +93,7 @@ struct flow {
     }
 
 struct media {
-    size_t max_streams, max_flows;
+    size_t max_streams, max_flows, max_expect;
     bool keep;
     media_hooks_t hooks;
     size_t nb_streams, nb_calls, nb_ssrc, nb_expect, nb_flows;
@@ -168,7 +167,7 @@ static struct cid *cid_get(media_t *m, const char *call_id)
 {
     size_t len = strnlen(call_id, CALL_ID_MAX - 1);
     uint32_t h = mem_hash(call_id, len);
-    struct cid **b = &m->cid_h[h % m->nb_calls], *c;
+    struct cid **b = &m->cid_h[h & (m->nb_calls - 1)], *c;
 
     for (c = *b; c; c = c->hnext)
         if (c->hash == h && strncmp(c->s, call_id, len) == 0 && c->s[len] == '\0') {
@@ -191,7 +190,7 @@ static void cid_put(media_t *m, struct cid *c)
 
     if (!c || --c->refs)
         return;
-    pp = &m->cid_h[c->hash % m->nb_calls];
+    pp = &m->cid_h[c->hash & (m->nb_calls - 1)];
     while (*pp != c)
         pp = &(*pp)->hnext;
     *pp = c->hnext;
@@ -210,9 +209,13 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
 
     m->max_streams = max_streams ? max_streams : 100000;
     m->max_flows = max_flows ? max_flows : 65536;
+    /* RTP and RTCP on each side of a call: two for each stream. */
+    m->max_expect = 2 * m->max_streams > 65536 ? 2 * m->max_streams : 65536;
     m->keep = keep;
     if (hooks)
         m->hooks = *hooks;
+    /* Bucket counts are powers of two: a bucket is a mask, not a division,
+     * on the packet path. */
     m->nb_streams = m->nb_ssrc = m->nb_calls = 65536;
     m->nb_expect = 65536;
     m->nb_flows = 65536;
@@ -285,7 +288,7 @@ void media_free(media_t *m)
 
 static struct expect *expect_find(media_t *m, const cw_addr_t *a, uint16_t port)
 {
-    for (struct expect *e = m->expect_h[ep_key(a, port) % m->nb_expect]; e; e = e->hnext)
+    for (struct expect *e = m->expect_h[ep_key(a, port) & (m->nb_expect - 1)]; e; e = e->hnext)
         if (e->port == port && cw_addr_equal(&e->addr, a))
             return e;
     return NULL;
@@ -293,7 +296,7 @@ static struct expect *expect_find(media_t *m, const cw_addr_t *a, uint16_t port)
 
 static void expect_unhash(media_t *m, struct expect *e)
 {
-    struct expect **pp = &m->expect_h[ep_key(&e->addr, e->port) % m->nb_expect];
+    struct expect **pp = &m->expect_h[ep_key(&e->addr, e->port) & (m->nb_expect - 1)];
 
     while (*pp && *pp != e)
         pp = &(*pp)->hnext;
@@ -310,7 +313,7 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
     if (!e) {
         unsigned b;
 
-        if (m->nexpect >= MAX_EXPECT) {
+        if (m->nexpect >= m->max_expect) {
             struct expect *old = m->elru.head;
 
             LRU_UNLINK(m->elru, old);
@@ -321,7 +324,7 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
         e = cw_calloc(1, sizeof(*e));
         e->addr = *a;
         e->port = port;
-        b = ep_key(a, port) % m->nb_expect;
+        b = ep_key(a, port) & (m->nb_expect - 1);
         e->hnext = m->expect_h[b];
         m->expect_h[b] = e;
         m->nexpect++;
@@ -382,7 +385,7 @@ static uint32_t stream_key(const decode_pkt_t *p, uint32_t ssrc)
 
 static struct stream *stream_find(media_t *m, const decode_pkt_t *p, uint32_t ssrc, uint32_t h)
 {
-    for (struct stream *s = m->streams_h[h % m->nb_streams]; s; s = s->hnext)
+    for (struct stream *s = m->streams_h[h & (m->nb_streams - 1)]; s; s = s->hnext)
         if (s->hash == h && s->ssrc == ssrc && s->sport == p->sport && s->dport == p->dport &&
             cw_addr_equal(&s->src, &p->src) && cw_addr_equal(&s->dst, &p->dst))
             return s;
@@ -403,10 +406,10 @@ static void unchain(struct stream **head, struct stream *s, size_t off)
 static void stream_forget(media_t *m, struct stream *s)
 {
     LRU_UNLINK(m->lru, s);
-    unchain(&m->streams_h[s->hash % m->nb_streams], s, offsetof(struct stream, hnext));
-    unchain(&m->ssrc_h[s->ssrc % m->nb_ssrc], s, offsetof(struct stream, snext));
+    unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
+    unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
     if (s->call)
-        unchain(&m->call_h[s->call->hash % m->nb_calls], s, offsetof(struct stream, cnext));
+        unchain(&m->call_h[s->call->hash & (m->nb_calls - 1)], s, offsetof(struct stream, cnext));
     m->nstreams--;
     if (!m->keep) {
         rtp_summary_t sum;
@@ -451,12 +454,12 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         for (unsigned i = 0; i < e->ncodecs; i++)
             rtp_stats_set_codec(s->st, e->codecs[i].pt, e->codecs[i].name, e->codecs[i].clock_hz);
     }
-    s->hnext = m->streams_h[h % m->nb_streams];
-    m->streams_h[h % m->nb_streams] = s;
-    s->snext = m->ssrc_h[ssrc % m->nb_ssrc];
-    m->ssrc_h[ssrc % m->nb_ssrc] = s;
+    s->hnext = m->streams_h[h & (m->nb_streams - 1)];
+    m->streams_h[h & (m->nb_streams - 1)] = s;
+    s->snext = m->ssrc_h[ssrc & (m->nb_ssrc - 1)];
+    m->ssrc_h[ssrc & (m->nb_ssrc - 1)] = s;
     if (s->call) {
-        size_t b = s->call->hash % m->nb_calls;
+        size_t b = s->call->hash & (m->nb_calls - 1);
 
         s->cnext = m->call_h[b];
         m->call_h[b] = s;
@@ -492,7 +495,7 @@ static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t
 
 static struct flow *flow_find(media_t *m, const decode_pkt_t *p, uint32_t h)
 {
-    for (struct flow *f = m->flow_h[h % m->nb_flows]; f; f = f->hnext)
+    for (struct flow *f = m->flow_h[h & (m->nb_flows - 1)]; f; f = f->hnext)
         if (f->sport == p->sport && f->dport == p->dport && cw_addr_equal(&f->src, &p->src) &&
             cw_addr_equal(&f->dst, &p->dst))
             return f;
@@ -501,7 +504,7 @@ static struct flow *flow_find(media_t *m, const decode_pkt_t *p, uint32_t h)
 
 static void flow_unhash(media_t *m, struct flow *f)
 {
-    struct flow **pp = &m->flow_h[flow_key(&f->src, f->sport, &f->dst, f->dport) % m->nb_flows];
+    struct flow **pp = &m->flow_h[flow_key(&f->src, f->sport, &f->dst, f->dport) & (m->nb_flows - 1)];
 
     while (*pp && *pp != f)
         pp = &(*pp)->hnext;
@@ -531,8 +534,8 @@ static struct flow *flow_create(media_t *m, const decode_pkt_t *p, uint32_t h)
     f->sport = p->sport;
     f->dport = p->dport;
     f->det = rtp_detector_new();
-    f->hnext = m->flow_h[h % m->nb_flows];
-    m->flow_h[h % m->nb_flows] = f;
+    f->hnext = m->flow_h[h & (m->nb_flows - 1)];
+    m->flow_h[h & (m->nb_flows - 1)] = f;
     LRU_APPEND(m->flru, f);
     m->nflows++;
     return f;
@@ -561,7 +564,7 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
     for (size_t i = 0; i < ri->nblocks; i++) {
         const rtcp_block_t *b = &ri->blocks[i];
 
-        for (struct stream *s = m->ssrc_h[b->ssrc % m->nb_ssrc]; s; s = s->snext) {
+        for (struct stream *s = m->ssrc_h[b->ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
             rtp_summary_t sum;
             struct far_end *far;
             double rtt;
@@ -581,7 +584,7 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
         }
     }
     if (ri->has_sr) {
-        for (struct stream *s = m->ssrc_h[ri->sr.ssrc % m->nb_ssrc]; s; s = s->snext) {
+        for (struct stream *s = m->ssrc_h[ri->sr.ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
             if (s->ssrc != ri->sr.ssrc)
                 continue;
             far_end(s)->sr_count++;
@@ -589,7 +592,7 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
         }
     }
     for (size_t i = 0; i < ri->nvoip; i++) {
-        for (struct stream *s = m->ssrc_h[ri->voip[i].ssrc % m->nb_ssrc]; s; s = s->snext) {
+        for (struct stream *s = m->ssrc_h[ri->voip[i].ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
             if (s->ssrc != ri->voip[i].ssrc)
                 continue;
             far_end(s)->has_xr = true;
@@ -879,7 +882,7 @@ json_t *media_streams_json(media_t *m, const char *call_id)
         struct stream *found[64];
         size_t n = 0;
 
-        for (struct stream *s = m->call_h[str_hash(call_id) % m->nb_calls]; s && n < 64;
+        for (struct stream *s = m->call_h[str_hash(call_id) & (m->nb_calls - 1)]; s && n < 64;
              s = s->cnext)
             if (strcmp(stream_call_id(s), call_id) == 0)
                 found[n++] = s;
