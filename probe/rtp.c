@@ -403,7 +403,9 @@ struct loss_sink {
     bool has_cur, has_worst;
 };
 
-#define JB_QCAP 64 /* > JB_WINDOW */
+
+#define JB_BLOCK  10
+#define JB_BLOCKS 5 /* with the open block: one second of 20 ms packets */
 
 struct rtp_stats {
     struct pt_map *map;
@@ -435,16 +437,15 @@ struct rtp_stats {
     uint64_t dups, ooo, resets, ssrc_changes, stray;
 
     /* Jitter buffer model, per epoch: transit times in microseconds from
-     * the anchor, with the low byte of their packet numbers. */
+     * the anchor, their minimum per block of JB_BLOCK packets. */
     bool jb_anchored;
-    uint8_t jb_qhead, jb_qlen;
+    uint8_t jb_head, jb_nblocks, jb_in; /* ring of block minima; packets in the open block */
     uint32_t jb_clock, jb_last_ts;
     uint32_t jb_us_unit; /* microseconds a media unit, when whole */
-    uint32_t jb_n;       /* voice packets judged in this epoch */
     int64_t jb_ext_ts;
     cw_ns_t jb_base;
-    int32_t jb_qval[JB_QCAP]; /* monotonic queue of transit times */
-    uint8_t jb_qidx[JB_QCAP];
+    int32_t jb_block[JB_BLOCKS]; /* minima of the last complete blocks */
+    int32_t jb_open;             /* minimum of the open block */
     uint64_t jb_discarded;
 
     /* The E-model's loss sequence. */
@@ -877,17 +878,18 @@ static void resolve_pending(rtp_stats_t *st)
 
 /* Would a 60 ms jitter buffer have played this voice packet?  The buffer
  * plays each packet 60 ms after the fastest transit (arrival minus media
- * time) of the last JB_WINDOW voice packets, which is how an adaptive
- * buffer follows a slowly drifting delay (clock skew, a path change) while a
- * packet held up by more than the buffer is late: it counts as lost for the
- * E-model.  The minimum over the window is kept with a monotonic queue, so
- * each packet costs O(1). */
-#define JB_WINDOW 50 /* one second of 20 ms packets */
+ * time) of the last second or so of voice packets, which is how an
+ * adaptive buffer follows a slowly drifting delay (clock skew, a path
+ * change) while a packet held up by more than the buffer is late: it
+ * counts as lost for the E-model.  The window is JB_BLOCKS complete blocks
+ * of JB_BLOCK packets and the open block: the last 51 to 60 packets, kept
+ * as one minimum a block, so each packet costs O(1) and a stream a few
+ * bytes. */
 
 static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t clock)
 {
     int64_t ext, transit;
-    unsigned back;
+    int32_t low;
 
     if (clock == 0)
         return false;
@@ -899,8 +901,7 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         st->jb_last_ts = ts;
         st->jb_ext_ts = 0;
         st->jb_base = since_first(st, arrival);
-        st->jb_qhead = st->jb_qlen = 0;
-        st->jb_n = 0;
+        st->jb_head = st->jb_nblocks = st->jb_in = 0;
     }
     ext = st->jb_ext_ts + (int32_t)(ts - st->jb_last_ts);
     if (ext > st->jb_ext_ts) {
@@ -915,23 +916,21 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         transit = INT32_MAX;
     if (transit < INT32_MIN)
         transit = INT32_MIN;
-    /* Push, dropping larger values from the back; expire from the front. */
-    while (st->jb_qlen) {
-        back = (st->jb_qhead + st->jb_qlen - 1u) % JB_QCAP;
-        if (st->jb_qval[back] < transit)
-            break;
-        st->jb_qlen--;
+    if (st->jb_in == 0 || transit < st->jb_open)
+        st->jb_open = (int32_t)transit;
+    low = st->jb_open;
+    for (uint8_t i = 0; i < st->jb_nblocks; i++)
+        if (st->jb_block[i] < low)
+            low = st->jb_block[i];
+    if (++st->jb_in == JB_BLOCK) {
+        /* The block is complete: it replaces the oldest. */
+        st->jb_block[st->jb_head] = st->jb_open;
+        st->jb_head = (uint8_t)((st->jb_head + 1) % JB_BLOCKS);
+        if (st->jb_nblocks < JB_BLOCKS)
+            st->jb_nblocks++;
+        st->jb_in = 0;
     }
-    back = (st->jb_qhead + st->jb_qlen) % JB_QCAP;
-    st->jb_qval[back] = (int32_t)transit;
-    st->jb_qidx[back] = (uint8_t)st->jb_n;
-    st->jb_qlen++;
-    while ((uint8_t)(st->jb_n - st->jb_qidx[st->jb_qhead]) >= JB_WINDOW) {
-        st->jb_qhead = (uint8_t)((st->jb_qhead + 1u) % JB_QCAP);
-        st->jb_qlen--;
-    }
-    st->jb_n++;
-    return transit - st->jb_qval[st->jb_qhead] > (int64_t)(RTP_JITTER_BUFFER_MS * 1000);
+    return transit - low > (int64_t)(RTP_JITTER_BUFFER_MS * 1000);
 }
 
 /* ---------------------------------------------------------------- sequence */
