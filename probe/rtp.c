@@ -355,9 +355,9 @@ uint8_t rtp_detector_pt(const rtp_detector_t *d)
 #define SETTLE     128
 #define MAX_MAPPED 16
 /* Payload types counted per stream; more are counted together. */
-#define PT_SLOTS 6
+#define PT_SLOTS 4
 /* Window changes remembered among the positions not settled yet. */
-#define WB_CAP 8
+#define WB_CAP 4
 
 enum pos_state { POS_MISSING = 0, POS_RECEIVED = 1, POS_DISCARDED = 2 };
 
@@ -392,17 +392,23 @@ struct ws_state {
     int64_t total_nr;
 };
 
+/* One 10 s window's loss counts (see mos_loss_t), in 32 bits: a window
+ * holds some thousands of positions; the counts stop at the limit. */
+struct win_loss {
+    uint32_t positions, lost, from_ok, ok_to_lost, from_lost, lost_to_ok;
+};
+
 /* The loss sequence for the E-model, fed position by position in sequence
  * order: the stream's total, the 10 s window being settled and, of the
  * windows settled before it, the one that rated worst. */
 struct loss_sink {
-    mos_loss_t total, cur, worst;
+    mos_loss_t total;
+    struct win_loss cur, worst;
     double worst_mos;
     uint32_t cur_w;
     int8_t prev;
     bool has_cur, has_worst;
 };
-
 
 #define JB_BLOCK  10
 #define JB_BLOCKS 5 /* with the open block: one second of 20 ms packets */
@@ -434,7 +440,7 @@ struct rtp_stats {
     uint32_t wb_w[WB_CAP];
     uint8_t wb_head, wb_n;
     uint64_t expected_closed, lost_closed;
-    uint64_t dups, ooo, resets, ssrc_changes, stray;
+    uint32_t dups, ooo, resets, ssrc_changes, stray;
 
     /* Jitter buffer model, per epoch: transit times in microseconds from
      * the anchor, their minimum per block of JB_BLOCK packets. */
@@ -658,6 +664,29 @@ static void pos_set(rtp_stats_t *st, int64_t e, unsigned v)
 
 /* ---------------------------------------------------------------- windows */
 
+static void win_add(struct win_loss *w, int8_t prev, bool lost)
+{
+    if (w->positions == UINT32_MAX)
+        return;
+    if (prev == 0) {
+        w->from_ok++;
+        w->ok_to_lost += lost;
+    } else if (prev == 1) {
+        w->from_lost++;
+        w->lost_to_ok += !lost;
+    }
+    w->positions++;
+    w->lost += lost;
+}
+
+static double win_mos(const struct win_loss *w, const mos_codec_t *codec, double delay_ms)
+{
+    mos_loss_t l = { w->positions, w->lost, w->from_ok, w->ok_to_lost, w->from_lost,
+                     w->lost_to_ok, -1 };
+
+    return mos_estimate(codec, &l, delay_ms, NULL);
+}
+
 /* A window is complete: keep it if it rates worst so far (with the codec
  * and delay known now; rtp_stats_get rates the one kept again). */
 static void sink_close(const rtp_stats_t *st, struct loss_sink *k)
@@ -666,7 +695,7 @@ static void sink_close(const rtp_stats_t *st, struct loss_sink *k)
 
     if (!k->has_cur || k->cur.positions == 0)
         return;
-    m = mos_estimate(codec_of(st), &k->cur, delay_of(st), NULL);
+    m = win_mos(&k->cur, codec_of(st), delay_of(st));
     if (!k->has_worst || m < k->worst_mos) {
         k->worst = k->cur;
         k->worst_mos = m;
@@ -678,15 +707,12 @@ static void sink_close(const rtp_stats_t *st, struct loss_sink *k)
 static void sink_feed(const rtp_stats_t *st, struct loss_sink *k, uint32_t w, bool lost)
 {
     if (!k->has_cur || w != k->cur_w) {
-        mos_loss_t init = MOS_LOSS_INIT;
-
         sink_close(st, k);
-        k->cur = init;
+        memset(&k->cur, 0, sizeof(k->cur));
         k->cur_w = w;
         k->has_cur = true;
     }
-    k->cur.prev = k->prev;
-    mos_loss_add(&k->cur, lost);
+    win_add(&k->cur, k->prev, lost);
     k->total.prev = k->prev;
     mos_loss_add(&k->total, lost);
     k->prev = lost ? 1 : 0;
@@ -1193,7 +1219,7 @@ void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
      * known now; then the window still open, which counts if it is not the
      * newest or covers half its length. */
     if (k.has_worst) {
-        double m = mos_estimate(codec, &k.worst, out->delay_ms, NULL);
+        double m = win_mos(&k.worst, codec, out->delay_ms);
 
         if (m < out->mos_min)
             out->mos_min = m;
@@ -1204,7 +1230,7 @@ void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
         if (k.cur_w + 1 != st->nwin ||
             (!__builtin_sub_overflow(st->last_arrival, st->last_win_first, &span) &&
              span >= RTP_WINDOW_NS / 2)) {
-            double m = mos_estimate(codec, &k.cur, out->delay_ms, NULL);
+            double m = win_mos(&k.cur, codec, out->delay_ms);
 
             if (m < out->mos_min)
                 out->mos_min = m;
