@@ -367,7 +367,7 @@ static void record_msg(struct call *c, const sip_msg_t *m, const decode_pkt_t *p
         return;
     }
     if (c->nmsgs == c->capmsgs) {
-        c->capmsgs = c->capmsgs ? c->capmsgs * 2 : 8;
+        c->capmsgs = c->capmsgs ? c->capmsgs * 2 : 2;
         if (c->capmsgs > CALL_MAX_MSGS)
             c->capmsgs = CALL_MAX_MSGS;
         c->msgs = cw_realloc(c->msgs, c->capmsgs * sizeof(*c->msgs));
