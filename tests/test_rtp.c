@@ -703,6 +703,59 @@ static void mos_stream(rtp_summary_t *m, unsigned period, unsigned burst_from, u
     rtp_stats_free(st);
 }
 
+/* Loses burst_a packets from position a and burst_b from position b. */
+static void two_bursts(rtp_summary_t *m, unsigned a, unsigned burst_a, unsigned b, unsigned burst_b)
+{
+    rtp_stats_t *st = rtp_stats_new();
+
+    for (unsigned i = 0; i < 3000; i++) {
+        if ((i >= a && i < a + burst_a) || (i >= b && i < b + burst_b))
+            continue;
+        feed(st, T0 + (cw_ns_t)i * 20 * MS, 0, false, (uint16_t)(1000 + i), 160 * i, 1);
+    }
+    rtp_stats_get(st, m);
+    rtp_stats_free(st);
+}
+
+/* Of several bad 10 s windows, mos_min is the worst one's, wherever it
+ * lies: before or after a lesser one, or in the window still open. */
+static void test_mos_worst_window(void **state)
+{
+    rtp_summary_t only, m;
+
+    (void)state;
+    mos_stream(&only, 0, 1200, 100); /* 100 lost in the third window alone */
+    two_bursts(&m, 300, 40, 1200, 100);
+    assert_int_equal(m.lost, 140);
+    assert_true(fabs(m.mos_min - only.mos_min) < 1e-9);
+    two_bursts(&m, 1200, 100, 2100, 40);
+    assert_true(fabs(m.mos_min - only.mos_min) < 1e-9);
+    /* The worst window last (positions 2600-2699, window 5 of 6). */
+    mos_stream(&only, 0, 2600, 100);
+    two_bursts(&m, 300, 40, 2600, 100);
+    assert_true(fabs(m.mos_min - only.mos_min) < 1e-9);
+    assert_true(m.mos_min < m.mos - 0.5);
+}
+
+/* A packet every 10 s: each one opens a window, more windows than the
+ * stream tracks among its unsettled positions; nothing is lost. */
+static void test_sparse_windows(void **state)
+{
+    rtp_stats_t *st = rtp_stats_new();
+    rtp_summary_t m;
+
+    (void)state;
+    for (unsigned i = 0; i < 40; i++)
+        feed(st, T0 + (cw_ns_t)i * 10 * 1000 * MS, 0, false, (uint16_t)(65500 + i), 80000 * i, 1);
+    rtp_stats_get(st, &m);
+    assert_int_equal(m.packets, 40);
+    assert_int_equal(m.lost, 0);
+    assert_int_equal(m.windows, 40);
+    assert_true(fabs(m.mos - 4.41) < 0.005);
+    assert_true(m.mos_min == m.mos);
+    rtp_stats_free(st);
+}
+
 static void test_mos(void **state)
 {
     rtp_summary_t clean, m, prev;
@@ -787,6 +840,8 @@ int main(void)
         cmocka_unit_test(test_set_codec_errors),
         cmocka_unit_test(test_jitter_buffer),
         cmocka_unit_test(test_mos),
+        cmocka_unit_test(test_mos_worst_window),
+        cmocka_unit_test(test_sparse_windows),
         cmocka_unit_test(test_times),
     };
 
