@@ -281,6 +281,13 @@ static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
     snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(json_object_get(inc, "id")));
     pid = fork();
     if (pid == 0) {
+        sigset_t pipe_sig;
+
+        /* The program starts with SIGPIPE as a program expects it. */
+        sigemptyset(&pipe_sig);
+        sigaddset(&pipe_sig, SIGPIPE);
+        pthread_sigmask(SIG_UNBLOCK, &pipe_sig, NULL);
+        signal(SIGPIPE, SIG_DFL);
         dup2(fds[0], STDIN_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -303,6 +310,17 @@ static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
         if (w <= 0)
             break; /* the program did not read it all: its business */
         off += (size_t)w;
+    }
+    if (off < len) {
+        /* A write to a pipe nobody reads raised SIGPIPE, blocked in this
+         * thread (see worker()): take it. */
+        sigset_t pipe_sig;
+        struct timespec zero = { 0, 0 };
+
+        sigemptyset(&pipe_sig);
+        sigaddset(&pipe_sig, SIGPIPE);
+        while (sigtimedwait(&pipe_sig, NULL, &zero) == SIGPIPE)
+            ;
     }
     close(fds[1]);
     free(text);
@@ -331,6 +349,15 @@ static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
 static void *worker(void *arg)
 {
     alert_t *a = arg;
+    sigset_t pipe_sig;
+
+    /* An exec'd program that exits without reading its input must not
+     * kill callwatch when the incident is written to it: SIGPIPE is
+     * blocked here, whatever the process does with it, and the write
+     * fails with EPIPE instead. */
+    sigemptyset(&pipe_sig);
+    sigaddset(&pipe_sig, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
 
     pthread_mutex_lock(&a->lock);
     for (;;) {

@@ -114,6 +114,34 @@ static void test_exec_failure_counted(void **state)
     config_free(&cfg);
 }
 
+/* A program that exits without reading an incident bigger than a pipe
+ * holds: the write fails (EPIPE), the process lives on, and the program's
+ * exit status decides. */
+static void test_exec_not_reading(void **state)
+{
+    static char big[256 * 1024];
+    cw_config_t cfg;
+    alert_t *a;
+    alert_stats_t st;
+    json_t *inc = incident(8);
+
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    json_object_set_new(inc, "summary", json_string(big));
+    config_init(&cfg);
+    cfg.alert_exec = "/bin/true";
+    a = alert_new(&cfg);
+    alert_incident(a, inc, false);
+    assert_true(alert_flush(a, 20000));
+    alert_get_stats(a, &st);
+    assert_int_equal(st.delivered, 1);
+    assert_int_equal(st.failed, 0);
+    alert_free(a);
+    json_decref(inc);
+    cfg.alert_exec = NULL;
+    config_free(&cfg);
+}
+
 static void test_no_channel(void **state)
 {
     cw_config_t cfg;
@@ -158,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_exec_and_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_failure_counted, setup, teardown),
+        cmocka_unit_test(test_exec_not_reading),
         cmocka_unit_test(test_no_channel),
         cmocka_unit_test(test_webhook_body),
     };
