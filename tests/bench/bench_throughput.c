@@ -322,7 +322,7 @@ int main(int argc, char **argv)
     long long want = argc > 2 ? atoll(argv[2]) : 1150000, written, read = 0;
     char path[64];
     double bare, cw, ts;
-    long rss_cw = 0, rss_ts = 0, rss = 0;
+    long rss_cw = 0, rss_ts = 0, rss_run = 0;
     int rc = 0;
 
     if (argc < 2) {
@@ -344,7 +344,7 @@ int main(int argc, char **argv)
     bare = cw = 1e9;
     for (int i = 0; i < 3; i++) {
         char *cwargv[] = { argv[1], "-r", path, "--report", "json", "-q", NULL };
-        double b = bare_loop(path, &read), c = run(cwargv, &rss);
+        double b = bare_loop(path, &read), c = run(cwargv, &rss_run);
 
         if (b < 0 || c < 0) {
             bare = cw = -1;
@@ -354,8 +354,8 @@ int main(int argc, char **argv)
             bare = b;
         if (c < cw)
             cw = c;
-        if (rss > rss_cw)
-            rss_cw = rss;
+        if (rss_run > rss_cw)
+            rss_cw = rss_run;
     }
     {
         char *tsargv[] = { "tshark", "-r", path, "-q", "-z", "rtp,streams", NULL };
