@@ -12,7 +12,7 @@
 
 #include "util.h"
 
-#define RING_SIZE (1u << 20) /* bytes; a power of two */
+#define RING_SIZE (2u << 20) /* bytes; a power of two, small enough to stay in cache */
 #define BATCH     64          /* records between publications of a position */
 
 struct rec {
@@ -25,6 +25,8 @@ struct rec {
     uint32_t file;
     uint32_t pad;
 };
+
+_Static_assert(RING_SIZE / 4 >= sizeof(struct rec) + 262144, "the largest packet fits the ring");
 
 /* The two threads' fields sit on separate cache lines: a line written by
  * one and read by the other on every packet would bounce between cores. */
@@ -113,8 +115,8 @@ static void *produce(void *arg)
         while (!*r->stop && (rc = capture_next(c, &pkt)) == CAPTURE_PACKET) {
             size_t len = rec_len(pkt.caplen);
 
-            /* A record never exceeds a quarter of the ring (caplen is at
-             * most 262144); bigger is impossible from libpcap. */
+            /* A record never exceeds a quarter of the ring: libpcap's
+             * caplen is at most 262144, with our header 262200 bytes. */
             if (len > RING_SIZE / 4)
                 continue;
             if (!(h = (struct rec *)reserve(r, &head, len)))

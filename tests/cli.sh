@@ -120,4 +120,18 @@ run_cw -i no-such-interface0 --web off
 expect_eq "bad interface exit" "$rc" 1
 expect_match "bad interface named" "$err" "no-such-interface0"
 
+# The largest packet libpcap hands out (262144 bytes) is read like any
+# other, then a small one.
+python3 - "$T/jumbo.pcap" <<'PY'
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+    for n in (262144, 100):
+        f.write(struct.pack("<IIII", 1700000000, 0, n, n))
+        f.write(bytes(12) + b"\x08\x00\x45" + bytes(n - 15))
+PY
+run_cw -r "$T/jumbo.pcap" --report json -q
+expect_eq "262144-byte packet exit" "$rc" 0
+expect_eq "262144-byte packet read" "$(jq .capture.packets "$T/out")" 2
+
 finish
