@@ -20,6 +20,8 @@ struct qitem {
     struct qitem *next;
 };
 
+#define READERS_KEPT 8
+
 struct calldb {
     char *path;
     long retention_days;
@@ -31,6 +33,11 @@ struct calldb {
     uint64_t queued, committed;
     bool stop;
     bool failed;
+    /* Read connections for queries, kept open between them (opening one
+     * costs about a millisecond); each serves one query at a time. */
+    pthread_mutex_t idle_lock;
+    sqlite3 *idle[READERS_KEPT];
+    unsigned nidle;
 };
 
 static const char schema[] =
@@ -280,6 +287,7 @@ calldb_t *calldb_open(const char *path, long retention_days, char *err, size_t e
         goto fail;
     }
     pthread_mutex_init(&db->lock, NULL);
+    pthread_mutex_init(&db->idle_lock, NULL);
     pthread_cond_init(&db->cond, NULL);
     pthread_cond_init(&db->done, NULL);
     if (pthread_create(&db->thread, NULL, writer, db) != 0) {
@@ -344,6 +352,9 @@ void calldb_close(calldb_t *db)
     pthread_mutex_unlock(&db->lock);
     pthread_join(db->thread, NULL);
     sqlite3_close(db->w);
+    while (db->nidle)
+        sqlite3_close(db->idle[--db->nidle]);
+    pthread_mutex_destroy(&db->idle_lock);
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->cond);
     pthread_cond_destroy(&db->done);
@@ -355,6 +366,12 @@ static sqlite3 *reader(calldb_t *db)
 {
     sqlite3 *r = NULL;
 
+    pthread_mutex_lock(&db->idle_lock);
+    if (db->nidle)
+        r = db->idle[--db->nidle];
+    pthread_mutex_unlock(&db->idle_lock);
+    if (r)
+        return r;
     if (sqlite3_open_v2(db->path, &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         sqlite3_close(r);
@@ -362,6 +379,20 @@ static sqlite3 *reader(calldb_t *db)
     }
     sqlite3_busy_timeout(r, 5000);
     return r;
+}
+
+/* A query is done with r: kept for the next one, or closed. */
+static void reader_done(calldb_t *db, sqlite3 *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&db->idle_lock);
+    if (db->nidle < READERS_KEPT) {
+        db->idle[db->nidle++] = r;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&db->idle_lock);
+    sqlite3_close(r);
 }
 
 json_t *calldb_query(calldb_t *db, const calldb_filter_t *f, char *err, size_t errlen)
@@ -430,7 +461,7 @@ json_t *calldb_query(calldb_t *db, const calldb_filter_t *f, char *err, size_t e
     }
 out:
     sqlite3_finalize(st);
-    sqlite3_close(r);
+    reader_done(db, r);
     return out;
 }
 
@@ -453,7 +484,7 @@ json_t *calldb_get(calldb_t *db, const char *call_id)
         }
     }
     sqlite3_finalize(st);
-    sqlite3_close(r);
+    reader_done(db, r);
     return rec;
 }
 
@@ -469,7 +500,7 @@ long calldb_count(calldb_t *db)
         sqlite3_step(st) == SQLITE_ROW)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    sqlite3_close(r);
+    reader_done(db, r);
     return n;
 }
 
@@ -488,7 +519,7 @@ json_t *calldb_incidents(calldb_t *db, double from, double to, char *err, size_t
                            " AND (?2 <= 0 OR start <= ?2) ORDER BY start, id",
                            -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(r));
-        sqlite3_close(r);
+        reader_done(db, r);
         return NULL;
     }
     sqlite3_bind_double(st, 1, from);
@@ -502,7 +533,7 @@ json_t *calldb_incidents(calldb_t *db, double from, double to, char *err, size_t
             json_array_append_new(arr, rec);
     }
     sqlite3_finalize(st);
-    sqlite3_close(r);
+    reader_done(db, r);
     return arr;
 }
 
@@ -519,6 +550,6 @@ long calldb_max_incident_id(calldb_t *db)
         sqlite3_step(st) == SQLITE_ROW)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    sqlite3_close(r);
+    reader_done(db, r);
     return n;
 }
