@@ -92,26 +92,34 @@ static void test_exec_and_rate_limit(void **state)
     config_free(&cfg);
 }
 
-static void test_exec_failure_counted(void **state)
+/* Delivers inc (consumed) once through program; its statistics. */
+static alert_stats_t exec_once(const char *program, json_t *inc)
 {
     cw_config_t cfg;
     alert_t *a;
     alert_stats_t st;
-    json_t *inc = incident(7);
 
-    (void)state;
     config_init(&cfg);
-    cfg.alert_exec = "/nonexistent/page-oncall";
+    cfg.alert_exec = (char *)program;
     a = alert_new(&cfg);
     alert_incident(a, inc, false);
     assert_true(alert_flush(a, 20000));
     alert_get_stats(a, &st);
-    assert_int_equal(st.failed, 1);
-    assert_int_equal(st.delivered, 0);
     alert_free(a);
     json_decref(inc);
     cfg.alert_exec = NULL;
     config_free(&cfg);
+    return st;
+}
+
+static void test_exec_failure_counted(void **state)
+{
+    alert_stats_t st;
+
+    (void)state;
+    st = exec_once("/nonexistent/page-oncall", incident(7));
+    assert_int_equal(st.failed, 1);
+    assert_int_equal(st.delivered, 0);
 }
 
 /* A program that exits without reading an incident bigger than a pipe
@@ -120,26 +128,15 @@ static void test_exec_failure_counted(void **state)
 static void test_exec_not_reading(void **state)
 {
     static char big[256 * 1024];
-    cw_config_t cfg;
-    alert_t *a;
-    alert_stats_t st;
     json_t *inc = incident(8);
+    alert_stats_t st;
 
     (void)state;
     memset(big, 'x', sizeof(big) - 1);
     json_object_set_new(inc, "summary", json_string(big));
-    config_init(&cfg);
-    cfg.alert_exec = "/bin/true";
-    a = alert_new(&cfg);
-    alert_incident(a, inc, false);
-    assert_true(alert_flush(a, 20000));
-    alert_get_stats(a, &st);
+    st = exec_once("/bin/true", inc);
     assert_int_equal(st.delivered, 1);
     assert_int_equal(st.failed, 0);
-    alert_free(a);
-    json_decref(inc);
-    cfg.alert_exec = NULL;
-    config_free(&cfg);
 }
 
 static void test_no_channel(void **state)

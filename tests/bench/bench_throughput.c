@@ -137,6 +137,33 @@ static void sip(pcapgen_t *g, cw_ns_t t, int call, const char *first, const char
     put_udp(g, t, from_caller ? a : b, 5060, from_caller ? b : a, 5060, msg, strlen(msg));
 }
 
+/* One G.711 RTP packet of call c: d 0 from its caller (10.1.x.y:20000),
+ * 1 from its callee (10.2.x.y:30000). */
+static void put_rtp(pcapgen_t *g, cw_ns_t t, long c, int d, uint16_t seq, uint32_t ts)
+{
+    uint8_t rtp[172] = { 0x80, 8 };
+    uint32_t ssrc = (uint32_t)(c * 2 + d + 1);
+    char a[32], b[32];
+
+    snprintf(a, sizeof(a), "10.1.%ld.%ld", c / 250, c % 250 + 1);
+    snprintf(b, sizeof(b), "10.2.%ld.%ld", c / 250, c % 250 + 1);
+    rtp[2] = (uint8_t)(seq >> 8);
+    rtp[3] = (uint8_t)seq;
+    for (int i = 0; i < 4; i++) {
+        rtp[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
+        rtp[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+    }
+    put_udp(g, t, d ? b : a, d ? 30000 : 20000, d ? a : b, d ? 20000 : 30000, rtp, sizeof(rtp));
+}
+
+/* Sets up call c: INVITE with SDP, 200 with SDP, ACK, gap apart from t. */
+static void setup_call(pcapgen_t *g, cw_ns_t t, int c, cw_ns_t gap)
+{
+    sip(g, t, c, "INVITE sip:v@example.com SIP/2.0", "INVITE", 1, false, true, true);
+    sip(g, t + gap, c, "SIP/2.0 200 OK", "INVITE", 1, true, false, true);
+    sip(g, t + 2 * gap, c, "ACK sip:v@example.com SIP/2.0", "ACK", 1, true, true, false);
+}
+
 /* Writes the capture: calls start every CALL_SECONDS/CALLS_AT_ONCE seconds
  * and last CALL_SECONDS, each with RTP both ways every 20 ms. */
 static long long generate(const char *path, long long want)
@@ -144,7 +171,6 @@ static long long generate(const char *path, long long want)
     pcapgen_t *g = pcapgen_open(path, PG_PCAP_NS, PG_LINK_ETHERNET, 0);
     const cw_ns_t t0 = CW_SEC(1700000000), tick = 20 * CW_NS_PER_MS;
     const long gap_ticks = CALL_SECONDS * 50 / CALLS_AT_ONCE;
-    uint8_t rtp[172] = { 0x80, 8 };
     long long n = 0;
     long ncalls = 0;
 
@@ -158,15 +184,12 @@ static long long generate(const char *path, long long want)
         if (k % gap_ticks == 0) {
             int c = (int)ncalls++;
 
-            sip(g, t, c, "INVITE sip:v@example.com SIP/2.0", "INVITE", 1, false, true, true);
-            sip(g, t + 1000, c, "SIP/2.0 200 OK", "INVITE", 1, true, false, true);
-            sip(g, t + 2000, c, "ACK sip:v@example.com SIP/2.0", "ACK", 1, true, true, false);
+            setup_call(g, t, c, 1000);
             n += 3;
         }
         /* Every call started in the last CALL_SECONDS sends, both ways. */
         for (long c = ncalls - 1; c >= 0 && (k - c * gap_ticks) < CALL_SECONDS * 50; c--) {
             long i = k - c * gap_ticks;
-            char a[32], b[32];
 
             if (i == CALL_SECONDS * 50 - 1) {
                 sip(g, t + 5000, (int)c, "BYE sip:v@example.com SIP/2.0", "BYE", 2, true, true,
@@ -174,29 +197,14 @@ static long long generate(const char *path, long long want)
                 n++;
                 continue;
             }
-            snprintf(a, sizeof(a), "10.1.%ld.%ld", c / 250, c % 250 + 1);
-            snprintf(b, sizeof(b), "10.2.%ld.%ld", c / 250, c % 250 + 1);
             for (int d = 0; d < 2; d++) {
-                uint32_t ssrc = (uint32_t)(c * 2 + d + 1), ts = (uint32_t)(i * 160);
-                uint16_t seq = (uint16_t)i;
                 uint32_t r = mix((uint32_t)c, (uint32_t)d, (uint32_t)i);
 
                 /* About 1 % lost, and up to 8 ms of jitter. */
                 if (r % 97 == 0)
                     continue;
-
-                rtp[2] = (uint8_t)(seq >> 8);
-                rtp[3] = (uint8_t)seq;
-                rtp[4] = (uint8_t)(ts >> 24);
-                rtp[5] = (uint8_t)(ts >> 16);
-                rtp[6] = (uint8_t)(ts >> 8);
-                rtp[7] = (uint8_t)ts;
-                rtp[8] = (uint8_t)(ssrc >> 24);
-                rtp[9] = (uint8_t)(ssrc >> 16);
-                rtp[10] = (uint8_t)(ssrc >> 8);
-                rtp[11] = (uint8_t)ssrc;
-                put_udp(g, t + (d ? 300000 : 0) + (cw_ns_t)(r >> 8) % 8000000, d ? b : a,
-                        d ? 30000 : 20000, d ? a : b, d ? 20000 : 30000, rtp, sizeof(rtp));
+                put_rtp(g, t + (d ? 300000 : 0) + (cw_ns_t)(r >> 8) % 8000000, c, d, (uint16_t)i,
+                        (uint32_t)(i * 160));
                 n++;
             }
         }
@@ -215,44 +223,21 @@ static long long generate_wide(const char *path, long calls)
     pcapgen_t *g = pcapgen_open(path, PG_PCAP_NS, PG_LINK_ETHERNET, 0);
     const cw_ns_t t0 = CW_SEC(1700000000), tick = 20 * CW_NS_PER_MS;
     const cw_ns_t setup_gap = CW_NS_PER_SEC / 3 / calls, rtp_gap = tick / 2 / calls;
-    uint8_t rtp[172] = { 0x80, 8 };
     long long n = 0;
 
     if (!g)
         return -1;
     for (long c = 0; c < calls; c++, n += 3) {
-        cw_ns_t t = t0 + c * 3 * setup_gap;
-
-        sip(g, t, (int)c, "INVITE sip:v@example.com SIP/2.0", "INVITE", 1, false, true, true);
-        sip(g, t + setup_gap, (int)c, "SIP/2.0 200 OK", "INVITE", 1, true, false, true);
-        sip(g, t + 2 * setup_gap, (int)c, "ACK sip:v@example.com SIP/2.0", "ACK", 1, true,
-            true, false);
+        setup_call(g, t0 + c * 3 * setup_gap, (int)c, setup_gap);
         if (tick_n > 1000)
             flush_tick(g);
     }
     flush_tick(g);
     for (long k = 0; k < WIDE_PACKETS; k++) {
         for (long c = 0; c < calls; c++) {
-            char a[32], b[32];
-
-            snprintf(a, sizeof(a), "10.1.%ld.%ld", c / 250, c % 250 + 1);
-            snprintf(b, sizeof(b), "10.2.%ld.%ld", c / 250, c % 250 + 1);
-            for (int d = 0; d < 2; d++, n++) {
-                uint32_t ssrc = (uint32_t)(c * 2 + d + 1), ts = (uint32_t)(k * 160);
-
-                rtp[2] = 0;
-                rtp[3] = (uint8_t)k;
-                rtp[4] = (uint8_t)(ts >> 24);
-                rtp[5] = (uint8_t)(ts >> 16);
-                rtp[6] = (uint8_t)(ts >> 8);
-                rtp[7] = (uint8_t)ts;
-                rtp[8] = (uint8_t)(ssrc >> 24);
-                rtp[9] = (uint8_t)(ssrc >> 16);
-                rtp[10] = (uint8_t)(ssrc >> 8);
-                rtp[11] = (uint8_t)ssrc;
-                put_udp(g, CW_SEC(1700000001) + k * tick + (2 * c + d) * rtp_gap, d ? b : a,
-                        d ? 30000 : 20000, d ? a : b, d ? 20000 : 30000, rtp, sizeof(rtp));
-            }
+            for (int d = 0; d < 2; d++, n++)
+                put_rtp(g, CW_SEC(1700000001) + k * tick + (2 * c + d) * rtp_gap, c, d,
+                        (uint16_t)k, (uint32_t)(k * 160));
             if (tick_n > 1000)
                 flush_tick(g);
         }
