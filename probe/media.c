@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "rtcp.h"
 #include "rtp.h"
 
+#define CSET_BUCKETS    1024      /* distinct codec sets are few */
 #define FLOW_BUFFERED   8         /* packets kept while the detector decides */
 #define EXPECT_IDLE     CW_SEC(7200)
 #define FLOW_IDLE       CW_SEC(60)
@@ -26,6 +28,17 @@ struct cid {
     uint32_t hash; /* str_hash(s) */
     uint32_t refs;
     char s[];
+};
+
+/* The named codecs of one SDP media line, shared by every expectation and
+ * stream that announces the same set: calls repeat a few sets endlessly. */
+struct codec_set {
+    struct codec_set *hnext;
+    uint32_t hash;
+    uint32_t refs;
+    rtp_codec_map_t *map; /* what the streams' statistics read */
+    uint8_t n;
+    sdp_codec_t c[]; /* the key, in SDP order */
 };
 
 /* The far end's view of a stream, allocated with the first RTCP report
@@ -49,27 +62,48 @@ struct stream {
     uint32_t ssrc;
     uint32_t hash;
     struct cid *call; /* NULL: no call */
-    rtp_stats_t *st;
-    struct far_end *far; /* NULL until RTCP reports on the stream */
-    cw_ns_t first, last, pushed;
-    uint64_t step_expected, step_lost; /* at the previous step */
+    struct codec_set *codecs; /* from the SDP; NULL if none */
+    struct far_end *far;      /* NULL until RTCP reports on the stream */
+    cw_ns_t pushed; /* the latest packet told to the calls */
+    uint32_t step_expected, step_lost; /* at the previous step, modulo 2^32 */
     struct stream *hnext;            /* by 5-tuple + SSRC */
     struct stream *snext;            /* by SSRC */
     struct stream *cnext;            /* by call */
     struct stream *prev, *next;      /* LRU, least recently active first */
+    /* followed by the stream's rtp_stats_t, in the same allocation */
 };
 
+_Static_assert(sizeof(struct stream) % RTP_STATS_ALIGN == 0,
+               "the statistics after a stream are aligned");
+
+static rtp_stats_t *stream_st(const struct stream *s)
+{
+    return (rtp_stats_t *)(uintptr_t)(s + 1);
+}
+
+/* The stream's latest packet. */
+static cw_ns_t stream_last(const struct stream *s)
+{
+    return rtp_stats_last_arrival(stream_st(s));
+}
+
+/* An RTP endpoint from SDP.  Its RTCP endpoint is the next port up
+ * (RFC 3550 section 11), found from it rather than kept.  Expectations
+ * queue in the order they were made; one used since it was queued (a new
+ * SDP for it, a stream found through it) goes round again instead of
+ * expiring or being evicted: a second chance, in 56 bytes. */
 struct expect {
     cw_addr_t addr;
+    uint8_t flags; /* EXP_* */
     uint16_t port;
-    bool rtcp;
-    bool from_caller; /* the side that announced it (and receives there) */
-    uint8_t ncodecs;
+    uint32_t seen_s; /* when last used, in whole seconds of capture time */
     struct cid *call;
-    cw_ns_t seen;
-    sdp_codec_t *codecs; /* the named ones, for an RTP endpoint; else NULL */
-    struct expect *hnext, *prev, *next;
+    struct codec_set *codecs; /* the named ones; NULL if none */
+    struct expect *hnext, *next;
 };
+
+#define EXP_FROM_CALLER 1u /* the side that announced it (and receives there) */
+#define EXP_USED        2u /* used since it was queued */
 
 struct buffered {
     cw_ns_t arrival;
@@ -99,10 +133,11 @@ struct media {
     size_t nb_streams, nb_calls, nb_ssrc, nb_expect, nb_flows;
     struct stream **streams_h, **ssrc_h, **call_h;
     struct cid **cid_h; /* nb_calls buckets */
+    struct codec_set **cset_h; /* CSET_BUCKETS */
     struct expect **expect_h;
     struct flow **flow_h;
     LIST(struct stream) lru;
-    LIST(struct expect) elru;
+    LIST(struct expect) equeue;
     LIST(struct flow) flru;
     size_t nstreams, nexpect, nflows;
     struct stream **all; /* every stream kept, in creation order */
@@ -197,6 +232,70 @@ static void cid_put(media_t *m, struct cid *c)
     free(c);
 }
 
+static bool codec_equal(const sdp_codec_t *a, const sdp_codec_t *b)
+{
+    return a->pt == b->pt && a->clock_hz == b->clock_hz && strcmp(a->name, b->name) == 0;
+}
+
+/* The shared set of md's named codecs, with one more reference; NULL when
+ * it names none. */
+static struct codec_set *codecs_get(media_t *m, const sdp_stream_t *md)
+{
+    sdp_codec_t named[SDP_MAX_PT];
+    uint32_t h = 2166136261u;
+    uint8_t n = 0;
+    struct codec_set **b, *cs;
+
+    for (unsigned i = 0; i < md->npts; i++)
+        if (md->pts[i].name[0]) {
+            named[n] = md->pts[i];
+            h = (h ^ named[n].pt ^ (named[n].clock_hz << 8)) * 16777619u;
+            h ^= str_hash(named[n].name);
+            n++;
+        }
+    if (!n)
+        return NULL;
+    b = &m->cset_h[h & (CSET_BUCKETS - 1)];
+    for (cs = *b; cs; cs = cs->hnext) {
+        uint8_t i = 0;
+
+        if (cs->hash != h || cs->n != n)
+            continue;
+        while (i < n && codec_equal(&cs->c[i], &named[i]))
+            i++;
+        if (i == n) {
+            cs->refs++;
+            return cs;
+        }
+    }
+    cs = cw_calloc(1, sizeof(*cs) + n * sizeof(cs->c[0]));
+    cs->hash = h;
+    cs->refs = 1;
+    cs->n = n;
+    memcpy(cs->c, named, n * sizeof(cs->c[0]));
+    cs->map = rtp_codec_map_new();
+    for (uint8_t i = 0; i < n; i++)
+        (void)rtp_codec_map_set(cs->map, named[i].pt, named[i].name, named[i].clock_hz);
+    cs->hnext = *b;
+    *b = cs;
+    return cs;
+}
+
+/* Drops a reference to cs (NULL allowed), freeing it with the last. */
+static void codecs_put(media_t *m, struct codec_set *cs)
+{
+    struct codec_set **pp;
+
+    if (!cs || --cs->refs)
+        return;
+    pp = &m->cset_h[cs->hash & (CSET_BUCKETS - 1)];
+    while (*pp != cs)
+        pp = &(*pp)->hnext;
+    *pp = cs->hnext;
+    rtp_codec_map_free(cs->map);
+    free(cs);
+}
+
 /* The stream's Call-ID, "" for none. */
 static const char *stream_call_id(const struct stream *s)
 {
@@ -209,7 +308,8 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
 
     m->max_streams = max_streams ? max_streams : 100000;
     m->max_flows = max_flows ? max_flows : 65536;
-    /* RTP and RTCP on each side of a call: two for each stream. */
+    /* An RTP endpoint on each side of a call, and room for as many again
+     * announced but not (yet) sending. */
     m->max_expect = 2 * m->max_streams > 65536 ? 2 * m->max_streams : 65536;
     m->keep = keep;
     if (hooks)
@@ -223,6 +323,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
     m->cid_h = cw_calloc(m->nb_calls, sizeof(*m->cid_h));
+    m->cset_h = cw_calloc(CSET_BUCKETS, sizeof(*m->cset_h));
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
     m->flow_h = cw_calloc(m->nb_flows, sizeof(*m->flow_h));
     m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
@@ -239,7 +340,8 @@ static void flow_destroy(struct flow *f)
 static void stream_destroy(media_t *m, struct stream *s)
 {
     cid_put(m, s->call);
-    rtp_stats_free(s->st);
+    rtp_stats_fini(stream_st(s));
+    codecs_put(m, s->codecs);
     free(s->far);
     free(s);
 }
@@ -247,7 +349,7 @@ static void stream_destroy(media_t *m, struct stream *s)
 static void expect_destroy(media_t *m, struct expect *e)
 {
     cid_put(m, e->call);
-    free(e->codecs);
+    codecs_put(m, e->codecs);
     free(e);
 }
 
@@ -264,7 +366,7 @@ void media_free(media_t *m)
             stream_destroy(m, s);
         }
     }
-    for (struct expect *e = m->elru.head, *n; e; e = n) {
+    for (struct expect *e = m->equeue.head, *n; e; e = n) {
         n = e->next;
         expect_destroy(m, e);
     }
@@ -278,6 +380,7 @@ void media_free(media_t *m)
     free(m->ssrc_h);
     free(m->call_h);
     free(m->cid_h);
+    free(m->cset_h);
     free(m->expect_h);
     free(m->flow_h);
     free(m->rtcp);
@@ -304,23 +407,68 @@ static void expect_unhash(media_t *m, struct expect *e)
         *pp = e->hnext;
 }
 
-static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_t port, bool rtcp,
+static uint32_t whole_seconds(cw_ns_t t)
+{
+    return (uint32_t)(t / CW_NS_PER_SEC);
+}
+
+static void equeue_push(media_t *m, struct expect *e)
+{
+    e->next = NULL;
+    if (m->equeue.tail)
+        m->equeue.tail->next = e;
+    else
+        m->equeue.head = e;
+    m->equeue.tail = e;
+}
+
+static struct expect *equeue_pop(media_t *m)
+{
+    struct expect *e = m->equeue.head;
+
+    m->equeue.head = e->next;
+    if (!m->equeue.head)
+        m->equeue.tail = NULL;
+    e->next = NULL;
+    return e;
+}
+
+/* Takes the first expectation of the queue not used since it was queued,
+ * sending the used ones round again, out of the table and frees it; with
+ * expired_only, only one unused for longer than EXPECT_IDLE before now.
+ * Returns false when there is none to take. */
+static bool expect_drop_oldest(media_t *m, bool expired_only, cw_ns_t now)
+{
+    while (m->equeue.head) {
+        struct expect *e = m->equeue.head;
+
+        if (e->flags & EXP_USED) {
+            e->flags &= (uint8_t)~EXP_USED;
+            equeue_push(m, equeue_pop(m));
+            continue;
+        }
+        if (expired_only &&
+            (int64_t)whole_seconds(now) - e->seen_s <= EXPECT_IDLE / CW_NS_PER_SEC)
+            return false;
+        (void)equeue_pop(m);
+        expect_unhash(m, e);
+        expect_destroy(m, e);
+        m->nexpect--;
+        return true;
+    }
+    return false;
+}
+
+static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_t port,
                        bool from_caller, const sdp_stream_t *md, cw_ns_t now)
 {
     struct expect *e = expect_find(m, a, port);
-    unsigned named = 0;
 
     if (!e) {
         unsigned b;
 
-        if (m->nexpect >= m->max_expect) {
-            struct expect *old = m->elru.head;
-
-            LRU_UNLINK(m->elru, old);
-            expect_unhash(m, old);
-            expect_destroy(m, old);
-            m->nexpect--;
-        }
+        if (m->nexpect >= m->max_expect)
+            (void)expect_drop_oldest(m, false, now);
         e = cw_calloc(1, sizeof(*e));
         e->addr = *a;
         e->port = port;
@@ -328,29 +476,25 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
         e->hnext = m->expect_h[b];
         m->expect_h[b] = e;
         m->nexpect++;
+        equeue_push(m, e);
     } else {
-        LRU_UNLINK(m->elru, e);
+        e->flags |= EXP_USED;
     }
-    LRU_APPEND(m->elru, e);
     /* The latest SDP for an endpoint wins: ports are reused by later calls. */
     call->refs++;
     cid_put(m, e->call);
     e->call = call;
-    e->rtcp = rtcp;
-    e->from_caller = from_caller;
-    e->seen = now;
+    e->flags = (uint8_t)((e->flags & EXP_USED) | (from_caller ? EXP_FROM_CALLER : 0));
+    e->seen_s = whole_seconds(now);
     /* A stream takes the codecs with a name from its RTP endpoint. */
-    free(e->codecs);
-    e->codecs = NULL;
-    e->ncodecs = 0;
-    for (unsigned i = 0; !rtcp && i < md->npts; i++)
-        named += md->pts[i].name[0] != '\0';
-    if (named) {
-        e->codecs = cw_calloc(named, sizeof(*e->codecs));
-        for (unsigned i = 0; i < md->npts; i++)
-            if (md->pts[i].name[0])
-                e->codecs[e->ncodecs++] = md->pts[i];
-    }
+    codecs_put(m, e->codecs);
+    e->codecs = codecs_get(m, md);
+}
+
+/* The expectation whose RTCP endpoint is (a, port): the RTP one below. */
+static struct expect *expect_find_rtcp(media_t *m, const cw_addr_t *a, uint16_t port)
+{
+    return port > 0 ? expect_find(m, a, (uint16_t)(port - 1)) : NULL;
 }
 
 void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
@@ -363,9 +507,7 @@ void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool f
 
         if (!md->port || !md->has_addr)
             continue;
-        expect_add(m, call, &md->addr, md->port, false, from_caller, md, now);
-        if (md->port < 65535)
-            expect_add(m, call, &md->addr, (uint16_t)(md->port + 1), true, from_caller, md, now);
+        expect_add(m, call, &md->addr, md->port, from_caller, md, now);
     }
     cid_put(m, call);
 }
@@ -415,7 +557,7 @@ static void stream_forget(media_t *m, struct stream *s)
         rtp_summary_t sum;
 
         /* Live: keep what the MOS histogram needs of it. */
-        rtp_stats_get(s->st, &sum);
+        rtp_stats_get(stream_st(s), &sum);
         if (sum.voice_packets && m->nforgotten < 10000000) {
             if (m->nforgotten == m->capforgotten) {
                 m->capforgotten = m->capforgotten ? m->capforgotten * 2 : 1024;
@@ -436,23 +578,25 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         m->st.streams_evicted++;
         stream_forget(m, m->lru.head);
     }
-    s = cw_calloc(1, sizeof(*s));
+    s = cw_calloc(1, sizeof(*s) + rtp_stats_size());
+    rtp_stats_init(stream_st(s));
     s->src = p->src;
     s->dst = p->dst;
     s->sport = p->sport;
     s->dport = p->dport;
     s->ssrc = ssrc;
     s->hash = h;
-    s->first = s->last = now;
-    s->st = rtp_stats_new();
     if (e) {
         if (e->call->s[0]) {
             s->call = e->call;
             s->call->refs++;
         }
         s->from_caller = from_caller;
-        for (unsigned i = 0; i < e->ncodecs; i++)
-            rtp_stats_set_codec(s->st, e->codecs[i].pt, e->codecs[i].name, e->codecs[i].clock_hz);
+        if (e->codecs) {
+            s->codecs = e->codecs;
+            s->codecs->refs++;
+            rtp_stats_use_codecs(stream_st(s), s->codecs->map);
+        }
     }
     s->hnext = m->streams_h[h & (m->nb_streams - 1)];
     m->streams_h[h & (m->nb_streams - 1)] = s;
@@ -481,9 +625,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
 
 static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t *h)
 {
-    rtp_stats_packet(s->st, t, h);
-    if (t > s->last)
-        s->last = t;
+    rtp_stats_packet(stream_st(s), t, h);
     if (m->lru.tail != s) {
         LRU_UNLINK(m->lru, s);
         LRU_APPEND(m->lru, s);
@@ -575,11 +717,11 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
             far->reports++;
             far->fraction_lost = b->fraction_lost * 100.0 / 256.0;
             far->cumulative_lost = b->cumulative_lost;
-            rtp_stats_get(s->st, &sum);
+            rtp_stats_get(stream_st(s), &sum);
             far->jitter_ms = sum.clock_rate ? b->jitter * 1000.0 / sum.clock_rate : NAN;
             if (rtcp_rtt_ms(rtcp_ntp_mid(p->ts), b->lsr, b->dlsr, &rtt) == 0 && rtt < 10000) {
                 far->rtt_ms = rtt;
-                rtp_stats_set_delay_ms(s->st, rtt / 2);
+                rtp_stats_set_delay_ms(stream_st(s), rtt / 2);
             }
         }
     }
@@ -618,6 +760,7 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         /* Only on an announced port, or next to a known stream's port:
          * RTCP's shape alone is too weak a sign. */
         if (expect_find(m, &p->dst, p->dport) || expect_find(m, &p->src, p->sport) ||
+            expect_find_rtcp(m, &p->dst, p->dport) || expect_find_rtcp(m, &p->src, p->sport) ||
             (p->sport & 1)) {
             rtcp_packet(m, p);
             return true;
@@ -628,10 +771,10 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         /* Not RTP, but on a call's media endpoint (T.38 fax over UDPTL,
          * say): media is flowing all the same. */
         e = expect_find(m, &p->dst, p->dport);
-        from_caller = e ? !e->from_caller : false;
+        from_caller = e ? !(e->flags & EXP_FROM_CALLER) : false;
         if (!e && (e = expect_find(m, &p->src, p->sport)))
-            from_caller = e->from_caller;
-        if (!e || e->rtcp)
+            from_caller = (e->flags & EXP_FROM_CALLER) != 0;
+        if (!e)
             return false;
         if (m->hooks.on_activity)
             m->hooks.on_activity(m->hooks.ud, e->call->s, from_caller, p->ts);
@@ -646,17 +789,16 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     /* Announced by SDP: to the receiver's endpoint, or (symmetric RTP)
      * from it. */
     e = expect_find(m, &p->dst, p->dport);
-    if (e && !e->rtcp) {
-        from_caller = !e->from_caller;
+    if (e) {
+        from_caller = !(e->flags & EXP_FROM_CALLER);
     } else {
         e = expect_find(m, &p->src, p->sport);
-        if (e && !e->rtcp)
-            from_caller = e->from_caller;
-        else
-            e = NULL;
+        if (e)
+            from_caller = (e->flags & EXP_FROM_CALLER) != 0;
     }
     if (e) {
-        e->seen = p->ts;
+        e->seen_s = whole_seconds(p->ts);
+        e->flags |= EXP_USED;
         s = stream_create(m, p, h.ssrc, key, e, from_caller, p->ts);
         stream_feed(m, s, p->ts, &h);
         return true;
@@ -713,23 +855,17 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
 void media_tick(media_t *m, cw_ns_t now)
 {
     /* Tell the calls about media that moved since the last tick. */
-    for (struct stream *s = m->lru.tail; s && s->last > s->pushed; s = s->prev) {
-        s->pushed = s->last;
+    for (struct stream *s = m->lru.tail; s && stream_last(s) > s->pushed; s = s->prev) {
+        s->pushed = stream_last(s);
         if (s->call && m->hooks.on_activity)
-            m->hooks.on_activity(m->hooks.ud, s->call->s, s->from_caller, s->last);
+            m->hooks.on_activity(m->hooks.ud, s->call->s, s->from_caller, s->pushed);
     }
     while (m->flru.head && now - m->flru.head->last > FLOW_IDLE)
         flow_drop(m, m->flru.head);
-    while (m->elru.head && now - m->elru.head->seen > EXPECT_IDLE) {
-        struct expect *e = m->elru.head;
-
-        LRU_UNLINK(m->elru, e);
-        expect_unhash(m, e);
-        expect_destroy(m, e);
-        m->nexpect--;
-    }
+    while (expect_drop_oldest(m, true, now))
+        ;
     if (!m->keep)
-        while (m->lru.head && now - m->lru.head->last > STREAM_IDLE)
+        while (m->lru.head && now - stream_last(m->lru.head) > STREAM_IDLE)
             stream_forget(m, m->lru.head);
 }
 
@@ -737,25 +873,25 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
 {
     memset(out, 0, sizeof(*out));
     out->mos_min = NAN;
-    for (struct stream *s = m->lru.tail; s && s->last > t - step_ns; s = s->prev) {
+    for (struct stream *s = m->lru.tail; s && stream_last(s) > t - step_ns; s = s->prev) {
         rtp_summary_t sum;
-        uint64_t de, dl;
+        int64_t de, dl;
         double ppl;
-        mos_loss_t loss = MOS_LOSS_INIT;
         mos_params_t mp;
         const mos_codec_t *codec;
         double mos;
 
-        rtp_stats_get(s->st, &sum);
-        de = sum.expected - s->step_expected;
-        dl = sum.lost - s->step_lost;
-        s->step_expected = sum.expected;
-        s->step_lost = sum.lost;
+        rtp_stats_get(stream_st(s), &sum);
+        /* The step's part, modulo 2^32 (a step's are far fewer).  Lost may
+         * go down: a late packet counted lost at the previous step. */
+        de = (int32_t)((uint32_t)sum.expected - s->step_expected);
+        dl = (int32_t)((uint32_t)sum.lost - s->step_lost);
+        s->step_expected = (uint32_t)sum.expected;
+        s->step_lost = (uint32_t)sum.lost;
         out->streams++;
-        if (!sum.voice_packets || de == 0)
+        if (!sum.voice_packets || de <= 0)
             continue;
-        ppl = 100.0 * (double)dl / (double)de;
-        (void)loss;
+        ppl = dl > 0 ? 100.0 * (double)dl / (double)de : 0;
         codec = mos_codec_find(sum.codec);
         mp.ie = codec->ie;
         mp.bpl = codec->bpl;
@@ -794,7 +930,7 @@ static json_t *stream_json(const struct stream *s)
     char src[CW_ENDPOINT_STRLEN], dst[CW_ENDPOINT_STRLEN], ssrc[16];
     json_t *o;
 
-    rtp_stats_get(s->st, &sum);
+    rtp_stats_get(stream_st(s), &sum);
     snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
     o = json_pack("{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}",
                   "call_id", s->call ? json_string(s->call->s) : json_null(), "src",
@@ -915,7 +1051,7 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
         for (size_t i = 0; i < m->nall; i++) {
             rtp_summary_t st;
 
-            rtp_stats_get(m->all[i]->st, &st);
+            rtp_stats_get(stream_st(m->all[i]), &st);
             if (!st.voice_packets)
                 continue;
             hist_add(st.mos, bounds, nbounds, counts);

@@ -373,57 +373,78 @@ struct pt_map {
 struct pt_slot {
     uint8_t pt;
     uint8_t kind; /* enum rtp_payload_kind */
-    uint32_t clock, ws_clock;
+    uint32_t clock;
     uint32_t count;
 };
 
 /* Wireshark 4.0 ui/tap-rtp-analysis.c, rtppacket_analyse(): the state it
  * keeps per stream, reduced to what -z rtp,streams prints. */
 struct ws_state {
-    bool started, under;
-    uint16_t start_seq, stop_seq;
+    bool under;
     uint8_t last_pt;
-    uint32_t cycles;
+    uint16_t start_seq, stop_seq;
+    uint16_t cycles; /* modulo 2^16, as total_nr stops: at 2^32 packets */
     uint32_t first_ts;
+    uint32_t total_nr; /* 0 before the first packet; saturating */
     double time_ms;        /* arrival of the last in-time-sequence packet */
     double lastnominal_ms; /* its timestamp, in ms since the first */
     double jitter, max_jitter, mean_jitter;
-    double delta, max_delta;
-    int64_t total_nr;
+    double max_delta;
 };
 
-/* One 10 s window's loss counts (see mos_loss_t), in 32 bits: a window
- * holds some thousands of positions; the counts stop at the limit. */
+/* A run of positions in sequence order, kept as the three counts that
+ * with the states before its first and of its last position give the
+ * whole of a mos_loss_t back (loss_of()): every position but the last is
+ * some position's predecessor, and the transitions into loss and out of
+ * it alternate. */
+struct loss_total {
+    uint64_t positions, lost, ok_to_lost;
+};
+
+/* One 10 s window's run, in 32 bits: a window holds some thousands of
+ * positions; the counts stop at the limit. */
 struct win_loss {
-    uint32_t positions, lost, from_ok, ok_to_lost, from_lost, lost_to_ok;
+    uint32_t positions, lost, ok_to_lost;
+    int8_t before; /* the state before the window's first position: -1 none, 0 received, 1 lost */
+    int8_t first;  /* of its first position */
+    int8_t last;   /* of its last position counted */
 };
 
 /* The loss sequence for the E-model, fed position by position in sequence
- * order: the stream's total, the 10 s window being settled and, of the
+ * order: the stream's total (whose last state is prev and which starts
+ * with no state before it), the 10 s window being settled and, of the
  * windows settled before it, the one that rated worst. */
 struct loss_sink {
-    mos_loss_t total;
+    struct loss_total total;
     struct win_loss cur, worst;
     double worst_mos;
     uint32_t cur_w;
-    int8_t prev;
+    int8_t first; /* the first position's state */
+    int8_t prev;  /* the last position's state: -1 none yet, 0 received, 1 lost */
     bool has_cur, has_worst;
 };
 
 #define JB_BLOCK  10
 #define JB_BLOCKS 5 /* with the open block: one second of 20 ms packets */
 
+struct rtp_codec_map {
+    uint8_t n;
+    struct pt_map m[MAX_MAPPED];
+};
+
 struct rtp_stats {
-    struct pt_map *map;
-    uint8_t nmap;
+    const struct rtp_codec_map *map; /* NULL, shared, or own */
     uint8_t npts, last_slot;
     bool delay_set;
+    bool own_map; /* map is the stream's own, after a set_codec */
+    uint32_t ssrc;
     double delay_ms;
     struct pt_slot pts[PT_SLOTS];
-    uint64_t pt_other;
 
-    uint64_t packets, voice, events, cn;
-    uint32_t ssrc;
+    /* Every packet is one of them.  Counts of a stream stop at 2^32 - 1
+     * (four weeks of 1,500 packets a second). */
+    uint32_t voice, events, cn;
+    uint32_t jb_discarded; /* voice packets the jitter buffer model discarded */
     cw_ns_t first_arrival, last_arrival;
 
     /* Sequence numbers, current epoch.  Extended numbers are int64 so that
@@ -431,28 +452,30 @@ struct rtp_stats {
     bool in_epoch;
     bool pending; /* a jump waiting for its successor */
     uint16_t pend_seq;
+    /* The windows of the positions not settled yet: from wb_pos[i] on,
+     * positions belong to window wb_w[i] (a queue; windows only grow). */
+    uint8_t wb_head, wb_n;
+    /* Jitter buffer model (below): a ring of block minima; packets in the
+     * open block. */
+    bool jb_anchored;
+    uint8_t jb_head, jb_nblocks, jb_in;
+    uint32_t jb_clock;
     int64_t base, max, settled;
     uint64_t unique;
     uint64_t ring[RING_WORDS];
-    /* The windows of the positions not settled yet: from wb_pos[i] on,
-     * positions belong to window wb_w[i] (a queue; windows only grow). */
     int64_t wb_pos[WB_CAP];
     uint32_t wb_w[WB_CAP];
-    uint8_t wb_head, wb_n;
     uint64_t expected_closed, lost_closed;
     uint32_t dups, ooo, resets, ssrc_changes, stray;
 
     /* Jitter buffer model, per epoch: transit times in microseconds from
      * the anchor, their minimum per block of JB_BLOCK packets. */
-    bool jb_anchored;
-    uint8_t jb_head, jb_nblocks, jb_in; /* ring of block minima; packets in the open block */
-    uint32_t jb_clock, jb_last_ts;
+    uint32_t jb_last_ts;
     uint32_t jb_us_unit; /* microseconds a media unit, when whole */
-    int64_t jb_ext_ts;
-    cw_ns_t jb_base;
     int32_t jb_block[JB_BLOCKS]; /* minima of the last complete blocks */
     int32_t jb_open;             /* minimum of the open block */
-    uint64_t jb_discarded;
+    int64_t jb_ext_ts;
+    cw_ns_t jb_base;
 
     /* The E-model's loss sequence. */
     struct loss_sink sink;
@@ -462,21 +485,36 @@ struct rtp_stats {
     struct ws_state ws;
 };
 
+_Static_assert(_Alignof(struct rtp_stats) <= RTP_STATS_ALIGN, "as rtp.h promises");
+
+size_t rtp_stats_size(void)
+{
+    return sizeof(rtp_stats_t);
+}
+
+void rtp_stats_init(rtp_stats_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->sink.prev = -1;
+}
+
+void rtp_stats_fini(rtp_stats_t *st)
+{
+    if (st && st->own_map)
+        free((void *)st->map);
+}
+
 rtp_stats_t *rtp_stats_new(void)
 {
     rtp_stats_t *st = cw_calloc(1, sizeof(*st));
-    mos_loss_t init = MOS_LOSS_INIT;
 
-    st->sink.total = init;
-    st->sink.prev = -1;
+    rtp_stats_init(st);
     return st;
 }
 
 void rtp_stats_free(rtp_stats_t *st)
 {
-    if (!st)
-        return;
-    free(st->map);
+    rtp_stats_fini(st);
     free(st);
 }
 
@@ -506,9 +544,10 @@ static const char *intern(const char *name)
 
 static const struct pt_map *map_find(const rtp_stats_t *st, uint8_t pt)
 {
-    for (size_t i = 0; i < st->nmap; i++)
-        if (st->map[i].pt == pt)
-            return &st->map[i];
+    if (st->map)
+        for (uint8_t i = 0; i < st->map->n; i++)
+            if (st->map->m[i].pt == pt)
+                return &st->map->m[i];
     return NULL;
 }
 
@@ -550,11 +589,21 @@ static uint32_t ws_clock_of(const rtp_stats_t *st, uint8_t pt)
     return m->clock;
 }
 
+/* ws_clock_of() for a slot: the same from what the slot keeps. */
+static uint32_t slot_ws_clock(const struct pt_slot *s)
+{
+    if (s->pt < 96) {
+        const rtp_pt_info_t *info = rtp_pt_lookup(s->pt);
+
+        return info ? info->clock_rate : 0;
+    }
+    return s->kind == RTP_KIND_EVENT ? 0 : s->clock;
+}
+
 static void slot_fill(const rtp_stats_t *st, struct pt_slot *s)
 {
     s->kind = (uint8_t)kind_of(st, s->pt);
     s->clock = clock_of(st, s->pt);
-    s->ws_clock = ws_clock_of(st, s->pt);
 }
 
 /* The slot of a payload type, made on its first packet; NULL when all are
@@ -580,26 +629,70 @@ static struct pt_slot *slot_of(rtp_stats_t *st, uint8_t pt)
     return s;
 }
 
-int rtp_stats_set_codec(rtp_stats_t *st, uint8_t pt, const char *name, uint32_t clock_rate)
+rtp_codec_map_t *rtp_codec_map_new(void)
 {
-    struct pt_map *m;
+    return cw_calloc(1, sizeof(rtp_codec_map_t));
+}
 
-    if (!st || pt >= 128 || !name || !*name)
+void rtp_codec_map_free(rtp_codec_map_t *cm)
+{
+    free(cm);
+}
+
+int rtp_codec_map_set(rtp_codec_map_t *cm, uint8_t pt, const char *name, uint32_t clock_rate)
+{
+    struct pt_map *m = NULL;
+
+    if (!cm || pt >= 128 || !name || !*name)
         return -EINVAL;
-    m = (struct pt_map *)map_find(st, pt);
+    for (uint8_t i = 0; i < cm->n && !m; i++)
+        if (cm->m[i].pt == pt)
+            m = &cm->m[i];
     if (!m) {
-        if (st->nmap >= MAX_MAPPED)
+        if (cm->n >= MAX_MAPPED)
             return -ENOSPC;
-        st->map = cw_realloc(st->map, (st->nmap + 1u) * sizeof(*st->map));
-        m = &st->map[st->nmap++];
+        m = &cm->m[cm->n++];
     }
     m->pt = pt;
     m->name = intern(name);
     m->clock = clock_rate ? clock_rate : rtp_name_clock_rate(name);
     m->kind = (uint8_t)kind_of_name(name);
+    return 0;
+}
+
+static void slots_refill(rtp_stats_t *st)
+{
     for (uint8_t i = 0; i < st->npts; i++)
         slot_fill(st, &st->pts[i]);
-    return 0;
+}
+
+void rtp_stats_use_codecs(rtp_stats_t *st, const rtp_codec_map_t *cm)
+{
+    if (st->own_map)
+        free((void *)st->map);
+    st->own_map = false;
+    st->map = cm;
+    slots_refill(st);
+}
+
+int rtp_stats_set_codec(rtp_stats_t *st, uint8_t pt, const char *name, uint32_t clock_rate)
+{
+    rtp_codec_map_t *own;
+    int rc;
+
+    if (!st)
+        return -EINVAL;
+    if (!st->own_map) {
+        own = rtp_codec_map_new();
+        if (st->map)
+            *own = *st->map;
+        st->map = own;
+        st->own_map = true;
+    }
+    own = (rtp_codec_map_t *)st->map;
+    rc = rtp_codec_map_set(own, pt, name, clock_rate);
+    slots_refill(st);
+    return rc;
 }
 
 void rtp_stats_set_delay_ms(rtp_stats_t *st, double one_way_ms)
@@ -662,27 +755,56 @@ static void pos_set(rtp_stats_t *st, int64_t e, unsigned v)
     st->ring[slot / 32] = (st->ring[slot / 32] & ~(3ull << shift)) | ((uint64_t)v << shift);
 }
 
+/* Adds one to a count that stops at its maximum. */
+static inline void count(uint32_t *c)
+{
+    *c += *c != UINT32_MAX;
+}
+
 /* ---------------------------------------------------------------- windows */
+
+/* The mos_loss_t of a run of n positions, `lost` of them lost, with
+ * ok_to_lost transitions from a received position to a lost one; before is
+ * the state before its first position (-1 for none), first and last those
+ * of its first and last positions. */
+static mos_loss_t loss_of(uint64_t n, uint64_t lost, uint64_t ok_to_lost, int8_t before,
+                          int8_t first, int8_t last)
+{
+    mos_loss_t l = MOS_LOSS_INIT;
+    int8_t start = before >= 0 ? before : first; /* the chain's first state */
+
+    if (n == 0)
+        return l;
+    l.positions = n;
+    l.lost = lost;
+    l.ok_to_lost = ok_to_lost;
+    /* Predecessors: the state before the run, then every position but the
+     * last. */
+    l.from_ok = (uint64_t)(before == 0) + (n - lost) - (uint64_t)(last == 0);
+    l.from_lost = (uint64_t)(before == 1) + lost - (uint64_t)(last == 1);
+    /* Along the chain, transitions into loss and out of it alternate. */
+    l.lost_to_ok = ok_to_lost - (uint64_t)(start == 0) + (uint64_t)(last == 0);
+    l.prev = last;
+    return l;
+}
 
 static void win_add(struct win_loss *w, int8_t prev, bool lost)
 {
     if (w->positions == UINT32_MAX)
         return;
-    if (prev == 0) {
-        w->from_ok++;
-        w->ok_to_lost += lost;
-    } else if (prev == 1) {
-        w->from_lost++;
-        w->lost_to_ok += !lost;
+    if (w->positions == 0) {
+        w->before = prev;
+        w->first = lost ? 1 : 0;
     }
+    w->ok_to_lost += prev == 0 && lost;
     w->positions++;
     w->lost += lost;
+    w->last = lost ? 1 : 0;
 }
 
 static double win_mos(const struct win_loss *w, const mos_codec_t *codec, double delay_ms)
 {
-    mos_loss_t l = { w->positions, w->lost, w->from_ok, w->ok_to_lost, w->from_lost,
-                     w->lost_to_ok, -1 };
+    mos_loss_t l = loss_of(w->positions, w->lost, w->ok_to_lost, w->before, w->first, w->last);
 
     return mos_estimate(codec, &l, delay_ms, NULL);
 }
@@ -713,8 +835,11 @@ static void sink_feed(const rtp_stats_t *st, struct loss_sink *k, uint32_t w, bo
         k->has_cur = true;
     }
     win_add(&k->cur, k->prev, lost);
-    k->total.prev = k->prev;
-    mos_loss_add(&k->total, lost);
+    if (k->total.positions == 0)
+        k->first = lost ? 1 : 0;
+    k->total.positions++;
+    k->total.lost += lost;
+    k->total.ok_to_lost += k->prev == 0 && lost;
     k->prev = lost ? 1 : 0;
 }
 
@@ -1013,7 +1138,7 @@ static void seq_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uin
 received:
     if (voice && jb_discards(st, arrival, h->ts, clock)) {
         pos_set(st, pos, POS_DISCARDED);
-        st->jb_discarded++;
+        count(&st->jb_discarded);
     }
 }
 
@@ -1027,10 +1152,9 @@ static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uint
     double now = since_first_ms(st, arrival);
     uint32_t since_first;
     bool in_seq, cn, follow_cn;
-    double current_jitter = 0;
+    double current_jitter = 0, delta = 0;
 
-    if (!w->started) {
-        w->started = true;
+    if (!w->total_nr) {
         w->start_seq = w->stop_seq = h->seq;
         w->first_ts = h->ts;
         w->time_ms = now;
@@ -1071,12 +1195,12 @@ static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uint
             w->jitter = current_jitter;
             w->lastnominal_ms = nominal;
         }
-        w->delta = now - w->time_ms;
+        delta = now - w->time_ms;
     }
     /* Only "regular" packets enter the maximum and the mean. */
     if (in_seq && !h->marker && !cn && !follow_cn) {
-        if (w->delta > w->max_delta)
-            w->max_delta = w->delta;
+        if (delta > w->max_delta)
+            w->max_delta = delta;
         if (clock) {
             if (w->jitter > w->max_jitter)
                 w->max_jitter = w->jitter;
@@ -1089,7 +1213,8 @@ static void ws_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h, uint
     if (in_seq)
         w->time_ms = now;
     w->stop_seq = h->seq;
-    w->total_nr++;
+    if (w->total_nr < UINT32_MAX)
+        w->total_nr++;
 }
 
 /* ---------------------------------------------------------------- packets */
@@ -1102,7 +1227,7 @@ int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
 
     if (!st || !h)
         return -EINVAL;
-    if (st->packets == 0) {
+    if ((st->voice | st->events | st->cn) == 0) {
         st->first_arrival = st->last_arrival = arrival;
         st->ssrc = h->ssrc;
     } else if (h->ssrc != st->ssrc) {
@@ -1124,24 +1249,22 @@ int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
     }
     if (arrival > st->last_arrival)
         st->last_arrival = arrival;
-    st->packets++;
     if ((slot = slot_of(st, h->pt))) {
         ((struct pt_slot *)slot)->count++;
         kind = (enum rtp_payload_kind)slot->kind;
         clock = slot->clock;
-        ws_clock = slot->ws_clock;
+        ws_clock = slot_ws_clock(slot);
     } else {
-        st->pt_other++;
         kind = kind_of(st, h->pt);
         clock = clock_of(st, h->pt);
         ws_clock = ws_clock_of(st, h->pt);
     }
     if (kind == RTP_KIND_EVENT)
-        st->events++;
+        count(&st->events);
     else if (kind == RTP_KIND_CN)
-        st->cn++;
+        count(&st->cn);
     else
-        st->voice++;
+        count(&st->voice);
 
     w = window_of(st, arrival);
     seq_packet(st, arrival, h, w, kind == RTP_KIND_VOICE, clock);
@@ -1151,16 +1274,22 @@ int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
 
 /* ---------------------------------------------------------------- summary */
 
+cw_ns_t rtp_stats_last_arrival(const rtp_stats_t *st)
+{
+    return st->last_arrival;
+}
+
 void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
 {
     const mos_codec_t *codec;
     struct loss_sink k = st->sink;
+    mos_loss_t total;
     int pt = main_pt(st);
     int64_t cur_expected = 0, cur_lost = 0;
 
     memset(out, 0, sizeof(*out));
     out->ssrc = st->ssrc;
-    out->packets = st->packets;
+    out->packets = (uint64_t)st->voice + st->events + st->cn;
     out->voice_packets = st->voice;
     out->event_packets = st->events;
     out->cn_packets = st->cn;
@@ -1191,7 +1320,7 @@ void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
     out->jitter_mean_ms = st->ws.mean_jitter;
     out->jitter_max_ms = st->ws.max_jitter;
     out->max_delta_ms = st->ws.max_delta;
-    if (st->ws.started) {
+    if (st->ws.total_nr) {
         out->ws_expected = (int64_t)st->ws.stop_seq + (int64_t)st->ws.cycles * SEQ_MOD -
                            (int64_t)st->ws.start_seq + 1;
         out->ws_lost = out->ws_expected - st->ws.total_nr;
@@ -1212,8 +1341,9 @@ void rtp_stats_get(const rtp_stats_t *st, rtp_summary_t *out)
         }
     }
     out->windows = st->nwin;
-    out->burst_r = mos_burst_r(&k.total);
-    out->mos = mos_estimate(codec, &k.total, out->delay_ms, &out->r_factor);
+    total = loss_of(k.total.positions, k.total.lost, k.total.ok_to_lost, -1, k.first, k.prev);
+    out->burst_r = mos_burst_r(&total);
+    out->mos = mos_estimate(codec, &total, out->delay_ms, &out->r_factor);
     out->mos_min = out->mos;
     /* The worst complete window, rated again with the codec and delay
      * known now; then the window still open, which counts if it is not the

@@ -172,6 +172,14 @@ typedef struct rtp_summary {
 rtp_stats_t *rtp_stats_new(void);
 void rtp_stats_free(rtp_stats_t *st);
 
+/* For a caller that keeps the statistics inside its own allocation:
+ * rtp_stats_size() bytes aligned to RTP_STATS_ALIGN; init() makes them
+ * what rtp_stats_new() returns, fini() frees what they hold (not them). */
+#define RTP_STATS_ALIGN 8
+size_t rtp_stats_size(void);
+void rtp_stats_init(rtp_stats_t *st);
+void rtp_stats_fini(rtp_stats_t *st);
+
 /* Maps a payload type to an encoding (from SDP: a=rtpmap:PT NAME/RATE);
  * copies name.  clock_rate 0 takes the rate known for the name, if any.
  * "telephone-event" (RFC 4733) and "CN" (RFC 3389) are recognised by name.
@@ -181,6 +189,18 @@ void rtp_stats_free(rtp_stats_t *st);
  * above 127 or an empty name, -ENOSPC when 16 types are already mapped. */
 int rtp_stats_set_codec(rtp_stats_t *st, uint8_t pt, const char *name, uint32_t clock_rate);
 
+/* A set of payload type mappings, to be shared by the streams of calls
+ * that announce the same codecs.  Same rules as rtp_stats_set_codec(). */
+typedef struct rtp_codec_map rtp_codec_map_t;
+
+rtp_codec_map_t *rtp_codec_map_new(void);
+void rtp_codec_map_free(rtp_codec_map_t *cm);
+int rtp_codec_map_set(rtp_codec_map_t *cm, uint8_t pt, const char *name, uint32_t clock_rate);
+
+/* Makes st read its mappings from cm, which is not copied: cm must outlive
+ * st and stay unchanged.  A later rtp_stats_set_codec() copies it first. */
+void rtp_stats_use_codecs(rtp_stats_t *st, const rtp_codec_map_t *cm);
+
 /* The one-way delay for the E-model, e.g. half an RTCP round trip plus the
  * jitter buffer; negative restores the default (MOS_DEFAULT_DELAY_MS). */
 void rtp_stats_set_delay_ms(rtp_stats_t *st, double one_way_ms);
@@ -189,6 +209,9 @@ void rtp_stats_set_delay_ms(rtp_stats_t *st, double one_way_ms);
  * header (from rtp_parse) is read, not kept.  Returns 0 or -EINVAL for a
  * NULL argument. */
 int rtp_stats_packet(rtp_stats_t *st, cw_ns_t arrival, const rtp_hdr_t *h);
+
+/* The latest arrival fed (0 before the first packet). */
+cw_ns_t rtp_stats_last_arrival(const rtp_stats_t *st);
 
 /* Fills out with the figures so far (including the E-model MOS); the stream
  * may go on afterwards.  Cost grows with the windows of the stream. */
