@@ -9,6 +9,7 @@
 
 #define NBUCKETS      65536u
 #define CALL_MAX_MSGS 100u
+#define MSG_TEXT_MAX  40         /* a ladder message's method or reason phrase is cut to it */
 #define LINGER_NS     CW_SEC(32) /* ended calls absorb late retransmissions */
 #define CALL_ID_MAX   256        /* a longer Call-ID is cut to 255 bytes */
 #define LABEL_MAX     56         /* a ladder label, NUL included */
@@ -27,15 +28,39 @@ enum call_state {
 struct call_msg {
     cw_ns_t t;
     uint32_t cseq;
-    int status; /* responses */
-    cw_addr_t src, dst;
-    uint16_t sport, dport;
+    int32_t status;    /* responses */
+    uint16_t text_off; /* the method or the reason phrase, in the ladder's text */
+    uint8_t text_len;  /* at most MSG_TEXT_MAX; no NUL */
+    uint8_t src, dst;  /* in the ladder's endpoints */
     bool request, sdp;
-    char text[40]; /* the method or the reason phrase; no NUL when full */
 };
 
-_Static_assert(sizeof(((sip_msg_t *)0)->method_name) <= sizeof(((struct call_msg *)0)->text) + 1,
+/* A signalling address and port of a call, kept once however many of its
+ * messages come from or go to it (most calls have two). */
+struct call_ep {
+    cw_addr_t addr;
+    uint16_t port;
+};
+
+/* A call's ladder in one block: this header, then cap_msgs messages,
+ * cap_eps endpoints and cap_text bytes of text, each section filled from
+ * its start. */
+struct ladder {
+    uint16_t ntext, cap_text;
+    uint8_t nmsgs, cap_msgs;
+    uint8_t neps, cap_eps;
+    struct call_msg msgs[];
+};
+
+#define LADDER_MAX_EPS  (2 * CALL_MAX_MSGS)
+#define LADDER_MAX_TEXT (MSG_TEXT_MAX * CALL_MAX_MSGS)
+
+_Static_assert(sizeof(((sip_msg_t *)0)->method_name) <= MSG_TEXT_MAX + 1,
                "a method fits a ladder message whole");
+_Static_assert(CALL_MAX_MSGS <= UINT8_MAX && LADDER_MAX_EPS <= UINT8_MAX,
+               "message and endpoint counts fit a ladder's uint8_t");
+_Static_assert(MSG_TEXT_MAX <= UINT8_MAX && LADDER_MAX_TEXT <= UINT16_MAX,
+               "text lengths and offsets fit a ladder's uint16_t");
 
 /* A call's strings other than its Call-ID, in the order of its string
  * block.  The From tag, read for every in-dialog message, comes first. */
@@ -65,7 +90,7 @@ struct call {
     struct call *prev, *next; /* in progress: by last activity; ended: by end time */
     cw_ns_t start, invite_t, first_prov, last_prov, answered, end, last_sip;
     cw_ns_t last_media[2]; /* [0] from the caller's side, [1] from the callee's */
-    struct call_msg *msgs;
+    struct ladder *ladder; /* NULL until the first message */
     /* The enum call_str strings back to back, each NUL-terminated ("" when
      * unset); any change rebuilds the block. */
     char *strs;
@@ -87,7 +112,6 @@ struct call {
     uint8_t transport; /* IPPROTO_UDP or IPPROTO_TCP */
     uint8_t state;     /* enum call_state */
     uint8_t outcome;   /* enum call_outcome */
-    uint8_t nmsgs, capmsgs;
     bool hashed;
     bool media_seen[2];
     bool media_inactive; /* the latest SDP put the media on hold */
@@ -97,8 +121,6 @@ struct call {
 
     char id[]; /* the Call-ID (cut to CALL_ID_MAX - 1 bytes), allocated with the call */
 };
-
-_Static_assert(CALL_MAX_MSGS <= UINT8_MAX, "message counts fit a call's uint8_t");
 
 struct calls {
     calls_cfg_t cfg;
@@ -143,7 +165,7 @@ calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks)
 
 static void call_destroy(call_t *c)
 {
-    free(c->msgs);
+    free(c->ladder);
     free(c->strs);
     free(c);
 }
@@ -358,45 +380,124 @@ static void forget(calls_t *t, struct call *c)
 
 /* ---- messages */
 
+static struct call_ep *ladder_eps(struct ladder *l)
+{
+    return (struct call_ep *)(l->msgs + l->cap_msgs);
+}
+
+static char *ladder_text(struct ladder *l)
+{
+    return (char *)(ladder_eps(l) + l->cap_eps);
+}
+
+/* A section's capacity for need items: by half again and a little, so
+ * that a ladder is moved a few times at most, never beyond max. */
+static unsigned ladder_cap(unsigned cap, unsigned need, unsigned max)
+{
+    if (need <= cap)
+        return cap;
+    cap += cap / 2 + 2;
+    if (cap < need)
+        cap = need;
+    return cap < max ? cap : max;
+}
+
+/* Makes room in c's ladder for more messages, endpoints and text bytes
+ * (within the limits).  A ladder that grows is copied, section by section,
+ * into a new block.  The first block fits a short call: 3 messages, 2
+ * endpoints and 16 bytes of text (INVITE, OK, ACK). */
+static void ladder_reserve(struct call *c, unsigned more_msgs, unsigned more_eps,
+                           unsigned more_text)
+{
+    struct ladder *old = c->ladder, *l;
+    unsigned nmsgs = old ? old->nmsgs : 0, neps = old ? old->neps : 0;
+    unsigned ntext = old ? old->ntext : 0;
+    unsigned cap_msgs = old ? old->cap_msgs : 3, cap_eps = old ? old->cap_eps : 2;
+    unsigned cap_text = old ? old->cap_text : 16;
+
+    if (old && nmsgs + more_msgs <= cap_msgs && neps + more_eps <= cap_eps &&
+        ntext + more_text <= cap_text)
+        return;
+    cap_msgs = ladder_cap(cap_msgs, nmsgs + more_msgs, CALL_MAX_MSGS);
+    cap_eps = ladder_cap(cap_eps, neps + more_eps, LADDER_MAX_EPS);
+    cap_text = ladder_cap(cap_text, ntext + more_text, LADDER_MAX_TEXT);
+    l = cw_calloc(1, sizeof(*l) + cap_msgs * sizeof(struct call_msg) +
+                         cap_eps * sizeof(struct call_ep) + cap_text);
+    l->cap_msgs = (uint8_t)cap_msgs;
+    l->cap_eps = (uint8_t)cap_eps;
+    l->cap_text = (uint16_t)cap_text;
+    if (old) {
+        l->nmsgs = old->nmsgs;
+        l->neps = old->neps;
+        l->ntext = old->ntext;
+        memcpy(l->msgs, old->msgs, nmsgs * sizeof(struct call_msg));
+        memcpy(ladder_eps(l), ladder_eps(old), neps * sizeof(struct call_ep));
+        memcpy(ladder_text(l), ladder_text(old), ntext);
+        free(old);
+    }
+    c->ladder = l;
+}
+
+/* The index of (addr, port) in c's ladder endpoints, added if new. */
+static uint8_t ladder_endpoint(struct call *c, const cw_addr_t *addr, uint16_t port)
+{
+    struct call_ep *ep = ladder_eps(c->ladder);
+    struct ladder *l;
+
+    for (unsigned i = 0; i < c->ladder->neps; i++) {
+        if (ep[i].port == port && cw_addr_equal(&ep[i].addr, addr))
+            return (uint8_t)i;
+    }
+    ladder_reserve(c, 0, 1, 0);
+    l = c->ladder;
+    ep = &ladder_eps(l)[l->neps];
+    ep->addr = *addr;
+    ep->port = port;
+    return l->neps++;
+}
+
 static void record_msg(struct call *c, const sip_msg_t *m, const decode_pkt_t *p)
 {
+    const char *text = m->is_request ? m->method_name : m->reason_phrase;
+    size_t len = strnlen(text, MSG_TEXT_MAX); /* a method is whole: asserted above */
     struct call_msg *cm;
+    struct ladder *l;
+    uint8_t src, dst;
 
-    if (c->nmsgs >= CALL_MAX_MSGS) {
+    if (c->ladder && c->ladder->nmsgs >= CALL_MAX_MSGS) {
         c->msgs_dropped++;
         return;
     }
-    if (c->nmsgs == c->capmsgs) {
-        c->capmsgs = c->capmsgs ? c->capmsgs * 2 : 2;
-        if (c->capmsgs > CALL_MAX_MSGS)
-            c->capmsgs = CALL_MAX_MSGS;
-        c->msgs = cw_realloc(c->msgs, c->capmsgs * sizeof(*c->msgs));
-    }
-    cm = &c->msgs[c->nmsgs++];
+    ladder_reserve(c, 1, 0, len);
+    /* Each may move the ladder. */
+    src = ladder_endpoint(c, &p->src, p->sport);
+    dst = ladder_endpoint(c, &p->dst, p->dport);
+    l = c->ladder;
+    cm = &l->msgs[l->nmsgs++];
     memset(cm, 0, sizeof(*cm));
     c->dirty = true;
     cm->t = p->ts;
-    cm->src = p->src;
-    cm->dst = p->dst;
-    cm->sport = p->sport;
-    cm->dport = p->dport;
+    cm->src = src;
+    cm->dst = dst;
     cm->cseq = m->cseq;
     cm->request = m->is_request;
     cm->sdp = m->has_sdp;
-    if (m->is_request) {
-        memcpy(cm->text, m->method_name, strlen(m->method_name)); /* fits: asserted above */
-    } else {
+    if (!m->is_request)
         cm->status = m->status;
-        memcpy(cm->text, m->reason_phrase, strnlen(m->reason_phrase, sizeof(cm->text)));
-    }
+    cm->text_off = l->ntext;
+    cm->text_len = (uint8_t)len;
+    memcpy(ladder_text(l) + l->ntext, text, len);
+    l->ntext += (uint16_t)len;
 }
 
-static const char *msg_label(const struct call_msg *cm, char *buf, size_t len)
+static const char *msg_label(struct ladder *l, const struct call_msg *cm, char *buf, size_t len)
 {
+    const char *text = ladder_text(l) + cm->text_off;
+
     if (cm->request)
-        snprintf(buf, len, "%.*s", (int)sizeof(cm->text), cm->text);
+        snprintf(buf, len, "%.*s", (int)cm->text_len, text);
     else
-        snprintf(buf, len, "%d %.*s", cm->status, (int)sizeof(cm->text), cm->text);
+        snprintf(buf, len, "%d %.*s", cm->status, (int)cm->text_len, text);
     return buf;
 }
 
@@ -917,18 +1018,20 @@ json_t *call_json(const call_t *c, bool with_messages)
     json_object_set_new(o, "challenges", json_integer(c->challenges));
     json_object_set_new(o, "one_way_audio", json_boolean(c->one_way));
     if (with_messages) {
+        struct ladder *l = c->ladder;
         json_t *msgs = json_array();
 
-        for (unsigned i = 0; i < c->nmsgs; i++) {
-            const struct call_msg *cm = &c->msgs[i];
+        for (unsigned i = 0; l && i < l->nmsgs; i++) {
+            const struct call_msg *cm = &l->msgs[i];
+            const struct call_ep *src = &ladder_eps(l)[cm->src], *dst = &ladder_eps(l)[cm->dst];
             json_t *jm = json_object();
 
             json_object_set_new(jm, "t", json_real(cw_ns_to_sec(cm->t)));
-            json_object_set_new(jm, "src", json_string(cw_endpoint_str(&cm->src, cm->sport, ep,
-                                                                       sizeof(ep))));
-            json_object_set_new(jm, "dst", json_string(cw_endpoint_str(&cm->dst, cm->dport, ep,
-                                                                       sizeof(ep))));
-            json_object_set_new(jm, "label", wire_string(msg_label(cm, label, sizeof(label))));
+            json_object_set_new(
+                jm, "src", json_string(cw_endpoint_str(&src->addr, src->port, ep, sizeof(ep))));
+            json_object_set_new(
+                jm, "dst", json_string(cw_endpoint_str(&dst->addr, dst->port, ep, sizeof(ep))));
+            json_object_set_new(jm, "label", wire_string(msg_label(l, cm, label, sizeof(label))));
             json_object_set_new(jm, "request", json_boolean(cm->request));
             json_object_set_new(jm, "cseq", json_integer(cm->cseq));
             json_object_set_new(jm, "sdp", json_boolean(cm->sdp));

@@ -300,12 +300,117 @@ static void test_json(void **state)
     calls_free(t);
 }
 
+/* The SIP ladder keeps each message's endpoints and text whatever the mix:
+ * endpoints that share an address or a port, IPv4 and IPv6, a message to
+ * itself, labels cut at 40 bytes, up to 100 messages and then a count. */
+static const struct {
+    const char *ip;
+    uint16_t port;
+    const char *str;
+} ladder_eps[] = {
+    { "10.0.0.1", 5060, "10.0.0.1:5060" },       { "10.0.0.2", 5060, "10.0.0.2:5060" },
+    { "10.0.0.2", 5080, "10.0.0.2:5080" },       { "2001:db8::1", 5060, "[2001:db8::1]:5060" },
+    { "192.0.2.77", 65535, "192.0.2.77:65535" }, { "2001:db8::2", 5080, "[2001:db8::2]:5080" },
+    { "10.0.0.3", 5080, "10.0.0.3:5080" },
+};
+
+#define LADDER_NEPS (sizeof(ladder_eps) / sizeof(ladder_eps[0]))
+
+struct ladder_want {
+    int src, dst; /* in ladder_eps */
+    bool request;
+    unsigned cseq;
+    bool sdp;
+    char label[64];
+};
+
+/* Message i of the test call, set up in msg and p; what its ladder entry
+ * should say goes to w. */
+static void ladder_msg(int i, decode_pkt_t *p, struct ladder_want *w)
+{
+    static const char *const methods[] = { "INFO", "OPTIONS", "UPDATE", "A-LONG-EXTENSION-23-CH" };
+    char line[96], reason[64];
+    double ts;
+    char kind;
+    int n;
+
+    w->src = i % (int)LADDER_NEPS;
+    w->dst = (i * 3 + 1) % (int)LADDER_NEPS;
+    w->request = i % 2 == 0;
+    w->cseq = (unsigned)i + 1;
+    w->sdp = i % 5 == 0;
+    if (i == 0)
+        snprintf(line, sizeof(line), "0 > INVITE 1 sdp");
+    else if (w->request)
+        snprintf(line, sizeof(line), "0 > %s %u tag%s", methods[i % 4], w->cseq,
+                 w->sdp ? " sdp" : "");
+    else
+        snprintf(line, sizeof(line), "0 < %d %u INVITE tag%s", 180 + i % 20, w->cseq,
+                 w->sdp ? " sdp" : "");
+    make_msg(line, &ts, &kind);
+    /* Reason phrases from empty to 63 bytes, each different. */
+    n = (i * 7) % 64;
+    for (int k = 0; k < n; k++)
+        reason[k] = (char)('a' + (i + k) % 26);
+    reason[n] = '\0';
+    snprintf(msg.reason_phrase, sizeof(msg.reason_phrase), "%s", reason);
+    if (i == 0)
+        snprintf(w->label, sizeof(w->label), "INVITE");
+    else if (w->request)
+        snprintf(w->label, sizeof(w->label), "%s", methods[i % 4]);
+    else
+        snprintf(w->label, sizeof(w->label), "%d %.40s", 180 + i % 20, reason);
+
+    memset(p, 0, sizeof(*p));
+    p->ts = CW_SEC(100) + i * CW_NS_PER_MS;
+    p->proto = 17;
+    cw_addr_parse(ladder_eps[w->src].ip, &p->src);
+    p->sport = ladder_eps[w->src].port;
+    cw_addr_parse(ladder_eps[w->dst].ip, &p->dst);
+    p->dport = ladder_eps[w->dst].port;
+}
+
+static void test_ladder(void **state)
+{
+    calls_t *t = calls_new(&(calls_cfg_t){ .keep_ended = true }, NULL);
+    struct ladder_want w;
+    call_t **list;
+    decode_pkt_t p;
+    json_t *j, *msgs;
+
+    (void)state;
+    for (int i = 0; i < 130; i++) {
+        ladder_msg(i, &p, &w);
+        calls_sip(t, &msg, &p);
+    }
+    assert_int_equal(calls_list(t, &list), 1);
+    j = call_json(list[0], true);
+    msgs = json_object_get(j, "messages");
+    assert_int_equal(json_array_size(msgs), 100);
+    assert_int_equal(json_integer_value(json_object_get(j, "messages_dropped")), 30);
+    for (int i = 0; i < 100; i++) {
+        json_t *jm = json_array_get(msgs, (size_t)i);
+
+        ladder_msg(i, &p, &w);
+        assert_true(json_real_value(json_object_get(jm, "t")) == cw_ns_to_sec(p.ts));
+        assert_string_equal(json_string_value(json_object_get(jm, "src")), ladder_eps[w.src].str);
+        assert_string_equal(json_string_value(json_object_get(jm, "dst")), ladder_eps[w.dst].str);
+        assert_string_equal(json_string_value(json_object_get(jm, "label")), w.label);
+        assert_int_equal(json_is_true(json_object_get(jm, "request")), w.request);
+        assert_int_equal(json_integer_value(json_object_get(jm, "cseq")), w.cseq);
+        assert_int_equal(json_is_true(json_object_get(jm, "sdp")), w.sdp);
+    }
+    json_decref(j);
+    calls_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_bounds_and_counters),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_ladder),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
