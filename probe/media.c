@@ -59,18 +59,18 @@ struct stream {
     cw_addr_t src, dst;
     uint16_t sport, dport;
     bool from_caller;
+    bool moved; /* packets since the calls were last told */
     uint32_t ssrc;
     uint32_t hash;
     struct cid *call; /* NULL: no call */
     struct codec_set *codecs; /* from the SDP; NULL if none */
     struct far_end *far;      /* NULL until RTCP reports on the stream */
-    cw_ns_t pushed; /* the latest packet told to the calls */
     uint32_t step_expected, step_lost; /* at the previous step, modulo 2^32 */
     struct stream *hnext;            /* by 5-tuple + SSRC */
     struct stream *snext;            /* by SSRC */
     struct stream *cnext;            /* by call */
     struct stream *prev, *next;      /* LRU, least recently active first */
-    /* followed by the stream's rtp_stats_t, in the same allocation */
+    /* followed by the stream's rtp_stats_t, in the same pool object */
 };
 
 _Static_assert(sizeof(struct stream) % RTP_STATS_ALIGN == 0,
@@ -134,6 +134,7 @@ struct media {
     struct stream **streams_h, **ssrc_h, **call_h;
     struct cid **cid_h; /* nb_calls buckets */
     struct codec_set **cset_h; /* CSET_BUCKETS */
+    cw_pool_t spool, epool; /* streams with their statistics; expectations */
     struct expect **expect_h;
     struct flow **flow_h;
     LIST(struct stream) lru;
@@ -324,6 +325,8 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
     m->cid_h = cw_calloc(m->nb_calls, sizeof(*m->cid_h));
     m->cset_h = cw_calloc(CSET_BUCKETS, sizeof(*m->cset_h));
+    cw_pool_init(&m->spool, sizeof(struct stream) + rtp_stats_size(), 64);
+    cw_pool_init(&m->epool, sizeof(struct expect), 256);
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
     m->flow_h = cw_calloc(m->nb_flows, sizeof(*m->flow_h));
     m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
@@ -343,14 +346,14 @@ static void stream_destroy(media_t *m, struct stream *s)
     rtp_stats_fini(stream_st(s));
     codecs_put(m, s->codecs);
     free(s->far);
-    free(s);
+    cw_pool_free(&m->spool, s);
 }
 
 static void expect_destroy(media_t *m, struct expect *e)
 {
     cid_put(m, e->call);
     codecs_put(m, e->codecs);
-    free(e);
+    cw_pool_free(&m->epool, e);
 }
 
 void media_free(media_t *m)
@@ -381,6 +384,8 @@ void media_free(media_t *m)
     free(m->call_h);
     free(m->cid_h);
     free(m->cset_h);
+    cw_pool_destroy(&m->spool);
+    cw_pool_destroy(&m->epool);
     free(m->expect_h);
     free(m->flow_h);
     free(m->rtcp);
@@ -469,7 +474,7 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
 
         if (m->nexpect >= m->max_expect)
             (void)expect_drop_oldest(m, false, now);
-        e = cw_calloc(1, sizeof(*e));
+        e = cw_pool_alloc(&m->epool);
         e->addr = *a;
         e->port = port;
         b = ep_key(a, port) & (m->nb_expect - 1);
@@ -578,7 +583,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         m->st.streams_evicted++;
         stream_forget(m, m->lru.head);
     }
-    s = cw_calloc(1, sizeof(*s) + rtp_stats_size());
+    s = cw_pool_alloc(&m->spool);
     rtp_stats_init(stream_st(s));
     s->src = p->src;
     s->dst = p->dst;
@@ -626,6 +631,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
 static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t *h)
 {
     rtp_stats_packet(stream_st(s), t, h);
+    s->moved = true;
     if (m->lru.tail != s) {
         LRU_UNLINK(m->lru, s);
         LRU_APPEND(m->lru, s);
@@ -855,10 +861,11 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
 void media_tick(media_t *m, cw_ns_t now)
 {
     /* Tell the calls about media that moved since the last tick. */
-    for (struct stream *s = m->lru.tail; s && stream_last(s) > s->pushed; s = s->prev) {
-        s->pushed = stream_last(s);
+    /* Those fed since the last tick are the newest of the LRU list. */
+    for (struct stream *s = m->lru.tail; s && s->moved; s = s->prev) {
+        s->moved = false;
         if (s->call && m->hooks.on_activity)
-            m->hooks.on_activity(m->hooks.ud, s->call->s, s->from_caller, s->pushed);
+            m->hooks.on_activity(m->hooks.ud, s->call->s, s->from_caller, stream_last(s));
     }
     while (m->flru.head && now - m->flru.head->last > FLOW_IDLE)
         flow_drop(m, m->flru.head);

@@ -115,6 +115,82 @@ void *cw_realloc(void *p, size_t size)
     return q;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_PASSTHROUGH 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_PASSTHROUGH 1
+#endif
+#endif
+
+/* A slab's header: the link to the previous slab, padded so that the
+ * objects after it are aligned as malloc's are. */
+#define SLAB_HEADER 16
+
+void cw_pool_init(cw_pool_t *p, size_t size, size_t per_slab)
+{
+    memset(p, 0, sizeof(*p));
+    p->size = size < sizeof(void *) ? sizeof(void *) : (size + 7) & ~(size_t)7;
+    p->per_slab = per_slab ? per_slab : 1;
+}
+
+#ifdef POOL_PASSTHROUGH
+void *cw_pool_alloc(cw_pool_t *p)
+{
+    return cw_calloc(1, p->size);
+}
+
+void cw_pool_free(cw_pool_t *p, void *obj)
+{
+    (void)p;
+    free(obj);
+}
+#else
+void *cw_pool_alloc(cw_pool_t *p)
+{
+    void *o;
+
+    if (p->free) {
+        o = p->free;
+        memcpy(&p->free, o, sizeof(void *));
+        memset(o, 0, p->size);
+        return o;
+    }
+    if (!p->left) {
+        char *slab = cw_calloc(1, SLAB_HEADER + p->size * p->per_slab);
+
+        memcpy(slab, &p->slabs, sizeof(void *));
+        p->slabs = slab;
+        p->next = slab + SLAB_HEADER;
+        p->left = p->per_slab;
+    }
+    o = p->next; /* zero since the slab was allocated */
+    p->next += p->size;
+    p->left--;
+    return o;
+}
+
+void cw_pool_free(cw_pool_t *p, void *obj)
+{
+    if (!obj)
+        return;
+    memcpy(obj, &p->free, sizeof(void *));
+    p->free = obj;
+}
+#endif
+
+void cw_pool_destroy(cw_pool_t *p)
+{
+    void *slab = p->slabs, *prev;
+
+    while (slab) {
+        memcpy(&prev, slab, sizeof(void *));
+        free(slab);
+        slab = prev;
+    }
+    memset(p, 0, sizeof(*p));
+}
+
 char *cw_strdup(const char *s)
 {
     char *d;

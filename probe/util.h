@@ -96,6 +96,25 @@ void *cw_calloc(size_t n, size_t size);
 void *cw_realloc(void *p, size_t size);
 char *cw_strdup(const char *s);
 
+/* A pool of objects of one size, carved from slabs of many so that each
+ * costs its size and no allocator header; a freed one is reused by the
+ * next cw_pool_alloc().  Slabs go back only with cw_pool_destroy().  In
+ * AddressSanitizer builds each object is its own allocation, so that
+ * misuse is still caught.  Not thread-safe. */
+typedef struct cw_pool {
+    size_t size;     /* of an object, rounded up to 8 */
+    size_t per_slab; /* objects in a slab */
+    size_t left;     /* never used ones left in the newest slab */
+    char *next;      /* the first of them */
+    void *free;      /* freed objects, linked through their first word */
+    void *slabs;     /* linked through their first word */
+} cw_pool_t;
+
+void cw_pool_init(cw_pool_t *p, size_t size, size_t per_slab);
+void *cw_pool_alloc(cw_pool_t *p); /* zeroed */
+void cw_pool_free(cw_pool_t *p, void *obj);
+void cw_pool_destroy(cw_pool_t *p);
+
 /* Strict number parsing: the whole string must be a number in range.
  * Return 0 or -EINVAL / -ERANGE. */
 int cw_parse_long(const char *s, long min, long max, long *out);

@@ -102,12 +102,52 @@ static void test_strlcpy(void **state)
     assert_string_equal(buf, "");
 }
 
+static void test_pool(void **state)
+{
+    cw_pool_t p;
+    unsigned char *o[100];
+
+    (void)state;
+    cw_pool_init(&p, 20, 7);
+    assert_int_equal(p.size, 24);
+    for (int i = 0; i < 100; i++) {
+        o[i] = cw_pool_alloc(&p);
+        for (int j = 0; j < 24; j++)
+            assert_int_equal(o[i][j], 0);
+        assert_int_equal((uintptr_t)o[i] % 8, 0);
+        memset(o[i], i + 1, 24);
+    }
+    /* No two overlap: each still holds its own bytes. */
+    for (int i = 0; i < 100; i++)
+        for (int j = 0; j < 24; j++)
+            assert_int_equal(o[i][j], i + 1);
+    /* A freed one comes back zeroed, the others untouched. */
+    cw_pool_free(&p, o[50]);
+    cw_pool_free(&p, o[3]);
+    o[3] = cw_pool_alloc(&p);
+    o[50] = cw_pool_alloc(&p);
+    for (int j = 0; j < 24; j++) {
+        assert_int_equal(o[3][j], 0);
+        assert_int_equal(o[50][j], 0);
+        assert_int_equal(o[4][j], 5);
+    }
+    for (int i = 0; i < 100; i++)
+        if (i % 2)
+            cw_pool_free(&p, o[i]);
+    cw_pool_free(&p, NULL);
+    for (int i = 0; i < 100; i++)
+        if (!(i % 2))
+            cw_pool_free(&p, o[i]);
+    cw_pool_destroy(&p);
+    assert_null(p.slabs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_long), cmocka_unit_test(test_parse_bitrate),
         cmocka_unit_test(test_endpoints),  cmocka_unit_test(test_time),
-        cmocka_unit_test(test_strlcpy),
+        cmocka_unit_test(test_strlcpy),    cmocka_unit_test(test_pool),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
