@@ -2,10 +2,10 @@
  * SDP announced, and the per-stream measurements (RFC 3550 A.1 and A.8).
  *
  * One rtp_stats_t per stream, i.e. per (source, destination, SSRC): the
- * stream table (calls/engine) owns it and feeds it every RTP packet of the
- * stream in capture order.  Nothing here allocates on the packet path once
- * a stream exists, except the array of 10 s windows growing by one entry
- * every 10 s of the stream.  Not thread-safe: one owner per object.
+ * stream table (media) owns it and feeds it every RTP packet of the stream
+ * in capture order.  Its size is fixed (a few hundred bytes, however long
+ * the stream): nothing here allocates on the packet path.  Not
+ * thread-safe: one owner per object.
  *
  * Definitions (the numbers users compare with Wireshark; see the README, "RTP statistics and MOS"):
  *   packets      every RTP packet fed, voice, RFC 4733 events and comfort
