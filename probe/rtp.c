@@ -392,11 +392,11 @@ struct ws_state {
     double max_delta;
 };
 
-/* A run of positions in sequence order, kept as the three counts that
- * with the states before its first and of its last position give the
- * whole of a mos_loss_t back (loss_of()): every position but the last is
- * some position's predecessor, and the transitions into loss and out of
- * it alternate. */
+/* A run of positions in sequence order, kept as the three counts that,
+ * with the state before the run and those of its first and last
+ * positions, give the whole of a mos_loss_t back (loss_of()): every
+ * position but the last is some position's predecessor, and the
+ * transitions into loss and out of it alternate. */
 struct loss_total {
     uint64_t positions, lost, ok_to_lost;
 };
