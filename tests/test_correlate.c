@@ -67,6 +67,23 @@ static void notify(void *ud, const json_t *inc, bool resolved)
     strcat(s->kinds, json_string_value(json_object_get(inc, "kind")));
 }
 
+/* A configuration watching the link wan0 and the firewall CPU fw1, each
+ * if asked. */
+static void watched(cw_config_t *conf, bool link, bool cpu)
+{
+    config_init(conf);
+    if (link) {
+        conf->links = cw_calloc(1, sizeof(*conf->links));
+        conf->links[0].name = cw_strdup("wan0");
+        conf->nlinks = 1;
+    }
+    if (cpu) {
+        conf->cpus = cw_calloc(1, sizeof(*conf->cpus));
+        conf->cpus[0].name = cw_strdup("fw1");
+        conf->ncpus = 1;
+    }
+}
+
 static void test_timelines(void **state)
 {
     (void)state;
@@ -79,17 +96,7 @@ static void test_timelines(void **state)
         corr_t *c;
         size_t d = 0;
 
-        config_init(&conf);
-        if (tl->link_pct_spike > 0) {
-            conf.links = cw_calloc(1, sizeof(*conf.links));
-            conf.links[0].name = cw_strdup("wan0");
-            conf.nlinks = 1;
-        }
-        if (tl->cpu_pct_spike > 0) {
-            conf.cpus = cw_calloc(1, sizeof(*conf.cpus));
-            conf.cpus[0].name = cw_strdup("fw1");
-            conf.ncpus = 1;
-        }
+        watched(&conf, tl->link_pct_spike > 0, tl->cpu_pct_spike > 0);
         c = corr_new(NULL, &conf, m, tr, notify, &s);
         for (int t = STEP; t <= tl->end; t += STEP) {
             bool in = t > tl->spike_from && t <= tl->spike_to;
@@ -129,13 +136,7 @@ static void test_coarse_nms_series(void **state)
     json_t *all;
 
     (void)state;
-    config_init(&conf);
-    conf.links = cw_calloc(1, sizeof(*conf.links));
-    conf.links[0].name = cw_strdup("wan0");
-    conf.nlinks = 1;
-    conf.cpus = cw_calloc(1, sizeof(*conf.cpus));
-    conf.cpus[0].name = cw_strdup("fw1");
-    conf.ncpus = 1;
+    watched(&conf, true, true);
     /* Loaded in advance, as for an analysed capture. */
     for (int t = 0; t <= 1800; t += 300) {
         metrics_put(m, "link.wan0.util_pct", CW_SEC(t), t == 900 ? 96 : 30);
@@ -171,13 +172,7 @@ static void test_evidence(void **state)
     json_t *all, *inc, *ev;
 
     (void)state;
-    config_init(&conf);
-    conf.links = cw_calloc(1, sizeof(*conf.links));
-    conf.links[0].name = cw_strdup("wan0");
-    conf.nlinks = 1;
-    conf.cpus = cw_calloc(1, sizeof(*conf.cpus));
-    conf.cpus[0].name = cw_strdup("fw1");
-    conf.ncpus = 1;
+    watched(&conf, true, true);
     c = corr_new(NULL, &conf, m, tr, NULL, NULL);
     corr_set_next_id(c, 41);
     for (int t = 10; t <= 1200; t += 10) {
