@@ -10,15 +10,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* A classic pcap file (version 2.4) is read by callwatch itself: a
+ * megabyte at a time into one buffer, and each packet handed out where it
+ * lies there, with no copy and no library call per packet.  libpcap still
+ * opens the file (its header, link type and filters), and reads everything
+ * else: pcapng, older versions, pipes, and the rest of a file from its
+ * first record that is cut short or larger than the snapshot length, so
+ * that errors and offsets are exactly libpcap's. */
+struct fast {
+    uint8_t *buf;       /* the file read ahead, or NULL when in memory */
+    const uint8_t *win; /* buf, or the whole file in memory */
+    uint64_t win_off;   /* file offset of win[0] */
+    size_t win_len;
+    uint64_t pos;  /* file offset of the next record */
+    uint64_t size; /* file size as last seen */
+    int fd;        /* -1: win is the caller's memory */
+    uint32_t snapshot;
+    bool swapped, nsec;
+};
 
 struct capture {
     pcap_t *pcap;
     char *name;
     bool live;
+    bool fast_on; /* the next record is read by the fast path */
     int dlt;
     char *iobuf; /* the stdio buffer of an offline file */
+    struct fast fast;
+    struct bpf_program prog; /* the filter, when the fast path applies it */
+    bool has_prog;
     char err[PCAP_ERRBUF_SIZE + 256];
 };
+
+/* Four times the largest record (16 + 262144 bytes), and small enough to
+ * stay in the cache while its packets are analysed. */
+#define BUFFER (1u << 20)
 
 /* libpcap reads a file through stdio, two calls a packet; a buffer of
  * st_blksize (4 KiB) would cost a read system call every 15 packets. */
@@ -52,6 +80,167 @@ static const char *dlt_label(int dlt)
     const char *name = pcap_datalink_val_to_name(dlt);
 
     return name ? name : "unknown";
+}
+
+/* The packet's time in nanoseconds, from libpcap's seconds and (opened
+ * with nanosecond precision) nanoseconds.  A file may claim any time at
+ * all: keep it within 0 .. 2^33 s (the year 2242) so that time arithmetic
+ * cannot overflow. */
+static cw_ns_t packet_time(long long sec, long long nsec)
+{
+    if (sec < 0)
+        return 0;
+    if (sec >= (1LL << 33))
+        return (cw_ns_t)((1LL << 33) - 1) * CW_NS_PER_SEC;
+    return (cw_ns_t)sec * CW_NS_PER_SEC + (nsec < CW_NS_PER_SEC ? (cw_ns_t)nsec : 0);
+}
+
+static uint32_t get32(const uint8_t *p, bool swapped)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return swapped ? __builtin_bswap32(v) : v;
+}
+
+/* Takes the rest of the file over by libpcap, from the next record on. */
+static void fast_stop(capture_t *c)
+{
+    struct fast *f = &c->fast;
+
+    free(f->buf);
+    f->buf = NULL;
+    if (c->fast_on)
+        fseek(pcap_file(c->pcap), (long)f->pos, SEEK_SET);
+    c->fast_on = false;
+}
+
+/* Checks the file header (classic pcap, version 2.4, either byte order,
+ * micro- or nanoseconds) and starts the fast path after it.  mem is the
+ * whole file when it is in memory, else NULL and the file is fd. */
+static void fast_open(capture_t *c, int fd, const uint8_t *mem, uint64_t size)
+{
+    struct fast *f = &c->fast;
+    uint8_t h[24];
+    uint32_t magic;
+    uint16_t major, minor;
+
+    if (size < sizeof(h))
+        return;
+    if (mem)
+        memcpy(h, mem, sizeof(h));
+    else if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+        return;
+    memcpy(&magic, h, sizeof(magic));
+    switch (magic) {
+    case 0xa1b2c3d4u:
+    case 0xa1b23c4du:
+        f->swapped = false;
+        break;
+    case 0xd4c3b2a1u:
+    case 0x4d3cb2a1u:
+        f->swapped = true;
+        magic = __builtin_bswap32(magic);
+        break;
+    default:
+        return; /* pcapng, or a variant libpcap knows */
+    }
+    f->nsec = magic == 0xa1b23c4du;
+    memcpy(&major, h + 4, 2);
+    memcpy(&minor, h + 6, 2);
+    if (f->swapped) {
+        major = __builtin_bswap16(major);
+        minor = __builtin_bswap16(minor);
+    }
+    if (major != 2 || minor != 4 || pcap_snapshot(c->pcap) <= 0)
+        return;
+    f->snapshot = (uint32_t)pcap_snapshot(c->pcap);
+    f->fd = mem ? -1 : fd;
+    if (!mem)
+        f->buf = cw_calloc(1, BUFFER);
+    f->win = mem ? mem : f->buf;
+    f->win_off = 0;
+    f->win_len = mem ? (size_t)size : 0;
+    f->pos = sizeof(h);
+    if (!mem)
+        f->win_off = f->pos;
+    f->size = size;
+    c->fast_on = true;
+}
+
+/* Refills the buffer from the next record on.  Returns false when the
+ * file gives less than it did a moment ago (it shrank). */
+static bool fast_fill(struct fast *f)
+{
+    size_t keep = (size_t)(f->win_off + f->win_len - f->pos);
+
+    if (f->fd < 0)
+        return false;
+    memmove(f->buf, f->buf + (f->pos - f->win_off), keep);
+    f->win_off = f->pos;
+    f->win_len = keep;
+    while (f->win_len < BUFFER && f->win_off + f->win_len < f->size) {
+        ssize_t n = pread(f->fd, f->buf + f->win_len, BUFFER - f->win_len,
+                          (off_t)(f->win_off + f->win_len));
+
+        if (n <= 0)
+            return false;
+        f->win_len += (size_t)n;
+    }
+    return true;
+}
+
+/* The next record by the fast path: CAPTURE_PACKET, CAPTURE_EOF, or
+ * CAPTURE_IDLE when libpcap must take over from this record. */
+static int fast_next(capture_t *c, capture_pkt_t *out)
+{
+    struct fast *f = &c->fast;
+
+    for (;;) {
+        uint64_t avail = f->size - f->pos;
+        const uint8_t *r;
+        uint32_t caplen, len;
+        int32_t sec, frac;
+
+        if (avail == 0 && f->fd >= 0) {
+            struct stat st; /* a file still being written may have grown */
+
+            if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > f->size) {
+                f->size = (uint64_t)st.st_size;
+                continue;
+            }
+        }
+        if (avail == 0)
+            return CAPTURE_EOF;
+        if (avail < 16)
+            return CAPTURE_IDLE;
+        if (f->pos + 16 > f->win_off + f->win_len && !fast_fill(f))
+            return CAPTURE_IDLE;
+        r = f->win + (f->pos - f->win_off);
+        caplen = get32(r + 8, f->swapped);
+        if (caplen > f->snapshot || caplen > avail - 16)
+            return CAPTURE_IDLE;
+        if (f->pos + 16 + caplen > f->win_off + f->win_len) {
+            if (!fast_fill(f))
+                return CAPTURE_IDLE;
+            r = f->win + (f->pos - f->win_off);
+        }
+        len = get32(r + 12, f->swapped);
+        sec = (int32_t)get32(r, f->swapped);
+        frac = (int32_t)get32(r + 4, f->swapped);
+        f->pos += 16 + caplen;
+        if (c->has_prog) {
+            struct pcap_pkthdr ph = { .caplen = caplen, .len = len };
+
+            if (!pcap_offline_filter(&c->prog, &ph, r + 16))
+                continue;
+        }
+        out->ts = packet_time(sec, f->nsec ? (long long)frac : (long long)frac * 1000);
+        out->caplen = caplen;
+        out->wirelen = len;
+        out->data = r + 16;
+        return CAPTURE_PACKET;
+    }
 }
 
 capture_t *capture_open_file(const char *path, char *err, size_t errlen)
@@ -103,6 +292,9 @@ capture_t *capture_open_file(const char *path, char *err, size_t errlen)
     c->iobuf = iobuf;
     c->name = cw_strdup(path);
     c->dlt = pcap_datalink(p);
+    c->fast.fd = -1;
+    if (S_ISREG(st.st_mode))
+        fast_open(c, fileno(f), NULL, (uint64_t)st.st_size);
     return c;
 }
 
@@ -128,6 +320,23 @@ capture_t *capture_open_stream(FILE *f, const char *name, char *err, size_t errl
     c->pcap = p;
     c->name = cw_strdup(name);
     c->dlt = pcap_datalink(p);
+    c->fast.fd = -1;
+    return c;
+}
+
+capture_t *capture_open_memory(const uint8_t *data, size_t size, const char *name, char *err,
+                               size_t errlen)
+{
+    FILE *f = size ? fmemopen((void *)data, size, "rb") : NULL;
+    capture_t *c;
+
+    if (!f) {
+        snprintf(err, errlen, "%s: not a pcap or pcapng capture file (%zu bytes)", name, size);
+        return NULL;
+    }
+    c = capture_open_stream(f, name, err, errlen);
+    if (c)
+        fast_open(c, -1, data, size);
     return c;
 }
 
@@ -172,6 +381,7 @@ capture_t *capture_open_live(const char *iface, int snaplen, int buffer_bytes, b
     c->name = cw_strdup(iface);
     c->live = true;
     c->dlt = pcap_datalink(p);
+    c->fast.fd = -1;
     return c;
 }
 
@@ -188,7 +398,15 @@ int capture_set_filter(capture_t *c, const char *bpf, char *err, size_t errlen)
         pcap_freecode(&prog);
         return -EINVAL;
     }
-    pcap_freecode(&prog);
+    if (c->live) {
+        pcap_freecode(&prog);
+        return 0;
+    }
+    /* The fast path applies the filter itself. */
+    if (c->has_prog)
+        pcap_freecode(&c->prog);
+    c->prog = prog;
+    c->has_prog = true;
     return 0;
 }
 
@@ -202,6 +420,11 @@ const char *capture_name(const capture_t *c)
     return c->name;
 }
 
+bool capture_is_direct(const capture_t *c)
+{
+    return c->fast_on;
+}
+
 bool capture_is_live(const capture_t *c)
 {
     return c->live;
@@ -211,20 +434,19 @@ int capture_next(capture_t *c, capture_pkt_t *out)
 {
     struct pcap_pkthdr *hdr;
     const u_char *data;
-    int rc = pcap_next_ex(c->pcap, &hdr, &data);
+    int rc;
 
+    if (c->fast_on) {
+        rc = fast_next(c, out);
+        if (rc != CAPTURE_IDLE)
+            return rc;
+        fast_stop(c);
+    }
+    rc = pcap_next_ex(c->pcap, &hdr, &data);
     switch (rc) {
     case 1:
-        /* Opened with nanosecond precision: tv_usec holds nanoseconds.  A
-         * file may claim any time at all: keep it within 0 .. 2^33 s (the
-         * year 2242) so that time arithmetic cannot overflow. */
-        if (hdr->ts.tv_sec < 0)
-            out->ts = 0;
-        else if (hdr->ts.tv_sec >= (1LL << 33))
-            out->ts = (cw_ns_t)((1LL << 33) - 1) * CW_NS_PER_SEC;
-        else
-            out->ts = (cw_ns_t)hdr->ts.tv_sec * CW_NS_PER_SEC +
-                      (hdr->ts.tv_usec < CW_NS_PER_SEC ? (cw_ns_t)hdr->ts.tv_usec : 0);
+        /* Opened with nanosecond precision: tv_usec holds nanoseconds. */
+        out->ts = packet_time(hdr->ts.tv_sec, hdr->ts.tv_usec);
         out->caplen = hdr->caplen;
         out->wirelen = hdr->len;
         out->data = data;
@@ -250,6 +472,8 @@ long capture_offset(const capture_t *c)
 
     if (c->live)
         return -1;
+    if (c->fast_on)
+        return (long)c->fast.pos;
     f = pcap_file(c->pcap);
     return f ? ftell(f) : -1;
 }
@@ -278,6 +502,9 @@ void capture_close(capture_t *c)
 {
     if (!c)
         return;
+    fast_stop(c);
+    if (c->has_prog)
+        pcap_freecode(&c->prog);
     pcap_close(c->pcap);
     free(c->iobuf);
     free(c->name);

@@ -31,13 +31,25 @@ enum capture_result {
     CAPTURE_ERROR = -2, /* see capture_error(); for files, a truncated capture */
 };
 
-/* Opens a pcap or pcapng file with nanosecond timestamps.  On failure
- * returns NULL and writes a message naming the file into err. */
+/* Opens a pcap or pcapng file with nanosecond timestamps.  A classic pcap
+ * file is read without libpcap (see capture_is_direct()) until a record
+ * that is cut short or exceeds the snapshot length; libpcap reads the rest,
+ * so that errors and offsets are its own.  On failure returns NULL and
+ * writes a message naming the file into err. */
 capture_t *capture_open_file(const char *path, char *err, size_t errlen);
 
 /* Reads a capture from an open stream (used by the fuzz target); takes
  * ownership of f. */
 capture_t *capture_open_stream(FILE *f, const char *name, char *err, size_t errlen);
+
+/* Reads a capture held in memory (size bytes at data, kept by the caller
+ * until capture_close()); as capture_open_file() reads a regular file. */
+capture_t *capture_open_memory(const uint8_t *data, size_t size, const char *name, char *err,
+                               size_t errlen);
+
+/* True while a classic pcap file is read by callwatch's own reader (large
+ * reads, each packet handed out in place) rather than by libpcap. */
+bool capture_is_direct(const capture_t *c);
 
 /* Opens a live capture.  snaplen 0 means 262144; buffer_bytes 0 keeps the
  * libpcap default.  On failure returns NULL with a message in err. */

@@ -296,12 +296,65 @@ static int make_data_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* One item of the files read: a packet, a file's start or its end cut
+ * short. */
+static void file_item(const struct options *o, engine_t *e, reader_item_t *it, cw_ns_t *first_ts,
+                      cw_ns_t *wall0)
+{
+    char msg[1024];
+
+    switch (it->kind) {
+    case READER_FILE:
+        engine_add_source(e, it->name);
+        break;
+    case READER_TRUNCATED:
+        snprintf(msg, sizeof(msg),
+                 "%s: capture is cut short at byte offset %ld (%s); analysed up to there",
+                 it->name, it->offset, it->error);
+        cw_log(CW_LOG_WARN, "%s", msg);
+        engine_add_warning(e, msg);
+        break;
+    case READER_PACKET:
+        if (o->replay_speed > 0)
+            pace(o->replay_speed, it->pkt.ts, first_ts, wall0);
+        engine_packet(e, it->dlt, &it->pkt);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Classic pcap files, read directly: reading costs next to nothing, so
+ * this thread reads them itself. */
+static void read_direct(const struct options *o, engine_t *e, capture_t **caps)
+{
+    cw_ns_t first_ts = 0, wall0 = 0;
+
+    for (size_t i = 0; i < o->nfiles && !stop_requested; i++) {
+        reader_item_t it = { .kind = READER_FILE, .name = capture_name(caps[i]) };
+        int rc = CAPTURE_EOF;
+
+        file_item(o, e, &it, &first_ts, &wall0);
+        it.kind = READER_PACKET;
+        it.dlt = capture_dlt(caps[i]);
+        while (!stop_requested && (rc = capture_next(caps[i], &it.pkt)) == CAPTURE_PACKET)
+            file_item(o, e, &it, &first_ts, &wall0);
+        if (!stop_requested && rc == CAPTURE_ERROR) {
+            it.kind = READER_TRUNCATED;
+            it.error = capture_error(caps[i]);
+            it.offset = capture_offset(caps[i]);
+            file_item(o, e, &it, &first_ts, &wall0);
+        }
+    }
+}
+
 static int run_files(const struct options *o, engine_t *e)
 {
     capture_t **caps = cw_calloc(o->nfiles, sizeof(*caps));
     reader_t *rd;
     char err[1024];
     cw_ns_t first_ts = 0, wall0 = 0;
+    bool direct = true;
     int rc = 0;
 
     /* Open every file first: a bad one is bad input, found before work. */
@@ -317,9 +370,14 @@ static int run_files(const struct options *o, engine_t *e)
             rc = EXIT_USAGE;
             goto out;
         }
+        direct = direct && capture_is_direct(caps[i]);
     }
-    /* A thread reads the files (libpcap) while this one analyses: the
-     * two run on two cores, in packet order. */
+    if (direct) {
+        read_direct(o, e, caps);
+        goto out;
+    }
+    /* Otherwise a thread reads the files (libpcap) while this one
+     * analyses: the two run on two cores, in packet order. */
     rd = reader_start(caps, o->nfiles, &stop_requested);
     if (!rd) {
         cw_log(CW_LOG_ERR, "cannot start the capture reader thread");
@@ -334,28 +392,7 @@ static int run_files(const struct options *o, engine_t *e)
         reader_next(rd, &it);
         if (it.kind == READER_END)
             break;
-        switch (it.kind) {
-        case READER_FILE:
-            engine_add_source(e, it.name);
-            break;
-        case READER_TRUNCATED: {
-            char msg[1024];
-
-            snprintf(msg, sizeof(msg),
-                     "%s: capture is cut short at byte offset %ld (%s); analysed up to there",
-                     it.name, it.offset, it.error);
-            cw_log(CW_LOG_WARN, "%s", msg);
-            engine_add_warning(e, msg);
-            break;
-        }
-        case READER_PACKET:
-            if (o->replay_speed > 0)
-                pace(o->replay_speed, it.pkt.ts, &first_ts, &wall0);
-            engine_packet(e, it.dlt, &it.pkt);
-            break;
-        default:
-            break;
-        }
+        file_item(o, e, &it, &first_ts, &wall0);
     }
     reader_free(rd);
 out:

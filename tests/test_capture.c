@@ -112,26 +112,31 @@ static void test_formats_and_links(void **state)
     unlink(path);
 }
 
+static long file_size(const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    long size;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+    return size;
+}
+
 static void test_truncated_file(void **state)
 {
     const struct fmt_case c = { PG_PCAP_US, PG_LINK_ETHERNET, 0, "10.0.0.1", "10.0.0.2" };
     char err[256];
     capture_t *cap;
     capture_pkt_t pkt;
-    FILE *f;
-    long size;
     int n = 0, rc;
 
     (void)state;
     make_path("trunc");
     write_capture(&c, 10, CW_SEC(1000));
-    f = fopen(path, "r+");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fclose(f);
     /* Cut in the middle of the last packet's data. */
-    assert_int_equal(truncate(path, size - 10), 0);
+    assert_int_equal(truncate(path, file_size(path) - 10), 0);
     cap = capture_open_file(path, err, sizeof(err));
     assert_non_null(cap);
     while ((rc = capture_next(cap, &pkt)) == CAPTURE_PACKET)
@@ -215,6 +220,161 @@ static void test_snaplen_cut_counted(void **state)
     unlink(path);
 }
 
+/* Reads file with callwatch's own pcap reader (when direct, else libpcap
+ * reads it in both) and with libpcap alone, through the same filter: the
+ * packets, the way the file ends, the error and its offset must be the
+ * same.  Returns the packets; *direct_at_end says who read the last. */
+static int same_as_libpcap(const char *file, bool direct, const char *filter, bool *direct_at_end)
+{
+    char err[256];
+    capture_t *a = capture_open_file(file, err, sizeof(err)), *b;
+    FILE *f = fopen(file, "rb");
+    capture_pkt_t pa, pb;
+    int n = 0, ra, rb;
+
+    assert_non_null(a);
+    assert_non_null(f);
+    b = capture_open_stream(f, file, err, sizeof(err));
+    assert_non_null(b);
+    assert_int_equal(capture_is_direct(a), direct);
+    assert_false(capture_is_direct(b));
+    if (filter) {
+        assert_int_equal(capture_set_filter(a, filter, err, sizeof(err)), 0);
+        assert_int_equal(capture_set_filter(b, filter, err, sizeof(err)), 0);
+    }
+    for (;;) {
+        ra = capture_next(a, &pa);
+        rb = capture_next(b, &pb);
+        assert_int_equal(ra, rb);
+        if (ra != CAPTURE_PACKET)
+            break;
+        assert_int_equal(pa.ts, pb.ts);
+        assert_int_equal(pa.caplen, pb.caplen);
+        assert_int_equal(pa.wirelen, pb.wirelen);
+        assert_memory_equal(pa.data, pb.data, pa.caplen);
+        n++;
+    }
+    if (ra == CAPTURE_ERROR) {
+        assert_string_equal(capture_error(a), capture_error(b));
+        assert_int_equal(capture_offset(a), capture_offset(b));
+    }
+    if (direct_at_end)
+        *direct_at_end = capture_is_direct(a);
+    capture_close(a);
+    capture_close(b);
+    return n;
+}
+
+static uint32_t swap32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+
+/* Writes a copy of a little-endian pcap file in the other byte order. */
+static void write_swapped(const char *from, const char *to)
+{
+    static uint8_t buf[1 << 16];
+    FILE *f = fopen(from, "rb");
+    size_t len, off = 24;
+
+    assert_non_null(f);
+    len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_true(len >= 24 && len < sizeof(buf));
+    for (size_t i = 0; i < 24; i += 4) {
+        uint32_t v = swap32(buf + i);
+
+        if (i == 4) /* two 16-bit versions */
+            v = (uint32_t)buf[5] | (uint32_t)buf[4] << 8 | (uint32_t)buf[7] << 16 |
+                (uint32_t)buf[6] << 24;
+        memcpy(buf + i, &v, 4);
+    }
+    while (off + 16 <= len) {
+        uint32_t caplen;
+
+        memcpy(&caplen, buf + off + 8, 4);
+        for (size_t i = 0; i < 16; i += 4) {
+            uint32_t v = swap32(buf + off + i);
+
+            memcpy(buf + off + i, &v, 4);
+        }
+        off += 16 + caplen;
+    }
+    f = fopen(to, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    fclose(f);
+}
+
+/* Classic pcap files, in either byte order and time unit, are read by
+ * callwatch itself, exactly as libpcap reads them; pcapng by libpcap. */
+static void test_direct_reader(void **state)
+{
+    char swapped[80];
+
+    (void)state;
+    make_path("direct");
+    snprintf(swapped, sizeof(swapped), "%s.swapped", path);
+    for (size_t i = 0; i < sizeof(fmt_cases) / sizeof(fmt_cases[0]); i++) {
+        const struct fmt_case *c = &fmt_cases[i];
+        bool classic = c->fmt != PG_PCAPNG, direct = false;
+
+        write_capture(c, 50, CW_SEC(1700000000) + 123456789);
+        assert_int_equal(same_as_libpcap(path, classic, NULL, &direct), 50);
+        assert_int_equal(direct, classic);
+        if (!classic)
+            continue;
+        write_swapped(path, swapped);
+        assert_int_equal(same_as_libpcap(swapped, true, NULL, &direct), 50);
+        assert_true(direct);
+    }
+    /* A filter applies to packets read either way: IPv4 identifiers are
+     * the packet numbers. */
+    write_capture(&fmt_cases[0], 50, CW_SEC(1000));
+    assert_int_equal(same_as_libpcap(path, true, "ip[4:2] < 10", NULL), 10);
+    assert_int_equal(same_as_libpcap(path, true, "tcp", NULL), 0);
+    unlink(swapped);
+    unlink(path);
+}
+
+/* From a record longer than the snapshot length on, libpcap reads the
+ * file, as it would have from the start; a record cut short ends it with
+ * libpcap's error at libpcap's offset. */
+static void test_direct_hands_over(void **state)
+{
+    pcapgen_t *g;
+    uint8_t frame[300] = { 0 };
+    bool direct = true;
+    long size, last;
+
+    (void)state;
+    make_path("handover");
+    g = pcapgen_open(path, PG_PCAP_US, PG_LINK_ETHERNET, 96);
+    for (int i = 0; i < 7; i++) {
+        uint32_t len = i == 3 ? 200 : 60;
+
+        frame[0] = (uint8_t)i;
+        assert_int_equal(pcapgen_write(g, CW_SEC(1 + i), frame, len, len), 0);
+    }
+    assert_int_equal(pcapgen_close(g), 0);
+    assert_int_equal(same_as_libpcap(path, true, NULL, &direct), 7);
+    assert_false(direct);
+
+    /* Cut the last record anywhere, in its header or in its data. */
+    write_capture(&fmt_cases[1], 9, CW_SEC(1000));
+    size = file_size(path);
+    write_capture(&fmt_cases[1], 10, CW_SEC(1000));
+    last = file_size(path) - size;
+    for (long cut = 1; cut < last; cut++) {
+        assert_int_equal(truncate(path, size + last - cut), 0);
+        assert_int_equal(same_as_libpcap(path, true, NULL, NULL), 9);
+    }
+    unlink(path);
+}
+
 /* Packet time drives the steps: the same capture gives the same number of
  * step ticks however it is read. */
 static void test_steps_follow_packet_time(void **state)
@@ -265,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_formats_and_links),   cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_not_a_capture),       cmocka_unit_test(test_unsupported_linktype),
         cmocka_unit_test(test_snaplen_cut_counted), cmocka_unit_test(test_steps_follow_packet_time),
+        cmocka_unit_test(test_direct_reader),       cmocka_unit_test(test_direct_hands_over),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,26 @@ for f in "$src"/captures/public/*.pcap "$src"/captures/public/*.pcapng; do
     # Small seeds fuzz faster: the first 4 KiB keeps headers and a few packets.
     head -c 4096 "$f" >"$work/capture/$(basename "$f")"
 done
+# The same in the other byte order and with nanoseconds: callwatch's own
+# pcap reader takes all four kinds, and must agree with libpcap on each.
+python3 - "$work/capture" <<'PY'
+import glob, os, struct, sys
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.pcap"))):
+    data = open(path, "rb").read()
+    if len(data) < 24 or data[:4] != b"\xd4\xc3\xb2\xa1":
+        continue
+    be, ns = bytearray(struct.pack(">IHHiIII", *struct.unpack("<IHHiIII", data[:24]))), bytearray(data[:24])
+    ns[:4] = b"\x4d\x3c\xb2\xa1"
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen, wirelen = struct.unpack("<IIII", data[off:off + 16])
+        body = data[off + 16:off + 16 + caplen]
+        be += struct.pack(">IIII", sec, frac, caplen, wirelen) + body
+        ns += struct.pack("<IIII", sec, frac * 1000 % 2**32, caplen, wirelen) + body
+        off += 16 + caplen
+    open(path + ".be", "wb").write(be)
+    open(path + ".ns", "wb").write(ns)
+PY
 # Decode seeds: raw frames behind a link-type byte and a flag byte.
 python3 - "$src/captures/public" "$work/decode" <<'PY' 2>/dev/null || true
 import struct, sys, os, glob
