@@ -126,6 +126,8 @@ struct flow {
         T *head, *tail;                                                                  \
     }
 
+#define STREAMS_H_MIN 256 /* buckets; two streams a bucket at most */
+
 struct media {
     size_t max_streams, max_flows, max_expect;
     bool keep;
@@ -317,7 +319,10 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
         m->hooks = *hooks;
     /* Bucket counts are powers of two: a bucket is a mask, not a division,
      * on the packet path. */
-    m->nb_streams = m->nb_ssrc = m->nb_calls = 65536;
+    m->nb_ssrc = m->nb_calls = 65536;
+    /* The table looked up for every packet grows with the streams, so
+     * that a few hundred at once stay in the cache. */
+    m->nb_streams = STREAMS_H_MIN;
     m->nb_expect = 65536;
     m->nb_flows = 65536;
     m->streams_h = cw_calloc(m->nb_streams, sizeof(*m->streams_h));
@@ -574,6 +579,24 @@ static void stream_forget(media_t *m, struct stream *s)
     }
 }
 
+/* Doubles the buckets of the stream table. */
+static void streams_h_grow(media_t *m)
+{
+    size_t nb = m->nb_streams * 2;
+    struct stream **t = cw_calloc(nb, sizeof(*t));
+
+    for (size_t i = 0; i < m->nb_streams; i++) {
+        for (struct stream *s = m->streams_h[i], *next; s; s = next) {
+            next = s->hnext;
+            s->hnext = t[s->hash & (nb - 1)];
+            t[s->hash & (nb - 1)] = s;
+        }
+    }
+    free(m->streams_h);
+    m->streams_h = t;
+    m->nb_streams = nb;
+}
+
 static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t ssrc, uint32_t h,
                                     const struct expect *e, bool from_caller, cw_ns_t now)
 {
@@ -616,6 +639,8 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
     LRU_APPEND(m->lru, s);
     m->nstreams++;
     m->st.streams++;
+    if (m->nstreams > 2 * m->nb_streams)
+        streams_h_grow(m);
     if (!e)
         m->st.streams_unannounced++;
     if (m->keep) {

@@ -66,9 +66,16 @@ struct entry {
     bool used;
 };
 
+/* A heap node holds its entry's bytes, so that restoring the order after
+ * every packet reads the heap alone. */
+struct hnode {
+    uint64_t bytes;
+    unsigned idx;
+};
+
 struct topk {
     struct entry *e;
-    unsigned *heap; /* entry indices, min bytes at 0 */
+    struct hnode *heap; /* min bytes at 0 */
     int *buckets;
     size_t k, n, nbuckets;
 };
@@ -131,30 +138,27 @@ static void topk_free(struct topk *tk)
     free(tk->buckets);
 }
 
-static void heap_swap(struct topk *tk, unsigned a, unsigned b)
+/* The entry's bytes grew: moves it down to its place. */
+static void sift_down(struct topk *tk, const struct entry *e)
 {
-    unsigned t = tk->heap[a];
+    unsigned i = e->heap;
+    struct hnode node = { e->k.bytes, tk->heap[i].idx };
 
-    tk->heap[a] = tk->heap[b];
-    tk->heap[b] = t;
-    tk->e[tk->heap[a]].heap = a;
-    tk->e[tk->heap[b]].heap = b;
-}
-
-static void sift_down(struct topk *tk, unsigned i)
-{
     for (;;) {
-        unsigned l = 2 * i + 1, r = l + 1, m = i;
+        unsigned l = 2 * i + 1, r = l + 1, m = l;
 
-        if (l < tk->n && tk->e[tk->heap[l]].k.bytes < tk->e[tk->heap[m]].k.bytes)
-            m = l;
-        if (r < tk->n && tk->e[tk->heap[r]].k.bytes < tk->e[tk->heap[m]].k.bytes)
+        if (l >= tk->n)
+            break;
+        if (r < tk->n && tk->heap[r].bytes < tk->heap[l].bytes)
             m = r;
-        if (m == i)
-            return;
-        heap_swap(tk, i, m);
+        if (tk->heap[m].bytes >= node.bytes)
+            break;
+        tk->heap[i] = tk->heap[m];
+        tk->e[tk->heap[i].idx].heap = i;
         i = m;
     }
+    tk->heap[i] = node;
+    tk->e[node.idx].heap = i;
 }
 
 static void unchain(struct topk *tk, unsigned idx)
@@ -191,11 +195,12 @@ static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint32_t s
         return e;
     if (tk->n < tk->k) {
         idx = (unsigned)tk->n;
-        tk->heap[tk->n] = idx;
+        tk->heap[tk->n].idx = idx;
+        tk->heap[tk->n].bytes = 0;
         tk->e[idx].heap = (unsigned)tk->n;
         tk->n++;
     } else {
-        idx = tk->heap[0];
+        idx = tk->heap[0].idx;
         floor = tk->e[idx].k.bytes;
         unchain(tk, idx);
     }
@@ -224,7 +229,7 @@ static void topk_add(struct topk *tk, const decode_pkt_t *p, uint64_t dst_hash)
     if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
         e->k.syn++;
     hll_add(&e->hll, dst_hash);
-    sift_down(tk, e->heap);
+    sift_down(tk, e);
 }
 
 /* A SYN-ACK answers the SYNs of the talker it goes back to. */
@@ -253,7 +258,7 @@ static void topk_fold(struct topk *all, const struct topk *win)
         for (unsigned r = 0; r < HLL_M; r++)
             if (w->hll.reg[r] > e->hll.reg[r])
                 e->hll.reg[r] = w->hll.reg[r];
-        sift_down(all, e->heap);
+        sift_down(all, e);
     }
 }
 
