@@ -5,7 +5,6 @@
 /* libcurl's type-checking macros would hide the functions loaded below. */
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -37,31 +36,25 @@ static struct {
     __typeof__(curl_slist_free_all) *slist_free_all;
 } cl;
 
+#define SYM(field, name) CW_DLSYM(__typeof__(cl), field, name)
+static const cw_dlsym_t curl_syms[] = {
+    SYM(global_init, curl_global_init),   SYM(global_cleanup, curl_global_cleanup),
+    SYM(easy_init, curl_easy_init),       SYM(easy_setopt, curl_easy_setopt),
+    SYM(easy_perform, curl_easy_perform), SYM(easy_getinfo, curl_easy_getinfo),
+    SYM(easy_strerror, curl_easy_strerror), SYM(easy_cleanup, curl_easy_cleanup),
+    SYM(slist_append, curl_slist_append), SYM(slist_free_all, curl_slist_free_all),
+};
+#undef SYM
+
 static bool curl_load(char *err, size_t errlen)
 {
-    void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_GLOBAL);
+    static cw_dllib_t dl = CW_DLLIB(CURL_SONAME, "libcurl3-gnutls", cl, curl_syms);
+    char why[400];
 
-    if (!h) {
-        snprintf(err, errlen, "cannot load %s for the webhook: %s", CURL_SONAME, dlerror());
-        return false;
-    }
-#define SYM(field, name)                                                                           \
-    if (!(*(void **)&cl.field = dlsym(h, #name))) {                                                \
-        snprintf(err, errlen, "%s: no symbol %s", CURL_SONAME, #name);                             \
-        return false;                                                                              \
-    }
-    SYM(global_init, curl_global_init)
-    SYM(global_cleanup, curl_global_cleanup)
-    SYM(easy_init, curl_easy_init)
-    SYM(easy_setopt, curl_easy_setopt)
-    SYM(easy_perform, curl_easy_perform)
-    SYM(easy_getinfo, curl_easy_getinfo)
-    SYM(easy_strerror, curl_easy_strerror)
-    SYM(easy_cleanup, curl_easy_cleanup)
-    SYM(slist_append, curl_slist_append)
-    SYM(slist_free_all, curl_slist_free_all)
-#undef SYM
-    return true;
+    if (cw_dl_load(&dl, why, sizeof(why)))
+        return true;
+    snprintf(err, errlen, "webhook: %s", why);
+    return false;
 }
 
 #undef curl_easy_setopt

@@ -33,6 +33,89 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/library/large_fd_set.h>
 
+/* net-snmp, loaded when the first SNMP target is configured: with its
+ * crypto library it costs every other run the time to load it.  The calls
+ * below go through this table; each name stands for its entry. */
+#define NETSNMP_FUNCS(X) \
+    X(create_user_from_session) \
+    X(debug_register_tokens) \
+    X(generate_Ku) \
+    X(init_snmp) \
+    X(netsnmp_config_remember) \
+    X(netsnmp_ds_set_boolean) \
+    X(netsnmp_large_fd_set_cleanup) \
+    X(netsnmp_large_fd_set_init) \
+    X(netsnmp_large_fd_setfd) \
+    X(netsnmp_memdup) \
+    X(netsnmp_oid_is_subtree) \
+    X(netsnmp_register_loghandler) \
+    X(netsnmp_set_mib_directory) \
+    X(snmp_add_null_var) \
+    X(snmp_api_errstring) \
+    X(snmp_clone_pdu) \
+    X(snmp_errstring) \
+    X(snmp_free_pdu) \
+    X(snmp_oid_compare) \
+    X(snmp_pdu_create) \
+    X(snmp_register_callback) \
+    X(snmp_sess_async_send) \
+    X(snmp_sess_close) \
+    X(snmp_sess_init) \
+    X(snmp_sess_open) \
+    X(snmp_sess_read2) \
+    X(snmp_sess_select_info2_flags) \
+    X(snmp_sess_session) \
+    X(snmp_sess_timeout) \
+    X(snmp_sess_transport) \
+    X(snmp_set_do_debugging) \
+    X(snmpv3_get_report_type)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+    NETSNMP_FUNCS(X)
+#undef X
+} sn;
+
+static const cw_dlsym_t sn_syms[] = {
+#define X(f) CW_DLSYM(__typeof__(sn), f, f),
+    NETSNMP_FUNCS(X)
+#undef X
+};
+static cw_dllib_t sn_lib = CW_DLLIB(SNMP_SONAME, "libsnmp40", sn, sn_syms);
+
+#define create_user_from_session      (*sn.create_user_from_session)
+#define debug_register_tokens         (*sn.debug_register_tokens)
+#define generate_Ku                   (*sn.generate_Ku)
+#define init_snmp                     (*sn.init_snmp)
+#define netsnmp_config_remember       (*sn.netsnmp_config_remember)
+#define netsnmp_ds_set_boolean        (*sn.netsnmp_ds_set_boolean)
+#define netsnmp_large_fd_set_cleanup  (*sn.netsnmp_large_fd_set_cleanup)
+#define netsnmp_large_fd_set_init     (*sn.netsnmp_large_fd_set_init)
+#define netsnmp_large_fd_setfd        (*sn.netsnmp_large_fd_setfd)
+#define netsnmp_memdup                (*sn.netsnmp_memdup)
+#define netsnmp_oid_is_subtree        (*sn.netsnmp_oid_is_subtree)
+#define netsnmp_register_loghandler   (*sn.netsnmp_register_loghandler)
+#define netsnmp_set_mib_directory     (*sn.netsnmp_set_mib_directory)
+#define snmp_add_null_var             (*sn.snmp_add_null_var)
+#define snmp_api_errstring            (*sn.snmp_api_errstring)
+#define snmp_clone_pdu                (*sn.snmp_clone_pdu)
+#define snmp_errstring                (*sn.snmp_errstring)
+#define snmp_free_pdu                 (*sn.snmp_free_pdu)
+#define snmp_oid_compare              (*sn.snmp_oid_compare)
+#define snmp_pdu_create               (*sn.snmp_pdu_create)
+#define snmp_register_callback        (*sn.snmp_register_callback)
+#define snmp_sess_async_send          (*sn.snmp_sess_async_send)
+#define snmp_sess_close               (*sn.snmp_sess_close)
+#define snmp_sess_init                (*sn.snmp_sess_init)
+#define snmp_sess_open                (*sn.snmp_sess_open)
+#define snmp_sess_read2               (*sn.snmp_sess_read2)
+#define snmp_sess_select_info2_flags  (*sn.snmp_sess_select_info2_flags)
+#define snmp_sess_session             (*sn.snmp_sess_session)
+#define snmp_sess_timeout             (*sn.snmp_sess_timeout)
+#define snmp_sess_transport           (*sn.snmp_sess_transport)
+#define snmp_set_do_debugging         (*sn.snmp_set_do_debugging)
+#define snmpv3_get_report_type        (*sn.snmpv3_get_report_type)
+
 #define DEFAULT_PORT     161
 #define MAX_SLOTS        16 /* varbinds in one poll GET */
 #define NSLOT_IDS        (S_VALUE + 9)
@@ -2298,6 +2381,7 @@ snmp_poller_t *snmp_poller_new(const cw_config_t *cfg, metrics_t *m, char *err, 
 {
     snmp_poller_t *p;
     size_t n = 0, k = 0;
+    char why[512];
     cw_ns_t now;
 
     if (snmp_config_check(cfg, err, errlen) != 0)
@@ -2306,6 +2390,10 @@ snmp_poller_t *snmp_poller_new(const cw_config_t *cfg, metrics_t *m, char *err, 
         n += cfg->links[i].snmp.agent != NULL;
     for (size_t i = 0; i < cfg->ncpus; i++)
         n += cfg->cpus[i].snmp.agent != NULL;
+    if (n > 0 && !cw_dl_load(&sn_lib, why, sizeof(why))) {
+        snprintf(err, errlen, "snmp: %s", why);
+        return NULL;
+    }
     p = cw_calloc(1, sizeof(*p));
     p->cfg = cfg;
     p->m = m;

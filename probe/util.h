@@ -126,4 +126,32 @@ int cw_parse_bitrate(const char *s, uint64_t *out_bps);
 /* Copies at most len-1 bytes and always terminates. */
 void cw_strlcpy(char *dst, const char *src, size_t len);
 
+/* Libraries that only some runs need (librrd, libcurl, libmicrohttpd,
+ * net-snmp) are loaded when first needed rather than at start: each brings
+ * further libraries whose loading would cost every run.  A module keeps a
+ * table of function pointers and lists where each symbol goes. */
+typedef struct cw_dlsym {
+    const char *name;
+    size_t offset; /* of its pointer in the table */
+} cw_dlsym_t;
+
+#define CW_DLSYM(table_type, field, symbol) { #symbol, offsetof(table_type, field) }
+
+typedef struct cw_dllib {
+    const char *soname;  /* as configure found it */
+    const char *package; /* the Debian package that has it */
+    void *table;
+    const cw_dlsym_t *syms;
+    size_t nsyms;
+    _Atomic bool loaded;
+} cw_dllib_t;
+
+#define CW_DLLIB(soname, package, table, syms)                                                   \
+    { (soname), (package), &(table), (syms), sizeof(syms) / sizeof((syms)[0]), false }
+
+/* Loads the library and fills its table, once; thread-safe.  False with a
+ * message naming the library and its Debian package when it cannot be
+ * loaded or lacks a symbol (a later call tries again). */
+bool cw_dl_load(cw_dllib_t *lib, char *err, size_t errlen);
+
 #endif

@@ -142,12 +142,45 @@ static void test_pool(void **state)
     assert_null(p.slabs);
 }
 
+/* Libraries loaded when first needed: the table is filled, or the message
+ * names what is missing. */
+static struct {
+    double (*cos)(double);
+    double (*sqrt)(double);
+} m_table;
+
+static void test_dl_load(void **state)
+{
+    static const cw_dlsym_t syms[] = {
+        CW_DLSYM(__typeof__(m_table), cos, cos),
+        CW_DLSYM(__typeof__(m_table), sqrt, sqrt),
+    };
+    static const cw_dlsym_t bad_syms[] = {
+        CW_DLSYM(__typeof__(m_table), cos, cw_no_such_function),
+    };
+    cw_dllib_t libm = CW_DLLIB("libm.so.6", "libc6", m_table, syms);
+    cw_dllib_t missing = CW_DLLIB("libcw-missing.so.1", "cw-missing1", m_table, syms);
+    cw_dllib_t old = CW_DLLIB("libm.so.6", "libc6", m_table, bad_syms);
+    char err[256];
+
+    (void)state;
+    assert_true(cw_dl_load(&libm, err, sizeof(err)));
+    assert_true(m_table.cos(0.0) == 1.0);
+    assert_true(m_table.sqrt(16.0) == 4.0);
+    assert_true(cw_dl_load(&libm, err, sizeof(err))); /* once */
+    assert_false(cw_dl_load(&missing, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot load libcw-missing.so.1 (Debian package cw-missing1)"));
+    assert_false(cw_dl_load(&old, err, sizeof(err)));
+    assert_non_null(strstr(err, "no symbol cw_no_such_function"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_long), cmocka_unit_test(test_parse_bitrate),
         cmocka_unit_test(test_endpoints),  cmocka_unit_test(test_time),
         cmocka_unit_test(test_strlcpy),    cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_dl_load),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,43 @@
 #include "util.h"
 #include "webint.h"
 
+/* libmicrohttpd, loaded when the server starts: with its TLS library it
+ * brings ten more libraries, which an offline analysis does not need.  The
+ * calls below go through this table. */
+static struct {
+    __typeof__(MHD_start_daemon) *start_daemon;
+    __typeof__(MHD_stop_daemon) *stop_daemon;
+    __typeof__(MHD_is_feature_supported) *is_feature_supported;
+    __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+    __typeof__(MHD_add_response_header) *add_response_header;
+    __typeof__(MHD_queue_response) *queue_response;
+    __typeof__(MHD_destroy_response) *destroy_response;
+} mhd;
+
+#define SYM(field, name) CW_DLSYM(__typeof__(mhd), field, name)
+static const cw_dlsym_t mhd_syms[] = {
+    SYM(start_daemon, MHD_start_daemon),
+    SYM(stop_daemon, MHD_stop_daemon),
+    SYM(is_feature_supported, MHD_is_feature_supported),
+    SYM(lookup_connection_value, MHD_lookup_connection_value),
+    SYM(create_response_from_buffer, MHD_create_response_from_buffer),
+    SYM(add_response_header, MHD_add_response_header),
+    SYM(queue_response, MHD_queue_response),
+    SYM(destroy_response, MHD_destroy_response),
+};
+#undef SYM
+static cw_dllib_t mhd_lib = CW_DLLIB(MHD_SONAME, "libmicrohttpd12", mhd, mhd_syms);
+
+#define MHD_start_daemon                (*mhd.start_daemon)
+#define MHD_stop_daemon                 (*mhd.stop_daemon)
+#define MHD_is_feature_supported        (*mhd.is_feature_supported)
+#define MHD_lookup_connection_value     (*mhd.lookup_connection_value)
+#define MHD_create_response_from_buffer (*mhd.create_response_from_buffer)
+#define MHD_add_response_header         (*mhd.add_response_header)
+#define MHD_queue_response              (*mhd.queue_response)
+#define MHD_destroy_response            (*mhd.destroy_response)
+
 /* Limits (documented in the README, "Security"). */
 #define WEB_THREADS         4     /* request threads */
 #define WEB_MAX_CONN        512   /* open connections in all */
@@ -701,11 +738,17 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
     struct MHD_OptionItem ops[16];
     size_t nops = 0, cert_len = 0;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    char why[512];
     int fd = -1, rc;
 
     *out = NULL;
     w->src = *src;
     pthread_mutex_init(&w->seen_lock, NULL);
+    if (!cw_dl_load(&mhd_lib, why, sizeof(why))) {
+        snprintf(err, errlen, "web: %s", why);
+        rc = -ENOENT;
+        goto fail;
+    }
     if (getrandom(w->auth_key, sizeof(w->auth_key), 0) != (ssize_t)sizeof(w->auth_key)) {
         snprintf(err, errlen, "web: no random bytes for the credential cache: %s", strerror(errno));
         rc = -EIO;
