@@ -40,8 +40,15 @@ int rtp_parse(const uint8_t *buf, size_t len, rtp_hdr_t *out)
 
     if (!buf || !out || len < RTP_HDR_LEN)
         return -EINVAL;
-    memset(out, 0, sizeof(*out));
+    /* Every field but the CSRCs past cc: zeroing those too would cost
+     * more than the rest of the parse. */
     out->version = buf[0] >> 6;
+    out->ext_profile = 0;
+    out->ext_data = NULL;
+    out->ext_len = 0;
+    out->pad_len = 0;
+    out->payload = NULL;
+    out->payload_len = 0;
     if (out->version != 2)
         return -EINVAL;
     out->padding = (buf[0] & 0x20) != 0;
@@ -474,6 +481,7 @@ struct rtp_stats {
     uint32_t jb_us_unit; /* microseconds a media unit, when whole */
     int32_t jb_block[JB_BLOCKS]; /* minima of the last complete blocks */
     int32_t jb_open;             /* minimum of the open block */
+    int32_t jb_low;              /* minimum of the complete blocks */
     int64_t jb_ext_ts;
     cw_ns_t jb_base;
 
@@ -1069,10 +1077,7 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         transit = INT32_MIN;
     if (st->jb_in == 0 || transit < st->jb_open)
         st->jb_open = (int32_t)transit;
-    low = st->jb_open;
-    for (uint8_t i = 0; i < st->jb_nblocks; i++)
-        if (st->jb_block[i] < low)
-            low = st->jb_block[i];
+    low = st->jb_nblocks && st->jb_low < st->jb_open ? st->jb_low : st->jb_open;
     if (++st->jb_in == JB_BLOCK) {
         /* The block is complete: it replaces the oldest. */
         st->jb_block[st->jb_head] = st->jb_open;
@@ -1080,6 +1085,10 @@ static bool jb_discards(rtp_stats_t *st, cw_ns_t arrival, uint32_t ts, uint32_t 
         if (st->jb_nblocks < JB_BLOCKS)
             st->jb_nblocks++;
         st->jb_in = 0;
+        st->jb_low = st->jb_block[0];
+        for (uint8_t i = 1; i < st->jb_nblocks; i++)
+            if (st->jb_block[i] < st->jb_low)
+                st->jb_low = st->jb_block[i];
     }
     return transit - low > (int64_t)(RTP_JITTER_BUFFER_MS * 1000);
 }

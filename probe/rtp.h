@@ -44,7 +44,7 @@ typedef struct rtp_hdr {
     uint16_t seq;
     uint32_t ts;
     uint32_t ssrc;
-    uint32_t csrc[RTP_MAX_CSRC];
+    uint32_t csrc[RTP_MAX_CSRC]; /* the first cc */
     uint16_t ext_profile;    /* with extension: the "defined by profile" word */
     const uint8_t *ext_data; /* with extension: its data, ext_len bytes */
     size_t ext_len;
@@ -57,7 +57,7 @@ typedef struct rtp_hdr {
  * padding.  Every length is checked against len.  Returns 0, or -EINVAL for
  * anything malformed (short, version other than 2, CSRCs or extension past
  * the end, a padding count of 0 or past the payload).  out->payload points
- * into buf. */
+ * into buf; csrc[] holds cc entries, those after are left as they were. */
 int rtp_parse(const uint8_t *buf, size_t len, rtp_hdr_t *out);
 
 /* True when the packet is RTCP multiplexed on an RTP port (RFC 5761 section

@@ -162,7 +162,8 @@ bool sip_looks_like(const uint8_t *buf, size_t len)
 {
     size_t i, eol;
 
-    if (len < 12)
+    /* Both kinds start with a token character: RTP, for one, does not. */
+    if (len < 12 || !is_token_char(buf[0]))
         return false;
     if (memcmp(buf, "SIP/2.0 ", 8) == 0)
         return buf[8] >= '1' && buf[8] <= '6' && buf[9] >= '0' && buf[9] <= '9' &&

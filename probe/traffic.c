@@ -29,7 +29,13 @@ double hll_estimate(const hll_t *h)
     unsigned zeros = 0;
 
     for (unsigned i = 0; i < HLL_M; i++) {
-        sum += ldexp(1.0, -h->reg[i]);
+        /* 2^-reg, exactly, as the bits of a double (reg <= 57). */
+        union {
+            uint64_t u;
+            double d;
+        } p = { .u = (uint64_t)(1023 - h->reg[i]) << 52 };
+
+        sum += p.d;
         if (!h->reg[i])
             zeros++;
     }

@@ -314,13 +314,14 @@ static void write_swapped(const char *from, const char *to)
 static void test_direct_reader(void **state)
 {
     char swapped[80];
+    bool direct = false;
 
     (void)state;
     make_path("direct");
     snprintf(swapped, sizeof(swapped), "%s.swapped", path);
     for (size_t i = 0; i < sizeof(fmt_cases) / sizeof(fmt_cases[0]); i++) {
         const struct fmt_case *c = &fmt_cases[i];
-        bool classic = c->fmt != PG_PCAPNG, direct = false;
+        bool classic = c->fmt != PG_PCAPNG;
 
         write_capture(c, 50, CW_SEC(1700000000) + 123456789);
         assert_int_equal(same_as_libpcap(path, classic, NULL, &direct), 50);
@@ -329,6 +330,21 @@ static void test_direct_reader(void **state)
             continue;
         write_swapped(path, swapped);
         assert_int_equal(same_as_libpcap(swapped, true, NULL, &direct), 50);
+        assert_true(direct);
+    }
+    /* Records larger than the reader's buffer, and many across its edge. */
+    {
+        static uint8_t big[200000];
+        pcapgen_t *g = pcapgen_open(path, PG_PCAP_NS, PG_LINK_ETHERNET, 0);
+
+        for (uint32_t i = 0; i < 40; i++) {
+            uint32_t len = i % 4 == 1 ? 200000 - i * 1000 : 60 + i * 97;
+
+            big[i] = (uint8_t)i;
+            assert_int_equal(pcapgen_write(g, CW_SEC(1 + i), big, len, len), 0);
+        }
+        assert_int_equal(pcapgen_close(g), 0);
+        assert_int_equal(same_as_libpcap(path, true, NULL, &direct), 40);
         assert_true(direct);
     }
     /* A filter applies to packets read either way: IPv4 identifiers are
