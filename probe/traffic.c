@@ -81,7 +81,8 @@ struct hnode {
 
 struct topk {
     struct entry *e;
-    struct hnode *heap; /* min bytes at 0 */
+    struct hnode *heap; /* min bytes at 0, once heaped */
+    bool heaped;
     int *buckets;
     size_t k, n, nbuckets;
 };
@@ -132,6 +133,7 @@ static void topk_init(struct topk *tk, size_t k)
 static void topk_clear(struct topk *tk)
 {
     memset(tk->e, 0, tk->k * sizeof(*tk->e));
+    tk->heaped = false;
     for (size_t i = 0; i < tk->nbuckets; i++)
         tk->buckets[i] = -1;
     tk->n = 0;
@@ -144,11 +146,10 @@ static void topk_free(struct topk *tk)
     free(tk->buckets);
 }
 
-/* The entry's bytes grew: moves it down to its place. */
-static void sift_down(struct topk *tk, const struct entry *e)
+/* Moves the node at i down to its place. */
+static void sift_down_at(struct topk *tk, unsigned i)
 {
-    unsigned i = e->heap;
-    struct hnode node = { e->k.bytes, tk->heap[i].idx };
+    struct hnode node = tk->heap[i];
 
     for (;;) {
         unsigned l = 2 * i + 1, r = l + 1, m = l;
@@ -165,6 +166,27 @@ static void sift_down(struct topk *tk, const struct entry *e)
     }
     tk->heap[i] = node;
     tk->e[node.idx].heap = i;
+}
+
+/* The entry's bytes grew.  The order is kept only once the table is full:
+ * until then no entry is replaced, and the smallest is never asked for. */
+static void bytes_grew(struct topk *tk, const struct entry *e)
+{
+    if (tk->heaped) {
+        tk->heap[e->heap].bytes = e->k.bytes;
+        sift_down_at(tk, e->heap);
+    }
+}
+
+/* The table is full for the first time since it was cleared: orders the
+ * heap on the bytes counted so far. */
+static void heapify(struct topk *tk)
+{
+    for (size_t i = 0; i < tk->n; i++)
+        tk->heap[i].bytes = tk->e[tk->heap[i].idx].k.bytes;
+    for (size_t i = tk->n / 2; i-- > 0;)
+        sift_down_at(tk, (unsigned)i);
+    tk->heaped = true;
 }
 
 static void unchain(struct topk *tk, unsigned idx)
@@ -206,6 +228,8 @@ static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint32_t s
         tk->e[idx].heap = (unsigned)tk->n;
         tk->n++;
     } else {
+        if (!tk->heaped)
+            heapify(tk);
         idx = tk->heap[0].idx;
         floor = tk->e[idx].k.bytes;
         unchain(tk, idx);
@@ -235,7 +259,7 @@ static void topk_add(struct topk *tk, const decode_pkt_t *p, uint64_t dst_hash)
     if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
         e->k.syn++;
     hll_add(&e->hll, dst_hash);
-    sift_down(tk, e);
+    bytes_grew(tk, e);
 }
 
 /* A SYN-ACK answers the SYNs of the talker it goes back to. */
@@ -264,7 +288,7 @@ static void topk_fold(struct topk *all, const struct topk *win)
         for (unsigned r = 0; r < HLL_M; r++)
             if (w->hll.reg[r] > e->hll.reg[r])
                 e->hll.reg[r] = w->hll.reg[r];
-        sift_down(all, e);
+        bytes_grew(all, e);
     }
 }
 
