@@ -296,6 +296,15 @@ static int make_data_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* A packet of the files read, paced with --replay-speed. */
+static inline void file_packet(const struct options *o, engine_t *e, int dlt,
+                               const capture_pkt_t *pkt, cw_ns_t *first_ts, cw_ns_t *wall0)
+{
+    if (o->replay_speed > 0)
+        pace(o->replay_speed, pkt->ts, first_ts, wall0);
+    engine_packet(e, dlt, pkt);
+}
+
 /* One item of the files read: a packet, a file's start or its end cut
  * short. */
 static void file_item(const struct options *o, engine_t *e, reader_item_t *it, cw_ns_t *first_ts,
@@ -315,9 +324,7 @@ static void file_item(const struct options *o, engine_t *e, reader_item_t *it, c
         engine_add_warning(e, msg);
         break;
     case READER_PACKET:
-        if (o->replay_speed > 0)
-            pace(o->replay_speed, it->pkt.ts, first_ts, wall0);
-        engine_packet(e, it->dlt, &it->pkt);
+        file_packet(o, e, it->dlt, &it->pkt, first_ts, wall0);
         break;
     default:
         break;
@@ -335,10 +342,9 @@ static void read_direct(const struct options *o, engine_t *e, capture_t **caps)
         int rc = CAPTURE_EOF;
 
         file_item(o, e, &it, &first_ts, &wall0);
-        it.kind = READER_PACKET;
         it.dlt = capture_dlt(caps[i]);
         while (!stop_requested && (rc = capture_next(caps[i], &it.pkt)) == CAPTURE_PACKET)
-            file_item(o, e, &it, &first_ts, &wall0);
+            file_packet(o, e, it.dlt, &it.pkt, &first_ts, &wall0);
         if (!stop_requested && rc == CAPTURE_ERROR) {
             it.kind = READER_TRUNCATED;
             it.error = capture_error(caps[i]);

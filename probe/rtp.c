@@ -746,6 +746,10 @@ static const mos_codec_t *codec_of(const rtp_stats_t *st)
     return mos_codec_find(pt >= 0 ? pt_name(st, (uint8_t)pt) : "");
 }
 
+/* Inlined where the packet path calls it: small functions whose calls
+ * would cost more than their bodies. */
+#define HOT inline __attribute__((always_inline))
+
 /* ---------------------------------------------------------------- positions */
 
 static unsigned pos_get(const rtp_stats_t *st, int64_t e)
@@ -796,7 +800,7 @@ static mos_loss_t loss_of(uint64_t n, uint64_t lost, uint64_t ok_to_lost, int8_t
     return l;
 }
 
-static void win_add(struct win_loss *w, int8_t prev, bool lost)
+HOT static void win_add(struct win_loss *w, int8_t prev, bool lost)
 {
     if (w->positions == UINT32_MAX)
         return;
@@ -819,7 +823,7 @@ static double win_mos(const struct win_loss *w, const mos_codec_t *codec, double
 
 /* A window is complete: keep it if it rates worst so far (with the codec
  * and delay known now; rtp_stats_get rates the one kept again). */
-static void sink_close(const rtp_stats_t *st, struct loss_sink *k)
+__attribute__((noinline)) static void sink_close(const rtp_stats_t *st, struct loss_sink *k)
 {
     double m;
 
@@ -834,7 +838,7 @@ static void sink_close(const rtp_stats_t *st, struct loss_sink *k)
 }
 
 /* Appends one position, in sequence order, to its window and the total. */
-static void sink_feed(const rtp_stats_t *st, struct loss_sink *k, uint32_t w, bool lost)
+HOT static void sink_feed(const rtp_stats_t *st, struct loss_sink *k, uint32_t w, bool lost)
 {
     if (!k->has_cur || w != k->cur_w) {
         sink_close(st, k);
@@ -861,7 +865,7 @@ static void wb_reset(rtp_stats_t *st, int64_t pos, uint32_t w)
 
 /* The window of position e, the lowest not settled: boundaries behind it
  * are dropped. */
-static uint32_t wb_take(rtp_stats_t *st, int64_t e)
+HOT static uint32_t wb_take(rtp_stats_t *st, int64_t e)
 {
     while (st->wb_n > 1 && st->wb_pos[(st->wb_head + 1) % WB_CAP] <= e) {
         st->wb_head = (uint8_t)((st->wb_head + 1) % WB_CAP);
@@ -870,7 +874,7 @@ static uint32_t wb_take(rtp_stats_t *st, int64_t e)
     return st->wb_w[st->wb_head];
 }
 
-static void settle_upto(rtp_stats_t *st, int64_t limit)
+HOT static void settle_upto(rtp_stats_t *st, int64_t limit)
 {
     while (st->settled < limit) {
         int64_t e = ++st->settled;
@@ -881,10 +885,8 @@ static void settle_upto(rtp_stats_t *st, int64_t limit)
 
 /* Positions from pos on belong to window w.  When the queue is full (a
  * window change every few positions), the oldest window is settled early. */
-static void wb_mark(rtp_stats_t *st, int64_t pos, uint32_t w)
+__attribute__((noinline)) static void wb_push(rtp_stats_t *st, int64_t pos, uint32_t w)
 {
-    if (st->wb_n && st->wb_w[(st->wb_head + st->wb_n - 1) % WB_CAP] == w)
-        return;
     if (st->wb_n == WB_CAP) {
         settle_upto(st, st->wb_pos[(st->wb_head + 1) % WB_CAP] - 1);
         (void)wb_take(st, st->settled + 1);
@@ -892,6 +894,12 @@ static void wb_mark(rtp_stats_t *st, int64_t pos, uint32_t w)
     st->wb_pos[(st->wb_head + st->wb_n) % WB_CAP] = pos;
     st->wb_w[(st->wb_head + st->wb_n) % WB_CAP] = w;
     st->wb_n++;
+}
+
+HOT static void wb_mark(rtp_stats_t *st, int64_t pos, uint32_t w)
+{
+    if (!st->wb_n || st->wb_w[(st->wb_head + st->wb_n - 1) % WB_CAP] != w)
+        wb_push(st, pos, w);
 }
 
 /* Time since the stream's first packet, saturating (capture timestamps
@@ -966,7 +974,7 @@ static void epoch_open(rtp_stats_t *st, uint16_t seq, uint32_t w)
 
 /* Moves the highest position to ext (> max); the new positions belong to
  * window w and start as missing. */
-static void advance(rtp_stats_t *st, int64_t ext, uint32_t w)
+HOT static void advance(rtp_stats_t *st, int64_t ext, uint32_t w)
 {
     wb_mark(st, st->max + 1, w);
     for (int64_t e = st->max + 1; e <= ext; e++) {
@@ -979,7 +987,7 @@ static void advance(rtp_stats_t *st, int64_t ext, uint32_t w)
 
 /* A packet for position ext, within the ring.  Returns false for a
  * duplicate. */
-static bool receive(rtp_stats_t *st, int64_t ext)
+HOT static bool receive(rtp_stats_t *st, int64_t ext)
 {
     if (pos_get(st, ext) != POS_MISSING)
         return false;
