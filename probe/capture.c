@@ -12,13 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A classic pcap file (version 2.4) is read by callwatch itself: a
- * megabyte at a time into one buffer, and each packet handed out where it
- * lies there, with no copy and no library call per packet.  libpcap still
- * opens the file (its header, link type and filters), and reads everything
- * else: pcapng, older versions, pipes, and the rest of a file from its
- * first record that is cut short or larger than the snapshot length, so
- * that errors and offsets are exactly libpcap's. */
+/* Classic pcap (version 2.4) and pcapng files are read by callwatch
+ * itself: a megabyte at a time into one buffer, and each packet handed out
+ * where it lies there, with no copy and no library call per packet.
+ * libpcap still opens the file (its header, first interface, link type and
+ * filters), and reads everything else: older versions, pipes, and the rest
+ * of a file from its first record that is cut short, larger than the
+ * snapshot length or (pcapng) from an interface or section after the
+ * first, so that errors and offsets are exactly libpcap's. */
 struct fast {
     uint8_t *buf;       /* the file read ahead, or NULL when in memory */
     const uint8_t *win; /* buf, or the whole file in memory */
@@ -28,7 +29,10 @@ struct fast {
     uint64_t size; /* file size as last seen */
     int fd;        /* -1: win is the caller's memory */
     uint32_t snapshot;
-    bool swapped, nsec;
+    bool swapped;
+    bool ng;           /* pcapng, else classic pcap */
+    uint32_t ts_units; /* pcapng: the interface's time units a second */
+    uint32_t ts_scale; /* nanoseconds a unit of the file's fractions */
 };
 
 struct capture {
@@ -103,6 +107,14 @@ static uint32_t get32(const uint8_t *p, bool swapped)
     return swapped ? __builtin_bswap32(v) : v;
 }
 
+static uint16_t get16(const uint8_t *p, bool swapped)
+{
+    uint16_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return swapped ? __builtin_bswap16(v) : v;
+}
+
 /* Takes the rest of the file over by libpcap, from the next record on. */
 static void fast_stop(capture_t *c)
 {
@@ -115,22 +127,24 @@ static void fast_stop(capture_t *c)
     c->fast_on = false;
 }
 
-/* Checks the file header (classic pcap, version 2.4, either byte order,
- * micro- or nanoseconds) and starts the fast path after it.  mem is the
- * whole file when it is in memory, else NULL and the file is fd. */
-static void fast_open(capture_t *c, int fd, const uint8_t *mem, uint64_t size)
+/* Reads len bytes at off of the file (fd, or mem when in memory). */
+static bool read_at(int fd, const uint8_t *mem, uint64_t size, uint64_t off, void *out, size_t len)
 {
-    struct fast *f = &c->fast;
-    uint8_t h[24];
-    uint32_t magic;
-    uint16_t major, minor;
+    if (off > size || len > size - off)
+        return false;
+    if (mem) {
+        memcpy(out, mem + off, len);
+        return true;
+    }
+    return pread(fd, out, len, (off_t)off) == (ssize_t)len;
+}
 
-    if (size < sizeof(h))
-        return;
-    if (mem)
-        memcpy(h, mem, sizeof(h));
-    else if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
-        return;
+/* A classic pcap file, version 2.4, either byte order, micro- or
+ * nanoseconds: its records start after the 24-byte header. */
+static bool pcap_header(struct fast *f, const uint8_t h[24])
+{
+    uint32_t magic;
+
     memcpy(&magic, h, sizeof(magic));
     switch (magic) {
     case 0xa1b2c3d4u:
@@ -143,27 +157,101 @@ static void fast_open(capture_t *c, int fd, const uint8_t *mem, uint64_t size)
         magic = __builtin_bswap32(magic);
         break;
     default:
-        return; /* pcapng, or a variant libpcap knows */
+        return false; /* pcapng, or a variant libpcap knows */
     }
-    f->nsec = magic == 0xa1b23c4du;
-    memcpy(&major, h + 4, 2);
-    memcpy(&minor, h + 6, 2);
-    if (f->swapped) {
-        major = __builtin_bswap16(major);
-        minor = __builtin_bswap16(minor);
+    f->ts_scale = magic == 0xa1b23c4du ? 1 : 1000;
+    f->pos = 24;
+    return get16(h + 4, f->swapped) == 2 && get16(h + 6, f->swapped) == 4;
+}
+
+/* A pcapng file: libpcap has read its Section Header Block and first
+ * Interface Description Block, and stopped at start.  That interface's
+ * time resolution (a power of ten, with no offset) is all the packets
+ * read here need: any other block that changes what libpcap knows (an
+ * interface, a section) hands the file back to it. */
+static bool pcapng_header(struct fast *f, int fd, const uint8_t *mem, uint64_t size, long start)
+{
+    uint8_t h[12], *idb;
+    uint32_t len;
+    size_t o;
+    bool ok = true;
+
+    if (!read_at(fd, mem, size, 0, h, sizeof(h)) || get32(h, false) != 0x0a0d0d0au)
+        return false;
+    if (get32(h + 8, false) == 0x1a2b3c4du)
+        f->swapped = false;
+    else if (get32(h + 8, true) == 0x1a2b3c4du)
+        f->swapped = true;
+    else
+        return false;
+    /* The interface block ends at start: its length is the last word. */
+    if (start < 32 || !read_at(fd, mem, size, (uint64_t)start - 4, h, 4))
+        return false;
+    len = get32(h, f->swapped);
+    if (len < 20 || len > 65536 || len % 4 || (uint64_t)len > (uint64_t)start)
+        return false;
+    idb = cw_calloc(1, len);
+    if (!read_at(fd, mem, size, (uint64_t)start - len, idb, len) || get32(idb, f->swapped) != 1 ||
+        get32(idb + 4, f->swapped) != len) {
+        free(idb);
+        return false;
     }
-    if (major != 2 || minor != 4 || pcap_snapshot(c->pcap) <= 0)
+    f->ts_units = 1000000;
+    f->ts_scale = 1000;
+    /* Options after the 16 fixed bytes, up to the trailing length. */
+    for (o = 16; o + 4 <= len - 4;) {
+        uint16_t code = get16(idb + o, f->swapped), olen = get16(idb + o + 2, f->swapped);
+
+        if (code == 0)
+            break;
+        if (o + 4 + olen > len - 4) {
+            ok = false;
+            break;
+        }
+        if (code == 9) { /* if_tsresol */
+            uint8_t r = olen >= 1 ? idb[o + 4] : 0;
+
+            ok = ok && olen >= 1 && !(r & 0x80) && r <= 9;
+            f->ts_units = 1;
+            for (uint8_t i = 0; ok && i < r; i++)
+                f->ts_units *= 10;
+            f->ts_scale = ok ? 1000000000u / f->ts_units : 0;
+        } else if (code == 14) { /* if_tsoffset */
+            ok = false;
+        }
+        o += 4 + (size_t)((olen + 3u) & ~3u);
+    }
+    free(idb);
+    f->ng = true;
+    f->pos = (uint64_t)start;
+    return ok;
+}
+
+/* Starts the fast path if the file is one it reads (see pcap_header() and
+ * pcapng_header()).  mem is the whole file when it is in memory, else NULL
+ * and the file is fd. */
+static void fast_open(capture_t *c, int fd, const uint8_t *mem, uint64_t size)
+{
+    struct fast *f = &c->fast;
+    uint8_t h[24];
+    long start = ftell(pcap_file(c->pcap));
+
+    if (!read_at(fd, mem, size, 0, h, sizeof(h)) || pcap_snapshot(c->pcap) <= 0)
+        return;
+    if (!pcap_header(f, h) && !pcapng_header(f, fd, mem, size, start))
         return;
     f->snapshot = (uint32_t)pcap_snapshot(c->pcap);
     f->fd = mem ? -1 : fd;
-    if (!mem)
+    if (mem) {
+        f->win = mem;
+        f->win_len = (size_t)size;
+        f->win_off = 0;
+    } else {
         f->buf = cw_calloc(1, BUFFER);
-    f->win = mem ? mem : f->buf;
-    f->win_off = 0;
-    f->win_len = mem ? (size_t)size : 0;
-    f->pos = sizeof(h);
-    if (!mem)
+        f->win = f->buf;
+        f->win_len = 0;
         f->win_off = f->pos;
+    }
     f->size = size;
     c->fast_on = true;
 }
@@ -190,55 +278,121 @@ static bool fast_fill(struct fast *f)
     return true;
 }
 
-/* The next record by the fast path: CAPTURE_PACKET, CAPTURE_EOF, or
+/* The next need bytes of the file, from the next record; NULL when the
+ * file is shorter or they cannot be read. */
+static const uint8_t *fast_at(struct fast *f, size_t need)
+{
+    if (need > f->size - f->pos || need > BUFFER)
+        return NULL;
+    if (f->pos + need > f->win_off + f->win_len && !fast_fill(f))
+        return NULL;
+    return f->win + (f->pos - f->win_off);
+}
+
+/* Bytes left from the next record; at the end, a file still being written
+ * may have grown. */
+static uint64_t fast_avail(struct fast *f)
+{
+    struct stat st;
+
+    if (f->pos == f->size && f->fd >= 0 && fstat(f->fd, &st) == 0 &&
+        (uint64_t)st.st_size > f->size)
+        f->size = (uint64_t)st.st_size;
+    return f->size - f->pos;
+}
+
+/* The next packet record of a classic pcap file: CAPTURE_PACKET, or
+ * CAPTURE_IDLE when libpcap must take over from it. */
+static int pcap_record(struct fast *f, struct pcap_pkthdr *ph, const uint8_t **data)
+{
+    uint64_t avail = fast_avail(f);
+    const uint8_t *r;
+
+    if (avail < 16 || !(r = fast_at(f, 16)))
+        return CAPTURE_IDLE;
+    ph->caplen = get32(r + 8, f->swapped);
+    if (ph->caplen > f->snapshot || !(r = fast_at(f, 16 + (size_t)ph->caplen)))
+        return CAPTURE_IDLE;
+    ph->len = get32(r + 12, f->swapped);
+    /* As libpcap takes them: signed 32-bit seconds and fractions, but
+     * unsigned when it swapped their bytes. */
+    if (f->swapped) {
+        ph->ts.tv_sec = (time_t)get32(r, true);
+        ph->ts.tv_usec = (suseconds_t)get32(r + 4, true) * f->ts_scale;
+    } else {
+        ph->ts.tv_sec = (int32_t)get32(r, false);
+        ph->ts.tv_usec = (suseconds_t)(int32_t)get32(r + 4, false) * f->ts_scale;
+    }
+    *data = r + 16;
+    f->pos += 16 + ph->caplen;
+    return CAPTURE_PACKET;
+}
+
+#define BT_SHB 0x0a0d0d0au
+#define BT_IDB 1u
+#define BT_PB  2u
+#define BT_SPB 3u
+#define BT_EPB 6u
+
+/* The next Enhanced Packet Block of a pcapng file, past blocks that
+ * libpcap skips too: CAPTURE_PACKET, or CAPTURE_IDLE when libpcap must
+ * take over from the block. */
+static int pcapng_record(struct fast *f, struct pcap_pkthdr *ph, const uint8_t **data)
+{
+    for (;;) {
+        uint64_t avail = fast_avail(f), t;
+        const uint8_t *r;
+        uint32_t type, len;
+
+        if (avail < 12 || !(r = fast_at(f, 8)))
+            return CAPTURE_IDLE;
+        type = get32(r, f->swapped);
+        len = get32(r + 4, f->swapped);
+        if (len < 12 || len % 4 || len > avail || !(r = fast_at(f, len)) ||
+            get32(r + len - 4, f->swapped) != len)
+            return CAPTURE_IDLE;
+        if (type != BT_EPB) {
+            if (type == BT_SHB || type == BT_IDB || type == BT_PB || type == BT_SPB)
+                return CAPTURE_IDLE;
+            f->pos += len; /* statistics, name resolution, custom: nothing to read */
+            continue;
+        }
+        ph->caplen = get32(r + 20, f->swapped);
+        if (len < 32 || get32(r + 8, f->swapped) != 0 || ph->caplen > f->snapshot ||
+            ph->caplen > len - 32)
+            return CAPTURE_IDLE;
+        ph->len = get32(r + 24, f->swapped);
+        t = (uint64_t)get32(r + 12, f->swapped) << 32 | get32(r + 16, f->swapped);
+        ph->ts.tv_sec = (time_t)(t / f->ts_units);
+        ph->ts.tv_usec = (int)(t % f->ts_units * f->ts_scale);
+        *data = r + 28;
+        f->pos += len;
+        return CAPTURE_PACKET;
+    }
+}
+
+/* The next packet by the fast path: CAPTURE_PACKET, CAPTURE_EOF, or
  * CAPTURE_IDLE when libpcap must take over from this record. */
 static int fast_next(capture_t *c, capture_pkt_t *out)
 {
     struct fast *f = &c->fast;
 
     for (;;) {
-        uint64_t avail = f->size - f->pos;
-        const uint8_t *r;
-        uint32_t caplen, len;
-        int32_t sec, frac;
+        struct pcap_pkthdr ph;
+        const uint8_t *data;
+        int rc;
 
-        if (avail == 0 && f->fd >= 0) {
-            struct stat st; /* a file still being written may have grown */
-
-            if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > f->size) {
-                f->size = (uint64_t)st.st_size;
-                continue;
-            }
-        }
-        if (avail == 0)
+        if (fast_avail(f) == 0)
             return CAPTURE_EOF;
-        if (avail < 16)
-            return CAPTURE_IDLE;
-        if (f->pos + 16 > f->win_off + f->win_len && !fast_fill(f))
-            return CAPTURE_IDLE;
-        r = f->win + (f->pos - f->win_off);
-        caplen = get32(r + 8, f->swapped);
-        if (caplen > f->snapshot || caplen > avail - 16)
-            return CAPTURE_IDLE;
-        if (f->pos + 16 + caplen > f->win_off + f->win_len) {
-            if (!fast_fill(f))
-                return CAPTURE_IDLE;
-            r = f->win + (f->pos - f->win_off);
-        }
-        len = get32(r + 12, f->swapped);
-        sec = (int32_t)get32(r, f->swapped);
-        frac = (int32_t)get32(r + 4, f->swapped);
-        f->pos += 16 + caplen;
-        if (c->has_prog) {
-            struct pcap_pkthdr ph = { .caplen = caplen, .len = len };
-
-            if (!pcap_offline_filter(&c->prog, &ph, r + 16))
-                continue;
-        }
-        out->ts = packet_time(sec, f->nsec ? (long long)frac : (long long)frac * 1000);
-        out->caplen = caplen;
-        out->wirelen = len;
-        out->data = r + 16;
+        rc = f->ng ? pcapng_record(f, &ph, &data) : pcap_record(f, &ph, &data);
+        if (rc != CAPTURE_PACKET)
+            return rc;
+        if (c->has_prog && !pcap_offline_filter(&c->prog, &ph, data))
+            continue;
+        out->ts = packet_time(ph.ts.tv_sec, ph.ts.tv_usec);
+        out->caplen = ph.caplen;
+        out->wirelen = ph.len;
+        out->data = data;
         return CAPTURE_PACKET;
     }
 }

@@ -31,10 +31,10 @@ enum capture_result {
     CAPTURE_ERROR = -2, /* see capture_error(); for files, a truncated capture */
 };
 
-/* Opens a pcap or pcapng file with nanosecond timestamps.  A classic pcap
- * file is read without libpcap (see capture_is_direct()) until a record
- * that is cut short or exceeds the snapshot length; libpcap reads the rest,
- * so that errors and offsets are its own.  On failure returns NULL and
+/* Opens a pcap or pcapng file with nanosecond timestamps.  The file is
+ * read without libpcap (see capture_is_direct()) until a record that is cut
+ * short or exceeds the snapshot length, or (pcapng) a second interface or
+ * section; libpcap reads the rest, so that errors and offsets are its own.  On failure returns NULL and
  * writes a message naming the file into err. */
 capture_t *capture_open_file(const char *path, char *err, size_t errlen);
 
@@ -47,8 +47,8 @@ capture_t *capture_open_stream(FILE *f, const char *name, char *err, size_t errl
 capture_t *capture_open_memory(const uint8_t *data, size_t size, const char *name, char *err,
                                size_t errlen);
 
-/* True while a classic pcap file is read by callwatch's own reader (large
- * reads, each packet handed out in place) rather than by libpcap. */
+/* True while a pcap or pcapng file is read by callwatch's own reader
+ * (large reads, each packet handed out in place) rather than by libpcap. */
 bool capture_is_direct(const capture_t *c);
 
 /* Opens a live capture.  snaplen 0 means 262144; buffer_bytes 0 keeps the

@@ -331,7 +331,7 @@ static void file_item(const struct options *o, engine_t *e, reader_item_t *it, c
     }
 }
 
-/* Classic pcap files, read directly: reading costs next to nothing, so
+/* pcap and pcapng files, read directly: reading costs next to nothing, so
  * this thread reads them itself. */
 static void read_direct(const struct options *o, engine_t *e, capture_t **caps)
 {

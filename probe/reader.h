@@ -1,10 +1,10 @@
 /* reader: reads capture files in a thread of its own and hands the packets
  * to the engine's thread through a ring buffer, so that reading (libpcap)
  * and analysis run on two cores at once.  For the files libpcap reads
- * (pcapng, pipes): classic pcap files cost next to nothing to read with
- * callwatch's own reader, which the engine's thread runs itself.  Offline
- * only: a live capture has the kernel's buffer.  The order of packets is
- * kept exactly. */
+ * (pipes, old pcap versions): pcap and pcapng files cost next to nothing to
+ * read with callwatch's own reader, which the engine's thread runs itself.
+ * Offline only: a live capture has the kernel's buffer.  The order of
+ * packets is kept exactly. */
 #ifndef CW_READER_H
 #define CW_READER_H
 

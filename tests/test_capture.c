@@ -309,8 +309,8 @@ static void write_swapped(const char *from, const char *to)
     fclose(f);
 }
 
-/* Classic pcap files, in either byte order and time unit, are read by
- * callwatch itself, exactly as libpcap reads them; pcapng by libpcap. */
+/* Classic pcap files, in either byte order and time unit, and pcapng
+ * files are read by callwatch itself, exactly as libpcap reads them. */
 static void test_direct_reader(void **state)
 {
     char swapped[80];
@@ -321,12 +321,10 @@ static void test_direct_reader(void **state)
     snprintf(swapped, sizeof(swapped), "%s.swapped", path);
     for (size_t i = 0; i < sizeof(fmt_cases) / sizeof(fmt_cases[0]); i++) {
         const struct fmt_case *c = &fmt_cases[i];
-        bool classic = c->fmt != PG_PCAPNG;
-
         write_capture(c, 50, CW_SEC(1700000000) + 123456789);
-        assert_int_equal(same_as_libpcap(path, classic, NULL, &direct), 50);
-        assert_int_equal(direct, classic);
-        if (!classic)
+        assert_int_equal(same_as_libpcap(path, true, NULL, &direct), 50);
+        assert_true(direct);
+        if (c->fmt == PG_PCAPNG)
             continue;
         write_swapped(path, swapped);
         assert_int_equal(same_as_libpcap(swapped, true, NULL, &direct), 50);
@@ -345,6 +343,26 @@ static void test_direct_reader(void **state)
         }
         assert_int_equal(pcapgen_close(g), 0);
         assert_int_equal(same_as_libpcap(path, true, NULL, &direct), 40);
+        assert_true(direct);
+    }
+    /* Times with the top bit set: libpcap takes them as signed in the
+     * file's own byte order and as unsigned in the other. */
+    for (int order = 0; order < 2; order++) {
+        uint32_t words[] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1, 0x80000001, 0x800a6f53, 60, 60 };
+        uint8_t zero[60] = { 0 };
+        FILE *f = fopen(path, "wb");
+
+        assert_non_null(f);
+        for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+            uint32_t v = order ? __builtin_bswap32(words[w]) : words[w];
+
+            if (order && w == 1) /* two 16-bit versions */
+                v = 0x04000200;
+            assert_int_equal(fwrite(&v, 4, 1, f), 1);
+        }
+        assert_int_equal(fwrite(zero, 1, sizeof(zero), f), sizeof(zero));
+        fclose(f);
+        assert_int_equal(same_as_libpcap(path, true, NULL, &direct), 1);
         assert_true(direct);
     }
     /* A filter applies to packets read either way: IPv4 identifiers are
@@ -388,6 +406,68 @@ static void test_direct_hands_over(void **state)
         assert_int_equal(truncate(path, size + last - cut), 0);
         assert_int_equal(same_as_libpcap(path, true, NULL, NULL), 9);
     }
+    unlink(path);
+}
+
+static void append_block(FILE *f, uint32_t type, const void *body, uint32_t len)
+{
+    uint32_t total = len + 12;
+
+    assert_int_equal(len % 4, 0);
+    assert_int_equal(fwrite(&type, 4, 1, f), 1);
+    assert_int_equal(fwrite(&total, 4, 1, f), 1);
+    assert_int_equal(fwrite(body, 1, len, f), len);
+    assert_int_equal(fwrite(&total, 4, 1, f), 1);
+}
+
+static void append_epb(FILE *f, uint32_t iface, uint64_t t, const uint8_t *frame, uint32_t len)
+{
+    uint8_t body[20 + 128] = { 0 };
+    uint32_t hdr[5] = { iface, (uint32_t)(t >> 32), (uint32_t)t, len, len };
+
+    assert_true(len <= 128);
+    memcpy(body, hdr, sizeof(hdr));
+    memcpy(body + 20, frame, len);
+    append_block(f, 6, body, 20 + ((len + 3) & ~3u));
+}
+
+/* pcapng: blocks libpcap skips are skipped; from a second interface on,
+ * libpcap reads the file, as it would have from the start. */
+static void test_direct_pcapng_hands_over(void **state)
+{
+    static const uint8_t stats[16] = { 1, 2, 3, 4 };
+    uint8_t idb[16] = { 0 }, frame[60] = { 0 };
+    uint32_t snaplen = 262144;
+    bool direct = true;
+    FILE *f;
+
+    (void)state;
+    make_path("nghandover");
+    write_capture(&fmt_cases[2], 5, CW_SEC(1000));
+    f = fopen(path, "ab");
+    assert_non_null(f);
+    append_block(f, 5, stats, sizeof(stats)); /* interface statistics */
+    append_block(f, 0x40000bad, stats, sizeof(stats)); /* a custom block */
+    append_epb(f, 0, 2000000000000ull, frame, sizeof(frame));
+    fclose(f);
+    assert_int_equal(same_as_libpcap(path, true, NULL, &direct), 6);
+    assert_true(direct);
+    /* A second interface, Ethernet, nanoseconds, and packets on both. */
+    f = fopen(path, "ab");
+    assert_non_null(f);
+    idb[0] = 1;
+    memcpy(idb + 4, &snaplen, 4);
+    idb[8] = 9;
+    idb[10] = 1;
+    idb[12] = 9;
+    append_block(f, 1, idb, sizeof(idb));
+    for (uint32_t i = 0; i < 4; i++) {
+        frame[0] = (uint8_t)i;
+        append_epb(f, i % 2, 2000000000000ull + i * 1000, frame, sizeof(frame));
+    }
+    fclose(f);
+    assert_int_equal(same_as_libpcap(path, true, NULL, &direct), 10);
+    assert_false(direct);
     unlink(path);
 }
 
@@ -442,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_not_a_capture),       cmocka_unit_test(test_unsupported_linktype),
         cmocka_unit_test(test_snaplen_cut_counted), cmocka_unit_test(test_steps_follow_packet_time),
         cmocka_unit_test(test_direct_reader),       cmocka_unit_test(test_direct_hands_over),
+        cmocka_unit_test(test_direct_pcapng_hands_over),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,7 @@ for f in "$src"/captures/public/*.pcap "$src"/captures/public/*.pcapng; do
     head -c 4096 "$f" >"$work/capture/$(basename "$f")"
 done
 # The same in the other byte order and with nanoseconds: callwatch's own
-# pcap reader takes all four kinds, and must agree with libpcap on each.
+# reader takes pcap and pcapng in both, and must agree with libpcap on each.
 python3 - "$work/capture" <<'PY'
 import glob, os, struct, sys
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.pcap"))):
@@ -30,6 +30,47 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.pcap"))):
         be += struct.pack(">IIII", sec, frac, caplen, wirelen) + body
         ns += struct.pack("<IIII", sec, frac * 1000 % 2**32, caplen, wirelen) + body
         off += 16 + caplen
+    open(path + ".be", "wb").write(be)
+    open(path + ".ns", "wb").write(ns)
+# pcapng likewise: big-endian, and nanosecond time (if_tsresol 9).
+def blocks(data):
+    off = 0
+    while off + 12 <= len(data):
+        btype, blen = struct.unpack("<II", data[off:off + 8])
+        if blen < 12 or off + blen > len(data):
+            return
+        yield btype, data[off + 8:off + blen - 4]
+        off += blen
+def block(order, btype, body):
+    return struct.pack(order + "II", btype, len(body) + 12) + body + struct.pack(order + "I", len(body) + 12)
+def options(order, raw, drop=-1):
+    out, o = b"", 0
+    while o + 4 <= len(raw):
+        code, olen = struct.unpack("<HH", raw[o:o + 4])
+        if code != drop:
+            out += struct.pack(order + "HH", code, olen) + raw[o + 4:o + 4 + ((olen + 3) & ~3)]
+        o += 4 + ((olen + 3) & ~3)
+    return out
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.pcapng"))):
+    data = open(path, "rb").read()
+    if data[8:12] != b"\x4d\x3c\x2b\x1a":
+        continue
+    be, ns = b"", b""
+    for btype, body in blocks(data):
+        if btype == 0x0A0D0D0A:
+            be += block(">", btype, struct.pack(">IHHq", *struct.unpack("<IHHq", body[:16])) + options(">", body[16:]))
+            ns += block("<", btype, body)
+        elif btype == 1:
+            be += block(">", btype, struct.pack(">HHI", *struct.unpack("<HHI", body[:8])) + options(">", body[8:]))
+            ns += block("<", btype, body[:8] + struct.pack("<HHB3x", 9, 1, 9) + options("<", body[8:], 9))
+        elif btype == 6:
+            ifid, hi, lo, cap, orig = struct.unpack("<IIIII", body[:20])
+            be += block(">", btype, struct.pack(">IIIII", ifid, hi, lo, cap, orig) + body[20:])
+            t = ((hi << 32 | lo) * 1000) % 2**64
+            ns += block("<", btype, struct.pack("<IIIII", ifid, t >> 32, t & 0xffffffff, cap, orig) + body[20:])
+        else:
+            be += block(">", btype, body)
+            ns += block("<", btype, body)
     open(path + ".be", "wb").write(be)
     open(path + ".ns", "wb").write(ns)
 PY
