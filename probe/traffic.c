@@ -72,8 +72,8 @@ struct entry {
     bool used;
 };
 
-/* A heap node holds its entry's bytes, so that restoring the order after
- * every packet reads the heap alone. */
+/* A heap node holds its entry's bytes, so that keeping the order reads the
+ * heap alone. */
 struct hnode {
     uint64_t bytes;
     unsigned idx;
