@@ -258,6 +258,16 @@ static bool do_webhook(alert_t *a, const json_t *inc, bool resolved)
     return ok;
 }
 
+/* The set of SIGPIPE alone. */
+static sigset_t sigpipe_set(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    return set;
+}
+
 static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
 {
     char *text = json_dumps(inc, JSON_COMPACT);
@@ -274,11 +284,9 @@ static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
     snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(json_object_get(inc, "id")));
     pid = fork();
     if (pid == 0) {
-        sigset_t pipe_sig;
+        sigset_t pipe_sig = sigpipe_set();
 
         /* The program starts with SIGPIPE as a program expects it. */
-        sigemptyset(&pipe_sig);
-        sigaddset(&pipe_sig, SIGPIPE);
         pthread_sigmask(SIG_UNBLOCK, &pipe_sig, NULL);
         signal(SIGPIPE, SIG_DFL);
         dup2(fds[0], STDIN_FILENO);
@@ -307,11 +315,9 @@ static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
     if (off < len) {
         /* A write to a pipe nobody reads raised SIGPIPE, blocked in this
          * thread (see worker()): take it. */
-        sigset_t pipe_sig;
+        sigset_t pipe_sig = sigpipe_set();
         struct timespec zero = { 0, 0 };
 
-        sigemptyset(&pipe_sig);
-        sigaddset(&pipe_sig, SIGPIPE);
         while (sigtimedwait(&pipe_sig, NULL, &zero) == SIGPIPE)
             ;
     }
@@ -342,14 +348,12 @@ static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
 static void *worker(void *arg)
 {
     alert_t *a = arg;
-    sigset_t pipe_sig;
+    sigset_t pipe_sig = sigpipe_set();
 
     /* An exec'd program that exits without reading its input must not
      * kill callwatch when the incident is written to it: SIGPIPE is
      * blocked here, whatever the process does with it, and the write
      * fails with EPIPE instead. */
-    sigemptyset(&pipe_sig);
-    sigaddset(&pipe_sig, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
 
     pthread_mutex_lock(&a->lock);

@@ -221,17 +221,32 @@ static struct cid *cid_get(media_t *m, const char *call_id)
     return c;
 }
 
+/* Removes x from a hash chain: head points at the bucket, and each element
+ * links to the next through the pointer at offset off. */
+static void unchain(void *head, const void *x, size_t off)
+{
+    char *slot = head, *cur;
+    void *next;
+
+    for (;;) {
+        memcpy(&cur, slot, sizeof(cur));
+        if (!cur)
+            return;
+        if (cur == x) {
+            memcpy(&next, cur + off, sizeof(next));
+            memcpy(slot, &next, sizeof(next));
+            return;
+        }
+        slot = cur + off;
+    }
+}
+
 /* Drops a reference to c (NULL allowed), freeing it with the last. */
 static void cid_put(media_t *m, struct cid *c)
 {
-    struct cid **pp;
-
     if (!c || --c->refs)
         return;
-    pp = &m->cid_h[c->hash & (m->nb_calls - 1)];
-    while (*pp != c)
-        pp = &(*pp)->hnext;
-    *pp = c->hnext;
+    unchain(&m->cid_h[c->hash & (m->nb_calls - 1)], c, offsetof(struct cid, hnext));
     free(c);
 }
 
@@ -287,14 +302,9 @@ static struct codec_set *codecs_get(media_t *m, const sdp_stream_t *md)
 /* Drops a reference to cs (NULL allowed), freeing it with the last. */
 static void codecs_put(media_t *m, struct codec_set *cs)
 {
-    struct codec_set **pp;
-
     if (!cs || --cs->refs)
         return;
-    pp = &m->cset_h[cs->hash & (CSET_BUCKETS - 1)];
-    while (*pp != cs)
-        pp = &(*pp)->hnext;
-    *pp = cs->hnext;
+    unchain(&m->cset_h[cs->hash & (CSET_BUCKETS - 1)], cs, offsetof(struct codec_set, hnext));
     rtp_codec_map_free(cs->map);
     free(cs);
 }
@@ -542,17 +552,6 @@ static struct stream *stream_find(media_t *m, const decode_pkt_t *p, uint32_t ss
             cw_addr_equal(&s->src, &p->src) && cw_addr_equal(&s->dst, &p->dst))
             return s;
     return NULL;
-}
-
-static void unchain(struct stream **head, struct stream *s, size_t off)
-{
-    /* Removes s from a chain linked through the pointer at offset off. */
-    struct stream **pp = head;
-
-    while (*pp && *pp != s)
-        pp = (struct stream **)((char *)*pp + off);
-    if (*pp)
-        *pp = *(struct stream **)((char *)s + off);
 }
 
 static void stream_forget(media_t *m, struct stream *s)
