@@ -1,5 +1,5 @@
 /* callwatch: VoIP quality and network degradation monitor. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,21 +13,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "alert.h"
-#include "calldb.h"
-#include "capture.h"
-#include "cwconfig.h"
-#include "engine.h"
-#include "metrics.h"
-#include "nmsrrd.h"
-#include "reader.h"
-#include "report.h"
-#include "snmp.h"
-#include "graph.h"
-#include "store.h"
-#include "status.h"
-#include "util.h"
-#include "web.h"
+#include "incident/alert.h"
+#include "calldb/calldb.h"
+#include "capture/capture.h"
+#include "common/config.h"
+#include "engine/engine.h"
+#include "common/metrics.h"
+#include "netmon/nmsrrd.h"
+#include "capture/reader.h"
+#include "engine/report.h"
+#include "netmon/snmp.h"
+#include "rrd/graph.h"
+#include "rrd/store.h"
+#include "common/status.h"
+#include "common/util.h"
+#include "web/web.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2

@@ -1,6 +1,6 @@
-#include "config.h"
+#include "autoconf.h"
 
-#include "graph.h"
+#include "rrd/graph.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rrdlib.h"
-#include "rrdlock.h"
+#include "rrd/rrdlib.h"
+#include "rrd/rrdlock.h"
 
 /* The rrd_graph argument list under construction. */
 struct gargs {

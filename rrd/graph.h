@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "store.h"
+#include "rrd/store.h"
 
 #define RRDGRAPH_DEFAULT_WIDTH  800
 #define RRDGRAPH_DEFAULT_HEIGHT 240

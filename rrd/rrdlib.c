@@ -1,12 +1,12 @@
-#include "config.h"
+#include "autoconf.h"
 
 #define CW_RRDLIB_IMPL
-#include "rrdlib.h"
+#include "rrd/rrdlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "util.h"
+#include "common/util.h"
 
 static struct rrdlib lib;
 

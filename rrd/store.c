@@ -1,6 +1,6 @@
-#include "config.h"
+#include "autoconf.h"
 
-#include "store.h"
+#include "rrd/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,9 +16,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cwconfig.h"
-#include "rrdlib.h"
-#include "rrdlock.h"
+#include "common/config.h"
+#include "rrd/rrdlib.h"
+#include "rrd/rrdlock.h"
 
 /* ------------------------------------------------------------------ layout */
 

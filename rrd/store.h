@@ -34,8 +34,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "metrics.h"
-#include "util.h"
+#include "common/metrics.h"
+#include "common/util.h"
 
 typedef struct rrdstore rrdstore_t;
 

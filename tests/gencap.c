@@ -26,7 +26,7 @@
  *                              expected calls as JSON to EXPECTED
  *
  * Each prints what a correct analysis finds, one "key value" per line. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdbool.h>
 #include <stdio.h>

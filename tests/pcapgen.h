@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "common/util.h"
 
 /* LINKTYPE_ values as written in files. */
 #define PG_LINK_NULL     0

@@ -11,7 +11,7 @@
  *
  * Goes through rrdcached when RRDCACHED_ADDRESS is set.  Exit status 0, 1
  * when the store says no (the message on stderr), 2 for bad usage. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -22,8 +22,8 @@
 #include <rrd.h>
 #include <rrd_client.h>
 
-#include "graph.h"
-#include "store.h"
+#include "rrd/graph.h"
+#include "rrd/store.h"
 
 static int usage(void)
 {

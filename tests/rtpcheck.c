@@ -17,7 +17,7 @@
  *
  *   SRCIP SRCPORT DSTIP DSTPORT 0xSSRC key=value ...
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,9 +25,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "capture.h"
-#include "decode.h"
-#include "rtp.h"
+#include "capture/capture.h"
+#include "decode/decode.h"
+#include "media/rtp.h"
 
 #define NBUCKETS 4096
 #define MAX_SDP  256

@@ -10,7 +10,7 @@
  *                                        127.0.0.1 (to a socket of its own)
  *
  * A sample line: {"metric": NAME, "t": SECONDS, "v": VALUE or null}. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,11 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cwconfig.h"
-#include "metrics.h"
-#include "nmsrrd.h"
-#include "snmp.h"
-#include "util.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "netmon/nmsrrd.h"
+#include "netmon/snmp.h"
+#include "common/util.h"
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -1,5 +1,5 @@
 /* Alert delivery: the exec channel, the rate limit, the Alertmanager body. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "alert.h"
+#include "incident/alert.h"
 
 static char out[64], prog[64];
 

@@ -1,6 +1,6 @@
 /* Call records in SQLite: writes off the caller's thread, upserts,
  * filters, retention. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "calldb.h"
+#include "calldb/calldb.h"
 
 static char path[80];
 

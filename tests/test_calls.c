@@ -7,7 +7,7 @@
  *   "T m>" / "T m<"          media from the caller / callee
  *   "T tick"                 run the timers at T
  * Times are seconds. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "calls.h"
+#include "sip/calls.h"
 
 struct call_case {
     const char *name;

@@ -1,5 +1,5 @@
 /* Reading captures: formats, link types, nanosecond time, truncation. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "capture.h"
-#include "engine.h"
+#include "capture/capture.h"
+#include "engine/engine.h"
 #include "pcapgen.h"
 
 static char path[64];

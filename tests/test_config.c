@@ -1,5 +1,5 @@
 /* Configuration parsing: good files, and every error naming file:line. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "cwconfig.h"
+#include "common/config.h"
 
 static char path[64];
 

@@ -1,6 +1,6 @@
 /* The correlator, table-driven over synthetic timelines: drops, traffic,
  * link and CPU samples in, incidents out. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "correlate.h"
+#include "incident/correlate.h"
 
 #define STEP 10
 

@@ -1,5 +1,5 @@
 /* Table-driven tests of the link, network and transport decoders. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <pcap/dlt.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "pcapgen.h"
 
 #ifndef DLT_LINUX_SLL2

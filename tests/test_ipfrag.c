@@ -1,5 +1,5 @@
 /* Fragment reassembly: order, overlap, duplicates, timeouts, memory bound. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "ipfrag.h"
+#include "decode/ipfrag.h"
 #include "pcapgen.h"
 
 static uint8_t data[4000];

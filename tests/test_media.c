@@ -1,7 +1,7 @@
 /* test_media: the stream table's links to calls through SDP endpoints,
  * RTCP found next to an announced port, the bound and expiry of those
  * endpoints, shared codec sets, and the per-step loss. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "media.h"
+#include "media/media.h"
 
 #define T0 CW_SEC(1700000000)
 

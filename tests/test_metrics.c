@@ -1,5 +1,5 @@
 /* The metrics registry: names, latest values, ranges, listeners, threads. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "common/metrics.h"
 
 static void test_names(void **state)
 {

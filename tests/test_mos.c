@@ -1,6 +1,6 @@
 /* The G.107 E-model: reference values, loss and burst points, monotonicity,
  * and the two-state Markov BurstR estimate. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "mos.h"
+#include "media/mos.h"
 
 static void assert_near(double got, double want, double tol, const char *what)
 {

@@ -1,7 +1,7 @@
 /* The RRD store and graphs: the layout table, archive definitions, batching
  * of samples into rrd_update calls, the bounded queue, the backfill rule,
  * reading series back, and PNG rendering. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -20,10 +20,10 @@
 
 #include <cmocka.h>
 
-#include "graph.h"
-#include "metrics.h"
-#include "rrdlock.h"
-#include "store.h"
+#include "rrd/graph.h"
+#include "common/metrics.h"
+#include "rrd/rrdlock.h"
+#include "rrd/store.h"
 
 #define T0 1700000000L /* a multiple of the step */
 

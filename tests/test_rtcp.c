@@ -1,6 +1,6 @@
 /* Compound RTCP: SR, RR, SDES, BYE, XR VoIP metrics; every truncation;
  * malformed lengths; round-trip time from LSR/DLSR. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "rtcp.h"
+#include "media/rtcp.h"
 
 /* clang-format off */
 /* Byte tables laid out by field. */

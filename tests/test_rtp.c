@@ -2,7 +2,7 @@
  * types, the detector, and the per-stream statistics (sequence accounting,
  * jitter against hand-computed values, clock rates, events and comfort
  * noise, the jitter buffer and the MOS). */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "rtp.h"
+#include "media/rtp.h"
 
 #define MS CW_NS_PER_MS
 static const cw_ns_t T0 = CW_SEC(1700000000);

@@ -1,5 +1,5 @@
 /* SIP recognition and parsing, SDP, and SIP-over-TCP framing. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "sdp.h"
-#include "sip.h"
-#include "siptcp.h"
+#include "sip/sdp.h"
+#include "sip/sip.h"
+#include "sip/siptcp.h"
 
 struct looks_case {
     const char *text;

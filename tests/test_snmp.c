@@ -1,6 +1,6 @@
 /* SNMP arithmetic: counter wraps, restarts and gaps, rates and utilisation,
  * every CPU preset from raw values, and the startup checks of targets. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "cwconfig.h"
-#include "snmp.h"
+#include "common/config.h"
+#include "netmon/snmp.h"
 
 #define U32 4294967296ULL /* 2^32 */
 

@@ -1,6 +1,6 @@
 /* Traffic accounting: HyperLogLog, space-saving top talkers, scans,
  * windows and the per-step split. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <math.h>
 #include <netinet/in.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "traffic.h"
+#include "traffic/traffic.h"
 
 static void test_hll(void **state)
 {

@@ -1,5 +1,5 @@
 /* Helpers: number parsing, addresses, endpoints. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "util.h"
+#include "common/util.h"
 
 struct long_case {
     const char *s;

@@ -2,7 +2,7 @@
  * against a server on an ephemeral loopback port), sources that are
  * missing, merging of the snapshot's live data, /metrics, basic
  * authentication and the path rules. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -20,12 +20,12 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "calldb.h"
-#include "cwconfig.h"
-#include "metrics.h"
-#include "status.h"
-#include "web.h"
-#include "webutil.h"
+#include "calldb/calldb.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "web/web.h"
+#include "web/webutil.h"
 
 /* ---------------------------------------------------------------- helpers */
 

@@ -6,7 +6,7 @@
  * have something to show), and a call whose From display name, User-Agent
  * and Call-ID are hostile: HTML and script that the dashboard must show as
  * text.  EXPECTED gets the calls as JSON: [{call_id, outcome, start}, ...]. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

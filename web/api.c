@@ -1,5 +1,5 @@
 /* api: the JSON endpoints (/api/...) and /graph. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calldb.h"
-#include "metrics.h"
-#include "status.h"
-#include "util.h"
-#include "webint.h"
+#include "calldb/calldb.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "common/util.h"
+#include "web/webint.h"
 
 #define DEFAULT_SPAN_S  3600
 #define CALLS_LIMIT_DEF 1000 /* a plain /api/calls lists every call of most captures */

@@ -1,13 +1,13 @@
 /* prom: /metrics in the Prometheus text exposition format, version 0.0.4. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
-#include "status.h"
-#include "webint.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "web/webint.h"
 
 static void family(web_buf_t *b, const char *name, const char *type, const char *help)
 {

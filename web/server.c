@@ -1,6 +1,6 @@
 /* server: libmicrohttpd set-up, routing, security headers, basic
  * authentication, TLS and the embedded static files. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "webint.h"
+#include "common/util.h"
+#include "web/webint.h"
 
 /* libmicrohttpd, loaded when the server starts: with its TLS library it
  * brings ten more libraries, which an offline analysis does not need.  The

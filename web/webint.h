@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "web.h"
-#include "webutil.h"
+#include "web/web.h"
+#include "web/webutil.h"
 
 /* A reply, built by a handler and sent by the server. */
 typedef struct web_reply {

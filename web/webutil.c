@@ -1,6 +1,6 @@
-#include "config.h"
+#include "autoconf.h"
 
-#include "webutil.h"
+#include "web/webutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/util.h"
 
 /* ---- times */
 

@@ -16,7 +16,7 @@
  * With --daemon (or RRDCACHED_ADDRESS) the store writes through rrdcached;
  * DIR must then be inside its base directory.  A benchmark, not a test: it
  * prints numbers and ratios and never fails on timing. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -28,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "metrics.h"
-#include "store.h"
+#include "common/metrics.h"
+#include "rrd/store.h"
 
 #define STEP    10
 #define T_START 1700000000L

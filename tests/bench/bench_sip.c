@@ -1,7 +1,7 @@
 /* bench_sip: SIP messages per second through callwatch's whole path
  * (decode, recognition, libosip2 parse, SDP, call state) against a
  * baseline of libosip2's parser alone on the same messages, in one run. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <osipparser2/osip_parser.h>
 #include <stdio.h>
@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "cwconfig.h"
-#include "decode.h"
-#include "engine.h"
-#include "sip.h"
+#include "capture/capture.h"
+#include "common/config.h"
+#include "decode/decode.h"
+#include "engine/engine.h"
+#include "sip/sip.h"
 #include "sipgen.h"
 
 struct frame {

@@ -10,7 +10,7 @@
  * targets (callwatch >= 5 million packets/s on one core, >= 20x tshark,
  * >= 25 % of the bare loop, RSS < 200 MB, at most 1 KB a stream over a
  * fixed base). */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>

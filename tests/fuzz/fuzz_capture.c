@@ -2,7 +2,7 @@
  * capture reader and the engine.  The file is read twice, by callwatch's
  * own pcap reader and by libpcap alone, and the two must hand out the same
  * packets and end the same way. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture.h"
-#include "cwconfig.h"
-#include "engine.h"
+#include "capture/capture.h"
+#include "common/config.h"
+#include "engine/engine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,13 +1,13 @@
 /* libFuzzer target: the decode path from any link type, with fragment
  * state carried across inputs as on a real capture. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <pcap/dlt.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

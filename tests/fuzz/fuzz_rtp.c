@@ -7,13 +7,13 @@
  * stream's statistics, whose summary is taken at the end.  A first octet
  * with the top bit set maps payload type 96 + (octet & 15) to a codec
  * first, so dynamic types, events and comfort noise are reached too. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rtcp.h"
-#include "rtp.h"
+#include "media/rtcp.h"
+#include "media/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,16 +1,16 @@
 /* libFuzzer target: the SIP path — recognition, libosip2 parsing, SDP,
  * TCP framing and the call state machine — on arbitrary bytes. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "calls.h"
-#include "sdp.h"
-#include "sip.h"
-#include "siptcp.h"
+#include "sip/calls.h"
+#include "sip/sdp.h"
+#include "sip/sip.h"
+#include "sip/siptcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,16 +2,16 @@
  * string, time parameters, %-escapes, basic-auth base64, and the API
  * handlers that validate parameters (over an in-memory series and status,
  * with no database). */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
-#include "status.h"
-#include "webint.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "web/webint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,502 @@
+#include "autoconf.h"
+
+#include "decode/decode.h"
+
+#include <netinet/in.h>
+#include <pcap/dlt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/ipfrag.h"
+
+#define ETHERTYPE_IPV4  0x0800
+#define ETHERTYPE_IPV6  0x86dd
+#define ETHERTYPE_VLAN  0x8100
+#define ETHERTYPE_QINQ  0x88a8
+#define ETHERTYPE_QINQ2 0x9100
+
+/* Raw IP link types as libpcap may report them. */
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+
+struct decoder {
+    ipfrag_t *frag;
+    decode_stats_t st;
+    ipfrag_stats_t last_frag; /* to turn ipfrag's totals into per-reason counts */
+};
+
+static const char *const reason_names[DR_COUNT] = {
+    [DR_ETH_TRUNCATED] = "ethernet_truncated",
+    [DR_VLAN_TRUNCATED] = "vlan_truncated",
+    [DR_SLL_TRUNCATED] = "sll_truncated",
+    [DR_NULL_TRUNCATED] = "null_truncated",
+    [DR_IP_BAD_VERSION] = "ip_bad_version",
+    [DR_IPV4_TRUNCATED] = "ipv4_truncated",
+    [DR_IPV4_BAD_HEADER_LENGTH] = "ipv4_bad_header_length",
+    [DR_IPV4_BAD_TOTAL_LENGTH] = "ipv4_bad_total_length",
+    [DR_IPV6_TRUNCATED] = "ipv6_truncated",
+    [DR_IPV6_BAD_PAYLOAD_LENGTH] = "ipv6_bad_payload_length",
+    [DR_IPV6_EXT_TRUNCATED] = "ipv6_ext_truncated",
+    [DR_UDP_TRUNCATED] = "udp_truncated",
+    [DR_UDP_BAD_LENGTH] = "udp_bad_length",
+    [DR_TCP_TRUNCATED] = "tcp_truncated",
+    [DR_TCP_BAD_OFFSET] = "tcp_bad_offset",
+    [DR_FRAG_OVERLAP] = "fragment_overlap",
+    [DR_FRAG_TOO_BIG] = "fragment_too_big",
+    [DR_FRAG_BAD_LENGTH] = "fragment_bad_length",
+    [DR_FRAG_TIMEOUT] = "fragment_timeout",
+    [DR_FRAG_EVICTED] = "fragment_evicted",
+};
+
+const char *decode_reason_name(enum decode_reason r)
+{
+    return (unsigned)r < DR_COUNT ? reason_names[r] : "unknown";
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+decoder_t *decoder_new(size_t frag_mem, cw_ns_t frag_timeout)
+{
+    decoder_t *d = cw_calloc(1, sizeof(*d));
+
+    d->frag = ipfrag_new(frag_mem, frag_timeout);
+    return d;
+}
+
+void decoder_free(decoder_t *d)
+{
+    if (!d)
+        return;
+    ipfrag_free(d->frag);
+    free(d);
+}
+
+static int malformed(decoder_t *d, decode_pkt_t *out, enum decode_reason r)
+{
+    d->st.malformed[r]++;
+    d->st.malformed_total++;
+    out->reason = r;
+    return DECODE_MALFORMED;
+}
+
+/* Folds new ipfrag totals into the per-reason malformed counters. */
+static void sync_frag_stats(decoder_t *d)
+{
+    ipfrag_stats_t s;
+    struct {
+        uint64_t now, *last;
+        enum decode_reason r;
+    } map[] = {
+        { 0, &d->last_frag.timeouts, DR_FRAG_TIMEOUT },
+        { 0, &d->last_frag.evicted, DR_FRAG_EVICTED },
+    };
+
+    ipfrag_get_stats(d->frag, &s);
+    map[0].now = s.timeouts;
+    map[1].now = s.evicted;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        uint64_t delta = map[i].now - *map[i].last;
+
+        d->st.malformed[map[i].r] += delta;
+        d->st.malformed_total += delta;
+        *map[i].last = map[i].now;
+    }
+}
+
+static int decode_l4(decoder_t *d, const uint8_t *p, uint32_t len, bool cut, decode_pkt_t *out)
+{
+    switch (out->proto) {
+    case IPPROTO_UDP: {
+        uint16_t ulen;
+
+        if (len < 8)
+            return malformed(d, out, DR_UDP_TRUNCATED);
+        ulen = rd16(p + 4);
+        out->sport = rd16(p);
+        out->dport = rd16(p + 2);
+        if (ulen < 8)
+            return malformed(d, out, DR_UDP_BAD_LENGTH);
+        if (ulen > len) {
+            if (!cut)
+                return malformed(d, out, DR_UDP_BAD_LENGTH);
+            out->truncated = true;
+            ulen = (uint16_t)len;
+        }
+        out->payload = p + 8;
+        out->payload_len = ulen - 8u;
+        d->st.udp++;
+        return DECODE_OK;
+    }
+    case IPPROTO_TCP: {
+        uint32_t off;
+
+        if (len < 20)
+            return malformed(d, out, DR_TCP_TRUNCATED);
+        off = (uint32_t)(p[12] >> 4) * 4u;
+        if (off < 20)
+            return malformed(d, out, DR_TCP_BAD_OFFSET);
+        if (off > len)
+            return malformed(d, out, cut ? DR_TCP_TRUNCATED : DR_TCP_BAD_OFFSET);
+        out->sport = rd16(p);
+        out->dport = rd16(p + 2);
+        out->tcp_seq = rd32(p + 4);
+        out->tcp_ack = rd32(p + 8);
+        out->tcp_flags = p[13];
+        out->payload = p + off;
+        out->payload_len = len - off;
+        if (cut)
+            out->truncated = true;
+        d->st.tcp++;
+        return DECODE_OK;
+    }
+    default:
+        out->payload = p;
+        out->payload_len = len;
+        d->st.other_ip++;
+        return DECODE_OK;
+    }
+}
+
+static int frag_result(decoder_t *d, decode_pkt_t *out, int rc)
+{
+    switch (rc) {
+    case IPFRAG_OVERLAP:
+        return malformed(d, out, DR_FRAG_OVERLAP);
+    case IPFRAG_TOO_BIG:
+        return malformed(d, out, DR_FRAG_TOO_BIG);
+    case IPFRAG_BAD:
+        return malformed(d, out, DR_FRAG_BAD_LENGTH);
+    case IPFRAG_LIMIT:
+        sync_frag_stats(d);
+        return DECODE_HELD;
+    default:
+        sync_frag_stats(d);
+        return DECODE_HELD;
+    }
+}
+
+static int decode_ipv4(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
+                       decode_pkt_t *out)
+{
+    uint32_t hlen, tlen;
+    uint16_t fl;
+
+    if (len < 20)
+        return malformed(d, out, DR_IPV4_TRUNCATED);
+    if ((p[0] >> 4) != 4)
+        return malformed(d, out, DR_IP_BAD_VERSION);
+    hlen = (uint32_t)(p[0] & 0x0f) * 4u;
+    if (hlen < 20)
+        return malformed(d, out, DR_IPV4_BAD_HEADER_LENGTH);
+    if (hlen > len)
+        return malformed(d, out, DR_IPV4_TRUNCATED);
+    tlen = rd16(p + 2);
+    if (tlen == 0) {
+        /* Captured on the sender with segmentation offload: the length is
+         * filled in later by the NIC, so take what was captured. */
+        tlen = len;
+    }
+    if (tlen < hlen)
+        return malformed(d, out, DR_IPV4_BAD_TOTAL_LENGTH);
+    if (tlen > len) {
+        if (!cut)
+            return malformed(d, out, DR_IPV4_BAD_TOTAL_LENGTH);
+        out->truncated = true;
+        out->ip_len = tlen;
+        tlen = len;
+    } else {
+        out->ip_len = tlen;
+    }
+    d->st.ipv4++;
+    out->ip_version = 4;
+    out->src.family = out->dst.family = 4;
+    memcpy(out->src.bytes, p + 12, 4);
+    memcpy(out->dst.bytes, p + 16, 4);
+    out->proto = p[9];
+
+    fl = rd16(p + 6);
+    if ((fl & 0x2000) || (fl & 0x1fff)) {
+        ipfrag_key_t key;
+        const uint8_t *whole;
+        uint32_t wlen;
+        int rc;
+
+        d->st.fragments++;
+        if (out->truncated)
+            return malformed(d, out, DR_IPV4_TRUNCATED);
+        memset(&key, 0, sizeof(key));
+        key.src = out->src;
+        key.dst = out->dst;
+        key.id = rd16(p + 4);
+        key.proto = out->proto;
+        rc = ipfrag_add(d->frag, ts, &key, (uint32_t)(fl & 0x1fff) * 8u, p + hlen, tlen - hlen,
+                        (fl & 0x2000) != 0, &whole, &wlen);
+        if (rc != IPFRAG_DONE)
+            return frag_result(d, out, rc);
+        d->st.reassembled++;
+        out->reassembled = true;
+        out->ip_len = hlen + wlen;
+        return decode_l4(d, whole, wlen, false, out);
+    }
+    return decode_l4(d, p + hlen, tlen - hlen, out->truncated, out);
+}
+
+static bool ipv6_ext_header(uint8_t nh)
+{
+    return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 135 || nh == 139 || nh == 140;
+}
+
+/* Walks extension headers from *nh at p; on return p/len point at the next
+ * header of type *nh (or at the fragment header when *nh is 44). */
+static int ipv6_skip_ext(decoder_t *d, uint8_t *nh, const uint8_t **p, uint32_t *len,
+                         decode_pkt_t *out)
+{
+    while (ipv6_ext_header(*nh)) {
+        uint32_t hl;
+
+        if (*len < 8)
+            return malformed(d, out, DR_IPV6_EXT_TRUNCATED);
+        if (*nh == 51)
+            hl = ((uint32_t)(*p)[1] + 2u) * 4u; /* AH counts 4-byte words */
+        else
+            hl = ((uint32_t)(*p)[1] + 1u) * 8u;
+        if (hl > *len)
+            return malformed(d, out, DR_IPV6_EXT_TRUNCATED);
+        *nh = (*p)[0];
+        *p += hl;
+        *len -= hl;
+    }
+    return DECODE_OK;
+}
+
+static int decode_ipv6(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
+                       decode_pkt_t *out)
+{
+    uint32_t plen;
+    uint8_t nh;
+    const uint8_t *q;
+    uint32_t qlen;
+    int rc;
+
+    if (len < 40)
+        return malformed(d, out, DR_IPV6_TRUNCATED);
+    if ((p[0] >> 4) != 6)
+        return malformed(d, out, DR_IP_BAD_VERSION);
+    plen = rd16(p + 4);
+    if (plen == 0)
+        plen = len - 40; /* jumbogram or offload: take what was captured */
+    if (plen > len - 40) {
+        if (!cut)
+            return malformed(d, out, DR_IPV6_BAD_PAYLOAD_LENGTH);
+        out->truncated = true;
+        out->ip_len = 40 + plen;
+        plen = len - 40;
+    } else {
+        out->ip_len = 40 + plen;
+    }
+    d->st.ipv6++;
+    out->ip_version = 6;
+    out->src.family = out->dst.family = 6;
+    memcpy(out->src.bytes, p + 8, 16);
+    memcpy(out->dst.bytes, p + 24, 16);
+    nh = p[6];
+    q = p + 40;
+    qlen = plen;
+    rc = ipv6_skip_ext(d, &nh, &q, &qlen, out);
+    if (rc != DECODE_OK)
+        return rc;
+    if (nh == 44) {
+        ipfrag_key_t key;
+        const uint8_t *whole;
+        uint32_t wlen;
+        uint16_t off;
+
+        d->st.fragments++;
+        if (qlen < 8)
+            return malformed(d, out, DR_IPV6_EXT_TRUNCATED);
+        if (out->truncated)
+            return malformed(d, out, DR_IPV6_TRUNCATED);
+        off = rd16(q + 2);
+        memset(&key, 0, sizeof(key));
+        key.src = out->src;
+        key.dst = out->dst;
+        key.id = rd32(q + 4);
+        key.proto = q[0];
+        out->proto = q[0];
+        if ((off & 0xfff8) == 0 && !(off & 1)) {
+            /* An atomic fragment (RFC 6946): not really fragmented. */
+            nh = q[0];
+            q += 8;
+            qlen -= 8;
+        } else {
+            rc = ipfrag_add(d->frag, ts, &key, off & 0xfff8u, q + 8, qlen - 8, (off & 1) != 0,
+                            &whole, &wlen);
+            if (rc != IPFRAG_DONE)
+                return frag_result(d, out, rc);
+            d->st.reassembled++;
+            out->reassembled = true;
+            nh = key.proto;
+            q = whole;
+            qlen = wlen;
+            out->ip_len = 40 + 8 + wlen;
+        }
+        rc = ipv6_skip_ext(d, &nh, &q, &qlen, out);
+        if (rc != DECODE_OK)
+            return rc;
+    }
+    out->proto = nh;
+    return decode_l4(d, q, qlen, out->truncated, out);
+}
+
+int decode_ip(decoder_t *d, cw_ns_t ts, const uint8_t *buf, uint32_t len, bool cut,
+              decode_pkt_t *out)
+{
+    if (len < 1)
+        return malformed(d, out, DR_IPV4_TRUNCATED);
+    switch (buf[0] >> 4) {
+    case 4:
+        return decode_ipv4(d, ts, buf, len, cut, out);
+    case 6:
+        return decode_ipv6(d, ts, buf, len, cut, out);
+    default:
+        return malformed(d, out, DR_IP_BAD_VERSION);
+    }
+}
+
+/* Follows an ethertype, through any VLAN tags, to the IP header. */
+static int decode_ethertype(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p,
+                            uint32_t len, bool cut, decode_pkt_t *out)
+{
+    while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ2) {
+        if (len < 4)
+            return malformed(d, out, DR_VLAN_TRUNCATED);
+        if (out->vlan_count < DECODE_MAX_VLAN)
+            out->vlan[out->vlan_count++] = rd16(p) & 0x0fff;
+        type = rd16(p + 2);
+        p += 4;
+        len -= 4;
+    }
+    switch (type) {
+    case ETHERTYPE_IPV4:
+        if (len >= 1 && (p[0] >> 4) != 4)
+            return malformed(d, out, DR_IP_BAD_VERSION);
+        return decode_ipv4(d, ts, p, len, cut, out);
+    case ETHERTYPE_IPV6:
+        if (len >= 1 && (p[0] >> 4) != 6)
+            return malformed(d, out, DR_IP_BAD_VERSION);
+        return decode_ipv6(d, ts, p, len, cut, out);
+    default:
+        d->st.not_ip++;
+        return DECODE_NOT_IP;
+    }
+}
+
+static int decode_null(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
+                       bool network_order, decode_pkt_t *out)
+{
+    uint32_t fam;
+
+    if (len < 4)
+        return malformed(d, out, DR_NULL_TRUNCATED);
+    /* DLT_NULL stores the family in the capturing host's byte order. */
+    if (network_order)
+        fam = rd32(p);
+    else
+        fam = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    if (fam > 0xffff)
+        fam = __builtin_bswap32(fam);
+    switch (fam) {
+    case 2: /* AF_INET everywhere */
+        return decode_ipv4(d, ts, p + 4, len - 4, cut, out);
+    case 10: /* Linux */
+    case 24: /* NetBSD, OpenBSD */
+    case 28: /* FreeBSD */
+    case 30: /* Darwin */
+        return decode_ipv6(d, ts, p + 4, len - 4, cut, out);
+    default:
+        d->st.not_ip++;
+        return DECODE_NOT_IP;
+    }
+}
+
+int decode_frame(decoder_t *d, int dlt, cw_ns_t ts, const uint8_t *buf, uint32_t caplen,
+                 uint32_t wirelen, decode_pkt_t *out)
+{
+    bool cut = caplen < wirelen;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->ts = ts;
+    out->wirelen = wirelen;
+    d->st.frames++;
+
+    switch (dlt) {
+    case DLT_EN10MB:
+        if (caplen < 14)
+            rc = malformed(d, out, DR_ETH_TRUNCATED);
+        else
+            rc = decode_ethertype(d, ts, rd16(buf + 12), buf + 14, caplen - 14, cut, out);
+        break;
+    case DLT_LINUX_SLL:
+        if (caplen < 16)
+            rc = malformed(d, out, DR_SLL_TRUNCATED);
+        else
+            rc = decode_ethertype(d, ts, rd16(buf + 14), buf + 16, caplen - 16, cut, out);
+        break;
+    case DLT_LINUX_SLL2:
+        if (caplen < 20)
+            rc = malformed(d, out, DR_SLL_TRUNCATED);
+        else
+            rc = decode_ethertype(d, ts, rd16(buf), buf + 20, caplen - 20, cut, out);
+        break;
+    case DLT_RAW:
+    case DLT_IPV4:
+    case DLT_IPV6:
+        rc = decode_ip(d, ts, buf, caplen, cut, out);
+        break;
+    case DLT_NULL:
+        rc = decode_null(d, ts, buf, caplen, cut, false, out);
+        break;
+    case DLT_LOOP:
+        rc = decode_null(d, ts, buf, caplen, cut, true, out);
+        break;
+    default:
+        d->st.not_ip++;
+        rc = DECODE_NOT_IP;
+        break;
+    }
+    if (out->truncated)
+        d->st.snaplen_cut++;
+    if (rc == DECODE_OK) {
+        /* Every later stage keys on the addresses: hash them once. */
+        out->src_hash = cw_addr_hash(&out->src, 0);
+        out->dst_hash = cw_addr_hash(&out->dst, 0);
+    }
+    return rc;
+}
+
+void decoder_expire(decoder_t *d, cw_ns_t now)
+{
+    if (ipfrag_expire(d->frag, now))
+        sync_frag_stats(d);
+}
+
+void decoder_get_stats(const decoder_t *d, decode_stats_t *out)
+{
+    *out = d->st;
+}

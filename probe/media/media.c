@@ -1,0 +1,1105 @@
+#include "autoconf.h"
+
+#include "media/media.h"
+
+#include <math.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media/mos.h"
+#include "media/rtcp.h"
+#include "media/rtp.h"
+
+#define CSET_BUCKETS    1024      /* distinct codec sets are few */
+#define FLOW_BUFFERED   8         /* packets kept while the detector decides */
+#define EXPECT_IDLE     CW_SEC(7200)
+#define FLOW_IDLE       CW_SEC(60)
+#define STREAM_IDLE     CW_SEC(300) /* live mode: forget a stream silent this long */
+
+/* Bytes kept of a Call-ID, its NUL included. */
+#define CALL_ID_MAX 256 /* as the call table keeps it */
+
+/* A call's Call-ID, shared by its streams and expectations. */
+struct cid {
+    struct cid *hnext;
+    uint32_t hash; /* str_hash(s) */
+    uint32_t refs;
+    char s[];
+};
+
+/* The named codecs of one SDP media line, shared by every expectation and
+ * stream that announces the same set: calls repeat a few sets endlessly. */
+struct codec_set {
+    struct codec_set *hnext;
+    uint32_t hash;
+    uint32_t refs;
+    rtp_codec_map_t *map; /* what the streams' statistics read */
+    uint8_t n;
+    sdp_codec_t c[]; /* the key, in SDP order */
+};
+
+/* The far end's view of a stream, allocated with the first RTCP report
+ * about it. */
+struct far_end {
+    uint64_t reports;      /* RR/SR report blocks about this stream */
+    double fraction_lost;  /* percent, from the last block */
+    int64_t cumulative_lost;
+    double jitter_ms;
+    double rtt_ms;         /* NAN until an RR echoes an SR */
+    uint64_t sr_count;
+    uint32_t sr_packets;   /* the sender's own count, from its last SR */
+    bool has_xr;
+    rtcp_xr_voip_t xr;
+};
+
+struct stream {
+    cw_addr_t src, dst;
+    uint16_t sport, dport;
+    bool from_caller;
+    bool moved; /* packets since the calls were last told */
+    uint32_t ssrc;
+    uint32_t hash;
+    struct cid *call; /* NULL: no call */
+    struct codec_set *codecs; /* from the SDP; NULL if none */
+    struct far_end *far;      /* NULL until RTCP reports on the stream */
+    uint32_t step_expected, step_lost; /* at the previous step, modulo 2^32 */
+    struct stream *hnext;            /* by 5-tuple + SSRC */
+    struct stream *snext;            /* by SSRC */
+    struct stream *cnext;            /* by call */
+    struct stream *prev, *next;      /* LRU, least recently active first */
+    /* followed by the stream's rtp_stats_t, in the same pool object */
+};
+
+_Static_assert(sizeof(struct stream) % RTP_STATS_ALIGN == 0,
+               "the statistics after a stream are aligned");
+
+static rtp_stats_t *stream_st(const struct stream *s)
+{
+    return (rtp_stats_t *)(uintptr_t)(s + 1);
+}
+
+/* The stream's latest packet. */
+static cw_ns_t stream_last(const struct stream *s)
+{
+    return rtp_stats_last_arrival(stream_st(s));
+}
+
+/* An RTP endpoint from SDP.  Its RTCP endpoint is the next port up
+ * (RFC 3550 section 11), found from it rather than kept.  Expectations
+ * queue in the order they were made; one used since it was queued (a new
+ * SDP for it, a stream found through it) goes round again instead of
+ * expiring or being evicted: a second chance, in 56 bytes. */
+struct expect {
+    cw_addr_t addr;
+    uint8_t flags; /* EXP_* */
+    uint16_t port;
+    uint32_t seen_s; /* when last used, in whole seconds of capture time */
+    struct cid *call;
+    struct codec_set *codecs; /* the named ones; NULL if none */
+    struct expect *hnext, *next;
+};
+
+#define EXP_FROM_CALLER 1u /* the side that announced it (and receives there) */
+#define EXP_USED        2u /* used since it was queued */
+
+struct buffered {
+    cw_ns_t arrival;
+    rtp_hdr_t h;
+};
+
+struct flow {
+    cw_addr_t src, dst;
+    uint16_t sport, dport;
+    int verdict;
+    uint8_t nbuf, capbuf;
+    rtp_detector_t *det;
+    struct buffered *buf; /* grown as packets are held */
+    cw_ns_t last;
+    struct flow *hnext, *prev, *next;
+};
+
+#define LIST(T)                                                                          \
+    struct {                                                                             \
+        T *head, *tail;                                                                  \
+    }
+
+#define STREAMS_H_MIN 256 /* buckets; two streams a bucket at most */
+
+struct media {
+    size_t max_streams, max_flows, max_expect;
+    bool keep;
+    media_hooks_t hooks;
+    size_t nb_streams, nb_calls, nb_ssrc, nb_expect, nb_flows;
+    struct stream **streams_h, **ssrc_h, **call_h;
+    struct cid **cid_h; /* nb_calls buckets */
+    struct codec_set **cset_h; /* CSET_BUCKETS */
+    cw_pool_t spool, epool; /* streams with their statistics; expectations */
+    struct expect **expect_h;
+    struct flow **flow_h;
+    LIST(struct stream) lru;
+    LIST(struct expect) equeue;
+    LIST(struct flow) flru;
+    size_t nstreams, nexpect, nflows;
+    struct stream **all; /* every stream kept, in creation order */
+    size_t nall, capall;
+    rtcp_info_t *rtcp;
+    media_stats_t st;
+    float *forgotten; /* live: the MOS of each voice stream forgotten */
+    size_t nforgotten, capforgotten;
+};
+
+#define LRU_UNLINK(l, x)                   \
+    do {                                   \
+        if ((x)->prev)                     \
+            (x)->prev->next = (x)->next;   \
+        else                               \
+            (l).head = (x)->next;          \
+        if ((x)->next)                     \
+            (x)->next->prev = (x)->prev;   \
+        else                               \
+            (l).tail = (x)->prev;          \
+        (x)->prev = (x)->next = NULL;      \
+    } while (0)
+
+#define LRU_APPEND(l, x)                   \
+    do {                                   \
+        (x)->prev = (l).tail;              \
+        (x)->next = NULL;                  \
+        if ((l).tail)                      \
+            (l).tail->next = (x);          \
+        else                               \
+            (l).head = (x);                \
+        (l).tail = (x);                    \
+    } while (0)
+
+static uint32_t mem_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+
+    while (len--)
+        h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h;
+}
+
+static uint32_t str_hash(const char *s)
+{
+    return mem_hash(s, strlen(s));
+}
+
+static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, uint16_t dp)
+{
+    return cw_mix32(cw_addr_hash(s, 0) ^ sp, cw_addr_hash(d, 0) * 31u + dp);
+}
+
+static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
+{
+    return cw_addr_hash(a, port * 2654435761u);
+}
+
+/* The shared copy of call_id, cut to CALL_ID_MAX - 1 bytes, with one more
+ * reference. */
+static struct cid *cid_get(media_t *m, const char *call_id)
+{
+    size_t len = strnlen(call_id, CALL_ID_MAX - 1);
+    uint32_t h = mem_hash(call_id, len);
+    struct cid **b = &m->cid_h[h & (m->nb_calls - 1)], *c;
+
+    for (c = *b; c; c = c->hnext)
+        if (c->hash == h && strncmp(c->s, call_id, len) == 0 && c->s[len] == '\0') {
+            c->refs++;
+            return c;
+        }
+    c = cw_calloc(1, sizeof(*c) + len + 1);
+    memcpy(c->s, call_id, len);
+    c->hash = h;
+    c->refs = 1;
+    c->hnext = *b;
+    *b = c;
+    return c;
+}
+
+/* Removes x from a hash chain: head points at the bucket, and each element
+ * links to the next through the pointer at offset off. */
+static void unchain(void *head, const void *x, size_t off)
+{
+    char *slot = head, *cur;
+    void *next;
+
+    for (;;) {
+        memcpy(&cur, slot, sizeof(cur));
+        if (!cur)
+            return;
+        if (cur == x) {
+            memcpy(&next, cur + off, sizeof(next));
+            memcpy(slot, &next, sizeof(next));
+            return;
+        }
+        slot = cur + off;
+    }
+}
+
+/* Drops a reference to c (NULL allowed), freeing it with the last. */
+static void cid_put(media_t *m, struct cid *c)
+{
+    if (!c || --c->refs)
+        return;
+    unchain(&m->cid_h[c->hash & (m->nb_calls - 1)], c, offsetof(struct cid, hnext));
+    free(c);
+}
+
+static bool codec_equal(const sdp_codec_t *a, const sdp_codec_t *b)
+{
+    return a->pt == b->pt && a->clock_hz == b->clock_hz && strcmp(a->name, b->name) == 0;
+}
+
+/* The shared set of md's named codecs, with one more reference; NULL when
+ * it names none. */
+static struct codec_set *codecs_get(media_t *m, const sdp_stream_t *md)
+{
+    sdp_codec_t named[SDP_MAX_PT];
+    uint32_t h = 2166136261u;
+    uint8_t n = 0;
+    struct codec_set **b, *cs;
+
+    for (unsigned i = 0; i < md->npts; i++)
+        if (md->pts[i].name[0]) {
+            named[n] = md->pts[i];
+            h = (h ^ named[n].pt ^ (named[n].clock_hz << 8)) * 16777619u;
+            h ^= str_hash(named[n].name);
+            n++;
+        }
+    if (!n)
+        return NULL;
+    b = &m->cset_h[h & (CSET_BUCKETS - 1)];
+    for (cs = *b; cs; cs = cs->hnext) {
+        uint8_t i = 0;
+
+        if (cs->hash != h || cs->n != n)
+            continue;
+        while (i < n && codec_equal(&cs->c[i], &named[i]))
+            i++;
+        if (i == n) {
+            cs->refs++;
+            return cs;
+        }
+    }
+    cs = cw_calloc(1, sizeof(*cs) + n * sizeof(cs->c[0]));
+    cs->hash = h;
+    cs->refs = 1;
+    cs->n = n;
+    memcpy(cs->c, named, n * sizeof(cs->c[0]));
+    cs->map = rtp_codec_map_new();
+    for (uint8_t i = 0; i < n; i++)
+        (void)rtp_codec_map_set(cs->map, named[i].pt, named[i].name, named[i].clock_hz);
+    cs->hnext = *b;
+    *b = cs;
+    return cs;
+}
+
+/* Drops a reference to cs (NULL allowed), freeing it with the last. */
+static void codecs_put(media_t *m, struct codec_set *cs)
+{
+    if (!cs || --cs->refs)
+        return;
+    unchain(&m->cset_h[cs->hash & (CSET_BUCKETS - 1)], cs, offsetof(struct codec_set, hnext));
+    rtp_codec_map_free(cs->map);
+    free(cs);
+}
+
+/* The stream's Call-ID, "" for none. */
+static const char *stream_call_id(const struct stream *s)
+{
+    return s->call ? s->call->s : "";
+}
+
+media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_hooks_t *hooks)
+{
+    media_t *m = cw_calloc(1, sizeof(*m));
+
+    m->max_streams = max_streams ? max_streams : 100000;
+    m->max_flows = max_flows ? max_flows : 65536;
+    /* An RTP endpoint on each side of a call, and room for as many again
+     * announced but not (yet) sending. */
+    m->max_expect = 2 * m->max_streams > 65536 ? 2 * m->max_streams : 65536;
+    m->keep = keep;
+    if (hooks)
+        m->hooks = *hooks;
+    /* Bucket counts are powers of two: a bucket is a mask, not a division,
+     * on the packet path. */
+    m->nb_ssrc = m->nb_calls = 65536;
+    /* The table looked up for every packet grows with the streams, so
+     * that a few hundred at once stay in the cache. */
+    m->nb_streams = STREAMS_H_MIN;
+    m->nb_expect = 65536;
+    m->nb_flows = 65536;
+    m->streams_h = cw_calloc(m->nb_streams, sizeof(*m->streams_h));
+    m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
+    m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
+    m->cid_h = cw_calloc(m->nb_calls, sizeof(*m->cid_h));
+    m->cset_h = cw_calloc(CSET_BUCKETS, sizeof(*m->cset_h));
+    cw_pool_init(&m->spool, sizeof(struct stream) + rtp_stats_size(), 64);
+    cw_pool_init(&m->epool, sizeof(struct expect), 256);
+    m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
+    m->flow_h = cw_calloc(m->nb_flows, sizeof(*m->flow_h));
+    m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
+    return m;
+}
+
+static void flow_destroy(struct flow *f)
+{
+    rtp_detector_free(f->det);
+    free(f->buf);
+    free(f);
+}
+
+static void stream_destroy(media_t *m, struct stream *s)
+{
+    cid_put(m, s->call);
+    rtp_stats_fini(stream_st(s));
+    codecs_put(m, s->codecs);
+    free(s->far);
+    cw_pool_free(&m->spool, s);
+}
+
+static void expect_destroy(media_t *m, struct expect *e)
+{
+    cid_put(m, e->call);
+    codecs_put(m, e->codecs);
+    cw_pool_free(&m->epool, e);
+}
+
+void media_free(media_t *m)
+{
+    if (!m)
+        return;
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall; i++)
+            stream_destroy(m, m->all[i]);
+    } else {
+        for (struct stream *s = m->lru.head, *n; s; s = n) {
+            n = s->next;
+            stream_destroy(m, s);
+        }
+    }
+    for (struct expect *e = m->equeue.head, *n; e; e = n) {
+        n = e->next;
+        expect_destroy(m, e);
+    }
+    for (struct flow *f = m->flru.head, *n; f; f = n) {
+        n = f->next;
+        flow_destroy(f);
+    }
+    free(m->all);
+    free(m->forgotten);
+    free(m->streams_h);
+    free(m->ssrc_h);
+    free(m->call_h);
+    free(m->cid_h);
+    free(m->cset_h);
+    cw_pool_destroy(&m->spool);
+    cw_pool_destroy(&m->epool);
+    free(m->expect_h);
+    free(m->flow_h);
+    free(m->rtcp);
+    free(m);
+}
+
+/* ---- expectations (SDP endpoints) */
+
+static struct expect *expect_find(media_t *m, const cw_addr_t *a, uint16_t port)
+{
+    for (struct expect *e = m->expect_h[ep_key(a, port) & (m->nb_expect - 1)]; e; e = e->hnext)
+        if (e->port == port && cw_addr_equal(&e->addr, a))
+            return e;
+    return NULL;
+}
+
+static void expect_unhash(media_t *m, struct expect *e)
+{
+    struct expect **pp = &m->expect_h[ep_key(&e->addr, e->port) & (m->nb_expect - 1)];
+
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+}
+
+static uint32_t whole_seconds(cw_ns_t t)
+{
+    return (uint32_t)(t / CW_NS_PER_SEC);
+}
+
+static void equeue_push(media_t *m, struct expect *e)
+{
+    e->next = NULL;
+    if (m->equeue.tail)
+        m->equeue.tail->next = e;
+    else
+        m->equeue.head = e;
+    m->equeue.tail = e;
+}
+
+static struct expect *equeue_pop(media_t *m)
+{
+    struct expect *e = m->equeue.head;
+
+    m->equeue.head = e->next;
+    if (!m->equeue.head)
+        m->equeue.tail = NULL;
+    e->next = NULL;
+    return e;
+}
+
+/* Takes the first expectation of the queue not used since it was queued,
+ * sending the used ones round again, out of the table and frees it; with
+ * expired_only, only one unused for longer than EXPECT_IDLE before now.
+ * Returns false when there is none to take. */
+static bool expect_drop_oldest(media_t *m, bool expired_only, cw_ns_t now)
+{
+    while (m->equeue.head) {
+        struct expect *e = m->equeue.head;
+
+        if (e->flags & EXP_USED) {
+            e->flags &= (uint8_t)~EXP_USED;
+            equeue_push(m, equeue_pop(m));
+            continue;
+        }
+        if (expired_only &&
+            (int64_t)whole_seconds(now) - e->seen_s <= EXPECT_IDLE / CW_NS_PER_SEC)
+            return false;
+        (void)equeue_pop(m);
+        expect_unhash(m, e);
+        expect_destroy(m, e);
+        m->nexpect--;
+        return true;
+    }
+    return false;
+}
+
+static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_t port,
+                       bool from_caller, const sdp_stream_t *md, cw_ns_t now)
+{
+    struct expect *e = expect_find(m, a, port);
+
+    if (!e) {
+        unsigned b;
+
+        if (m->nexpect >= m->max_expect)
+            (void)expect_drop_oldest(m, false, now);
+        e = cw_pool_alloc(&m->epool);
+        e->addr = *a;
+        e->port = port;
+        b = ep_key(a, port) & (m->nb_expect - 1);
+        e->hnext = m->expect_h[b];
+        m->expect_h[b] = e;
+        m->nexpect++;
+        equeue_push(m, e);
+    } else {
+        e->flags |= EXP_USED;
+    }
+    /* The latest SDP for an endpoint wins: ports are reused by later calls. */
+    call->refs++;
+    cid_put(m, e->call);
+    e->call = call;
+    e->flags = (uint8_t)((e->flags & EXP_USED) | (from_caller ? EXP_FROM_CALLER : 0));
+    e->seen_s = whole_seconds(now);
+    /* A stream takes the codecs with a name from its RTP endpoint. */
+    codecs_put(m, e->codecs);
+    e->codecs = codecs_get(m, md);
+}
+
+/* The expectation whose RTCP endpoint is (a, port): the RTP one below. */
+static struct expect *expect_find_rtcp(media_t *m, const cw_addr_t *a, uint16_t port)
+{
+    return port > 0 ? expect_find(m, a, (uint16_t)(port - 1)) : NULL;
+}
+
+void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
+                  cw_ns_t now)
+{
+    struct cid *call = cid_get(m, call_id);
+
+    for (unsigned i = 0; i < sdp->nmedia; i++) {
+        const sdp_stream_t *md = &sdp->media[i];
+
+        if (!md->port || !md->has_addr)
+            continue;
+        expect_add(m, call, &md->addr, md->port, from_caller, md, now);
+    }
+    cid_put(m, call);
+}
+
+/* ---- streams */
+
+/* The packet's flow key from its precomputed address hashes. */
+static uint32_t pkt_flow_key(const decode_pkt_t *p)
+{
+    return cw_mix32(p->src_hash ^ p->sport, p->dst_hash * 31u + p->dport);
+}
+
+static uint32_t stream_key(const decode_pkt_t *p, uint32_t ssrc)
+{
+    return pkt_flow_key(p) ^ (ssrc * 0x85ebca6bu);
+}
+
+static struct stream *stream_find(media_t *m, const decode_pkt_t *p, uint32_t ssrc, uint32_t h)
+{
+    for (struct stream *s = m->streams_h[h & (m->nb_streams - 1)]; s; s = s->hnext)
+        if (s->hash == h && s->ssrc == ssrc && s->sport == p->sport && s->dport == p->dport &&
+            cw_addr_equal(&s->src, &p->src) && cw_addr_equal(&s->dst, &p->dst))
+            return s;
+    return NULL;
+}
+
+static void stream_forget(media_t *m, struct stream *s)
+{
+    LRU_UNLINK(m->lru, s);
+    unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
+    unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
+    if (s->call)
+        unchain(&m->call_h[s->call->hash & (m->nb_calls - 1)], s, offsetof(struct stream, cnext));
+    m->nstreams--;
+    if (!m->keep) {
+        rtp_summary_t sum;
+
+        /* Live: keep what the MOS histogram needs of it. */
+        rtp_stats_get(stream_st(s), &sum);
+        if (sum.voice_packets && m->nforgotten < 10000000) {
+            if (m->nforgotten == m->capforgotten) {
+                m->capforgotten = m->capforgotten ? m->capforgotten * 2 : 1024;
+                m->forgotten = cw_realloc(m->forgotten, m->capforgotten * sizeof(*m->forgotten));
+            }
+            m->forgotten[m->nforgotten++] = (float)sum.mos;
+        }
+        stream_destroy(m, s);
+    }
+}
+
+/* Doubles the buckets of the stream table. */
+static void streams_h_grow(media_t *m)
+{
+    size_t nb = m->nb_streams * 2;
+    struct stream **t = cw_calloc(nb, sizeof(*t));
+
+    for (size_t i = 0; i < m->nb_streams; i++) {
+        for (struct stream *s = m->streams_h[i], *next; s; s = next) {
+            next = s->hnext;
+            s->hnext = t[s->hash & (nb - 1)];
+            t[s->hash & (nb - 1)] = s;
+        }
+    }
+    free(m->streams_h);
+    m->streams_h = t;
+    m->nb_streams = nb;
+}
+
+static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t ssrc, uint32_t h,
+                                    const struct expect *e, bool from_caller, cw_ns_t now)
+{
+    struct stream *s;
+
+    if (m->nstreams >= m->max_streams && m->lru.head) {
+        m->st.streams_evicted++;
+        stream_forget(m, m->lru.head);
+    }
+    s = cw_pool_alloc(&m->spool);
+    rtp_stats_init(stream_st(s));
+    s->src = p->src;
+    s->dst = p->dst;
+    s->sport = p->sport;
+    s->dport = p->dport;
+    s->ssrc = ssrc;
+    s->hash = h;
+    if (e) {
+        if (e->call->s[0]) {
+            s->call = e->call;
+            s->call->refs++;
+        }
+        s->from_caller = from_caller;
+        if (e->codecs) {
+            s->codecs = e->codecs;
+            s->codecs->refs++;
+            rtp_stats_use_codecs(stream_st(s), s->codecs->map);
+        }
+    }
+    s->hnext = m->streams_h[h & (m->nb_streams - 1)];
+    m->streams_h[h & (m->nb_streams - 1)] = s;
+    s->snext = m->ssrc_h[ssrc & (m->nb_ssrc - 1)];
+    m->ssrc_h[ssrc & (m->nb_ssrc - 1)] = s;
+    if (s->call) {
+        size_t b = s->call->hash & (m->nb_calls - 1);
+
+        s->cnext = m->call_h[b];
+        m->call_h[b] = s;
+    }
+    LRU_APPEND(m->lru, s);
+    m->nstreams++;
+    m->st.streams++;
+    if (m->nstreams > 2 * m->nb_streams)
+        streams_h_grow(m);
+    if (!e)
+        m->st.streams_unannounced++;
+    if (m->keep) {
+        if (m->nall == m->capall) {
+            m->capall = m->capall ? m->capall * 2 : 256;
+            m->all = cw_realloc(m->all, m->capall * sizeof(*m->all));
+        }
+        m->all[m->nall++] = s;
+    }
+    return s;
+}
+
+static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t *h)
+{
+    rtp_stats_packet(stream_st(s), t, h);
+    s->moved = true;
+    if (m->lru.tail != s) {
+        LRU_UNLINK(m->lru, s);
+        LRU_APPEND(m->lru, s);
+    }
+    m->st.rtp_packets++;
+}
+
+/* ---- undecided flows */
+
+static struct flow *flow_find(media_t *m, const decode_pkt_t *p, uint32_t h)
+{
+    for (struct flow *f = m->flow_h[h & (m->nb_flows - 1)]; f; f = f->hnext)
+        if (f->sport == p->sport && f->dport == p->dport && cw_addr_equal(&f->src, &p->src) &&
+            cw_addr_equal(&f->dst, &p->dst))
+            return f;
+    return NULL;
+}
+
+static void flow_unhash(media_t *m, struct flow *f)
+{
+    struct flow **pp = &m->flow_h[flow_key(&f->src, f->sport, &f->dst, f->dport) & (m->nb_flows - 1)];
+
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+}
+
+static void flow_drop(media_t *m, struct flow *f)
+{
+    LRU_UNLINK(m->flru, f);
+    flow_unhash(m, f);
+    flow_destroy(f);
+    m->nflows--;
+}
+
+static struct flow *flow_create(media_t *m, const decode_pkt_t *p, uint32_t h)
+{
+    struct flow *f;
+
+    if (m->nflows >= m->max_flows && m->flru.head) {
+        m->st.flows_evicted++;
+        flow_drop(m, m->flru.head);
+    }
+    f = cw_calloc(1, sizeof(*f));
+    f->src = p->src;
+    f->dst = p->dst;
+    f->sport = p->sport;
+    f->dport = p->dport;
+    f->det = rtp_detector_new();
+    f->hnext = m->flow_h[h & (m->nb_flows - 1)];
+    m->flow_h[h & (m->nb_flows - 1)] = f;
+    LRU_APPEND(m->flru, f);
+    m->nflows++;
+    return f;
+}
+
+/* ---- RTCP */
+
+static struct far_end *far_end(struct stream *s)
+{
+    if (!s->far) {
+        s->far = cw_calloc(1, sizeof(*s->far));
+        s->far->rtt_ms = NAN;
+    }
+    return s->far;
+}
+
+static void rtcp_packet(media_t *m, const decode_pkt_t *p)
+{
+    rtcp_info_t *ri = m->rtcp;
+
+    if (rtcp_parse(p->payload, p->payload_len, ri) != 0) {
+        m->st.rtcp_unparseable++;
+        return;
+    }
+    m->st.rtcp_packets++;
+    for (size_t i = 0; i < ri->nblocks; i++) {
+        const rtcp_block_t *b = &ri->blocks[i];
+
+        for (struct stream *s = m->ssrc_h[b->ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
+            rtp_summary_t sum;
+            struct far_end *far;
+            double rtt;
+
+            if (s->ssrc != b->ssrc)
+                continue;
+            far = far_end(s);
+            far->reports++;
+            far->fraction_lost = b->fraction_lost * 100.0 / 256.0;
+            far->cumulative_lost = b->cumulative_lost;
+            rtp_stats_get(stream_st(s), &sum);
+            far->jitter_ms = sum.clock_rate ? b->jitter * 1000.0 / sum.clock_rate : NAN;
+            if (rtcp_rtt_ms(rtcp_ntp_mid(p->ts), b->lsr, b->dlsr, &rtt) == 0 && rtt < 10000) {
+                far->rtt_ms = rtt;
+                rtp_stats_set_delay_ms(stream_st(s), rtt / 2);
+            }
+        }
+    }
+    if (ri->has_sr) {
+        for (struct stream *s = m->ssrc_h[ri->sr.ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
+            if (s->ssrc != ri->sr.ssrc)
+                continue;
+            far_end(s)->sr_count++;
+            s->far->sr_packets = ri->sr.packet_count;
+        }
+    }
+    for (size_t i = 0; i < ri->nvoip; i++) {
+        for (struct stream *s = m->ssrc_h[ri->voip[i].ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
+            if (s->ssrc != ri->voip[i].ssrc)
+                continue;
+            far_end(s)->has_xr = true;
+            s->far->xr = ri->voip[i];
+        }
+    }
+}
+
+/* ---- the packet path */
+
+bool media_packet(media_t *m, const decode_pkt_t *p)
+{
+    rtp_hdr_t h;
+    struct stream *s;
+    struct expect *e;
+    struct flow *f;
+    uint32_t key;
+    bool from_caller = false;
+
+    if (p->payload_len < 8)
+        return false;
+    if (rtp_is_rtcp(p->payload, p->payload_len)) {
+        /* Only on an announced port, or next to a known stream's port:
+         * RTCP's shape alone is too weak a sign. */
+        if (expect_find(m, &p->dst, p->dport) || expect_find(m, &p->src, p->sport) ||
+            expect_find_rtcp(m, &p->dst, p->dport) || expect_find_rtcp(m, &p->src, p->sport) ||
+            (p->sport & 1)) {
+            rtcp_packet(m, p);
+            return true;
+        }
+        return false;
+    }
+    if (rtp_parse(p->payload, p->payload_len, &h) != 0) {
+        /* Not RTP, but on a call's media endpoint (T.38 fax over UDPTL,
+         * say): media is flowing all the same. */
+        e = expect_find(m, &p->dst, p->dport);
+        from_caller = e ? !(e->flags & EXP_FROM_CALLER) : false;
+        if (!e && (e = expect_find(m, &p->src, p->sport)))
+            from_caller = (e->flags & EXP_FROM_CALLER) != 0;
+        if (!e)
+            return false;
+        if (m->hooks.on_activity)
+            m->hooks.on_activity(m->hooks.ud, e->call->s, from_caller, p->ts);
+        return true;
+    }
+    key = stream_key(p, h.ssrc);
+    s = stream_find(m, p, h.ssrc, key);
+    if (s) {
+        stream_feed(m, s, p->ts, &h);
+        return true;
+    }
+    /* Announced by SDP: to the receiver's endpoint, or (symmetric RTP)
+     * from it. */
+    e = expect_find(m, &p->dst, p->dport);
+    if (e) {
+        from_caller = !(e->flags & EXP_FROM_CALLER);
+    } else {
+        e = expect_find(m, &p->src, p->sport);
+        if (e)
+            from_caller = (e->flags & EXP_FROM_CALLER) != 0;
+    }
+    if (e) {
+        e->seen_s = whole_seconds(p->ts);
+        e->flags |= EXP_USED;
+        s = stream_create(m, p, h.ssrc, key, e, from_caller, p->ts);
+        stream_feed(m, s, p->ts, &h);
+        return true;
+    }
+    /* Nobody announced it: let the shape decide, keeping the first packets
+     * so that the stream's count is complete once it does. */
+    key = pkt_flow_key(p);
+    f = flow_find(m, p, key);
+    if (!f)
+        f = flow_create(m, p, key);
+    f->last = p->ts;
+    if (f->verdict == RTP_DETECT_NO)
+        return false;
+    f->verdict = rtp_detector_feed(f->det, p->ts, p->payload, p->payload_len);
+    if (f->verdict == RTP_DETECT_MAYBE) {
+        if (f->nbuf < FLOW_BUFFERED) {
+            if (f->nbuf == f->capbuf) {
+                f->capbuf = f->capbuf ? (uint8_t)(f->capbuf * 2) : 1;
+                f->buf = cw_realloc(f->buf, f->capbuf * sizeof(*f->buf));
+            }
+            f->buf[f->nbuf].arrival = p->ts;
+            f->buf[f->nbuf].h = h;
+            f->buf[f->nbuf].h.payload = NULL;
+            f->nbuf++;
+        }
+        return false;
+    }
+    if (f->verdict == RTP_DETECT_NO) {
+        free(f->buf);
+        f->buf = NULL;
+        f->nbuf = f->capbuf = 0;
+        return false;
+    }
+    /* YES: replay what was held, then this packet. */
+    for (unsigned i = 0; i < f->nbuf; i++) {
+        const rtp_hdr_t *bh = &f->buf[i].h;
+        uint32_t k = stream_key(p, bh->ssrc);
+
+        s = stream_find(m, p, bh->ssrc, k);
+        if (!s)
+            s = stream_create(m, p, bh->ssrc, k, NULL, false, f->buf[i].arrival);
+        stream_feed(m, s, f->buf[i].arrival, bh);
+    }
+    f->nbuf = 0;
+    s = stream_find(m, p, h.ssrc, stream_key(p, h.ssrc));
+    if (!s)
+        s = stream_create(m, p, h.ssrc, stream_key(p, h.ssrc), NULL, false, p->ts);
+    stream_feed(m, s, p->ts, &h);
+    /* The flow is known now: its packets find the stream directly. */
+    flow_drop(m, f);
+    return true;
+}
+
+void media_tick(media_t *m, cw_ns_t now)
+{
+    /* Tell the calls about media that moved since the last tick. */
+    /* Those fed since the last tick are the newest of the LRU list. */
+    for (struct stream *s = m->lru.tail; s && s->moved; s = s->prev) {
+        s->moved = false;
+        if (s->call && m->hooks.on_activity)
+            m->hooks.on_activity(m->hooks.ud, s->call->s, s->from_caller, stream_last(s));
+    }
+    while (m->flru.head && now - m->flru.head->last > FLOW_IDLE)
+        flow_drop(m, m->flru.head);
+    while (expect_drop_oldest(m, true, now))
+        ;
+    if (!m->keep)
+        while (m->lru.head && now - stream_last(m->lru.head) > STREAM_IDLE)
+            stream_forget(m, m->lru.head);
+}
+
+void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->mos_min = NAN;
+    for (struct stream *s = m->lru.tail; s && stream_last(s) > t - step_ns; s = s->prev) {
+        rtp_summary_t sum;
+        int64_t de, dl;
+        double ppl;
+        mos_params_t mp;
+        const mos_codec_t *codec;
+        double mos;
+
+        rtp_stats_get(stream_st(s), &sum);
+        /* The step's part, modulo 2^32 (a step's are far fewer).  Lost may
+         * go down: a late packet counted lost at the previous step. */
+        de = (int32_t)((uint32_t)sum.expected - s->step_expected);
+        dl = (int32_t)((uint32_t)sum.lost - s->step_lost);
+        s->step_expected = (uint32_t)sum.expected;
+        s->step_lost = (uint32_t)sum.lost;
+        out->streams++;
+        if (!sum.voice_packets || de <= 0)
+            continue;
+        ppl = dl > 0 ? 100.0 * (double)dl / (double)de : 0;
+        codec = mos_codec_find(sum.codec);
+        mp.ie = codec->ie;
+        mp.bpl = codec->bpl;
+        mp.ppl_pct = ppl > 100 ? 100 : ppl;
+        mp.burst_r = sum.burst_r > 0 ? sum.burst_r : 1;
+        mp.delay_ms = sum.delay_ms;
+        mos = mos_from_r(mos_r_factor(&mp, NULL));
+        out->rated++;
+        out->loss_pct += mp.ppl_pct;
+        out->jitter_ms += sum.jitter_ms;
+        out->mos_avg += mos;
+        if (isnan(out->mos_min) || mos < out->mos_min)
+            out->mos_min = mos;
+        if (m->hooks.on_quality)
+            m->hooks.on_quality(m->hooks.ud, stream_call_id(s), &s->src, &s->dst, t, mos,
+                                mp.ppl_pct, sum.jitter_ms);
+    }
+    if (out->rated) {
+        out->loss_pct /= out->rated;
+        out->jitter_ms /= out->rated;
+        out->mos_avg /= out->rated;
+    } else {
+        out->loss_pct = out->jitter_ms = out->mos_avg = NAN;
+    }
+}
+
+static double round_to(double v, double q)
+{
+    return isfinite(v) ? round(v / q) * q : v;
+}
+
+static json_t *stream_json(const struct stream *s)
+{
+    const struct far_end *far = s->far;
+    rtp_summary_t sum;
+    char src[CW_ENDPOINT_STRLEN], dst[CW_ENDPOINT_STRLEN], ssrc[16];
+    json_t *o;
+
+    rtp_stats_get(stream_st(s), &sum);
+    snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
+    o = json_pack("{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}",
+                  "call_id", s->call ? json_string(s->call->s) : json_null(), "src",
+                  cw_endpoint_str(&s->src, s->sport, src, sizeof(src)), "dst",
+                  cw_endpoint_str(&s->dst, s->dport, dst, sizeof(dst)), "ssrc", ssrc, "codec",
+                  sum.codec, "packets", (json_int_t)sum.packets, "expected",
+                  (json_int_t)sum.expected, "lost", (json_int_t)sum.lost, "loss_pct",
+                  round_to(sum.loss_pct, 0.001), "duplicates", (json_int_t)sum.duplicates,
+                  "out_of_order", (json_int_t)sum.out_of_order, "jitter_mean_ms",
+                  round_to(sum.jitter_mean_ms, 0.0001), "jitter_max_ms",
+                  round_to(sum.jitter_max_ms, 0.0001),
+                  "mos", sum.voice_packets ? json_real(round_to(sum.mos, 0.01)) : json_null(),
+                  "mos_min",
+                  sum.voice_packets ? json_real(round_to(sum.mos_min, 0.01)) : json_null());
+    json_object_set_new(o, "direction", json_string(!s->call ? "unknown"
+                                                    : s->from_caller ? "caller"
+                                                                     : "callee"));
+    json_object_set_new(o, "pt", json_integer(sum.pt));
+    json_object_set_new(o, "max_delta_ms", json_real(round_to(sum.max_delta_ms, 0.001)));
+    json_object_set_new(o, "seq_resets", json_integer((json_int_t)sum.seq_resets));
+    json_object_set_new(o, "events", json_integer((json_int_t)sum.event_packets));
+    json_object_set_new(o, "comfort_noise", json_integer((json_int_t)sum.cn_packets));
+    json_object_set_new(o, "jb_discarded", json_integer((json_int_t)sum.jb_discarded));
+    json_object_set_new(o, "r_factor", json_real(round_to(sum.r_factor, 0.01)));
+    json_object_set_new(o, "burst_r", json_real(round_to(sum.burst_r, 0.001)));
+    json_object_set_new(o, "first", json_real(cw_ns_to_sec(sum.first_arrival)));
+    json_object_set_new(o, "last", json_real(cw_ns_to_sec(sum.last_arrival)));
+    if (far && (far->reports || far->sr_count || far->has_xr)) {
+        json_t *r = json_object();
+
+        json_object_set_new(r, "reports", json_integer((json_int_t)far->reports));
+        if (far->reports) {
+            json_object_set_new(r, "fraction_lost_pct",
+                                json_real(round_to(far->fraction_lost, 0.01)));
+            json_object_set_new(r, "cumulative_lost", json_integer(far->cumulative_lost));
+            json_object_set_new(r, "jitter_ms",
+                                isnan(far->jitter_ms) ? json_null()
+                                                      : json_real(round_to(far->jitter_ms, 0.001)));
+        }
+        json_object_set_new(
+            r, "rtt_ms", isnan(far->rtt_ms) ? json_null() : json_real(round_to(far->rtt_ms, 0.01)));
+        json_object_set_new(r, "sender_reports", json_integer((json_int_t)far->sr_count));
+        if (far->sr_count)
+            json_object_set_new(r, "sender_packets", json_integer(far->sr_packets));
+        if (far->has_xr) {
+            const rtcp_xr_voip_t *x = &far->xr;
+
+            json_object_set_new(r, "xr", json_pack("{s:f, s:f, s:o, s:o, s:o}",
+                "loss_pct", x->loss_rate * 100.0 / 256, "discard_pct", x->discard_rate * 100.0 / 256,
+                "r_factor", x->r_factor == 127 ? json_null() : json_integer(x->r_factor),
+                "mos_lq", x->mos_lq == 127 ? json_null() : json_real(x->mos_lq / 10.0),
+                "round_trip_ms", x->round_trip_ms ? json_integer(x->round_trip_ms) : json_null()));
+        }
+        json_object_set_new(o, "rtcp", r);
+    }
+    return o;
+}
+
+int media_streams_foreach(media_t *m, int (*fn)(void *ud, json_t *stream), void *ud)
+{
+    int rc = 0;
+
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall && rc == 0; i++)
+            rc = fn(ud, stream_json(m->all[i]));
+    } else {
+        for (struct stream *s = m->lru.head; s && rc == 0; s = s->next)
+            rc = fn(ud, stream_json(s));
+    }
+    return rc;
+}
+
+static int append_stream(void *ud, json_t *stream)
+{
+    json_array_append_new(ud, stream);
+    return 0;
+}
+
+json_t *media_streams_json(media_t *m, const char *call_id)
+{
+    json_t *arr = json_array();
+
+    if (call_id) {
+        /* The chain is newest first: collect, then emit oldest first. */
+        struct stream *found[64];
+        size_t n = 0;
+
+        for (struct stream *s = m->call_h[str_hash(call_id) & (m->nb_calls - 1)]; s && n < 64;
+             s = s->cnext)
+            if (strcmp(stream_call_id(s), call_id) == 0)
+                found[n++] = s;
+        while (n)
+            json_array_append_new(arr, stream_json(found[--n]));
+        return arr;
+    }
+    media_streams_foreach(m, append_stream, arr);
+    return arr;
+}
+
+#define MOS_BOUNDS_MAX 16
+
+static void hist_add(double mos, const double *bounds, size_t nb, uint64_t *counts)
+{
+    size_t i = 0;
+
+    while (i < nb && mos > bounds[i])
+        i++;
+    counts[i]++;
+}
+
+void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint64_t *counts,
+                         double *sum, uint64_t *count)
+{
+    memset(counts, 0, (nbounds + 1) * sizeof(*counts));
+    *sum = 0;
+    *count = 0;
+    if (m->keep) {
+        for (size_t i = 0; i < m->nall; i++) {
+            rtp_summary_t st;
+
+            rtp_stats_get(stream_st(m->all[i]), &st);
+            if (!st.voice_packets)
+                continue;
+            hist_add(st.mos, bounds, nbounds, counts);
+            *sum += st.mos;
+            (*count)++;
+        }
+        return;
+    }
+    /* Live: the streams already forgotten, kept as MOS values. */
+    for (size_t i = 0; i < m->nforgotten; i++) {
+        hist_add(m->forgotten[i], bounds, nbounds, counts);
+        *sum += m->forgotten[i];
+        (*count)++;
+    }
+}
+
+void media_get_stats(const media_t *m, media_stats_t *out)
+{
+    *out = m->st;
+}
