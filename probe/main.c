@@ -26,6 +26,7 @@
 #include "rrd/graph.h"
 #include "rrd/store.h"
 #include "common/status.h"
+#include "common/fs.h"
 #include "common/util.h"
 #include "web/web.h"
 
@@ -266,30 +267,22 @@ static void pace(double speed, cw_ns_t ts, cw_ns_t *first_ts, cw_ns_t *wall0)
 /* Creates the data directory (and its parents) if needed. */
 static int make_data_dir(const char *dir, char *err, size_t errlen)
 {
-    char path[4096];
-    size_t n = strlen(dir);
+    char failed[4096];
+    int rc;
 
-    if (n == 0 || n >= sizeof(path)) {
+    if (!*dir) {
         snprintf(err, errlen, "data directory \"%s\": invalid path", dir);
         return -EINVAL;
     }
-    memcpy(path, dir, n + 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "data directory %s: cannot create %s: %s", dir, path,
-                     strerror(errno));
-            return -errno;
-        }
-        *p = '/';
+    if ((rc = cw_mkdir_p(dir, 0755, failed, sizeof(failed))) != 0) {
+        if (strcmp(failed, dir) == 0)
+            snprintf(err, errlen, "data directory %s: %s", dir, strerror(-rc));
+        else
+            snprintf(err, errlen, "data directory %s: cannot create %.*s: %s", dir,
+                     (int)strlen(failed), failed, strerror(-rc));
+        return rc;
     }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "data directory %s: %s", dir, strerror(errno));
-        return -errno;
-    }
-    if (access(path, W_OK | X_OK) != 0) {
+    if (access(dir, W_OK | X_OK) != 0) {
         snprintf(err, errlen, "data directory %s: %s", dir, strerror(errno));
         return -errno;
     }
@@ -791,8 +784,9 @@ int main(int argc, char **argv)
     if (web_on && !cfg.data_dir) {
         /* The API needs the call database and the graphs their RRD files:
          * keep them in a private directory, removed at exit. */
-        if (!(private_dir = web_private_dir(err, sizeof(err)))) {
-            cw_log(CW_LOG_ERR, "%s", err);
+        if (!(private_dir = cw_mkdtemp("callwatch"))) {
+            cw_log(CW_LOG_ERR, "cannot create a private data directory in %s: %s",
+                   getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
             rc = EXIT_RUNTIME;
             goto out;
         }
@@ -827,7 +821,11 @@ int main(int argc, char **argv)
         }
         engine_set_calldb(e, db);
     }
-    alert = alert_new(&cfg);
+    if (alert_new(&cfg, &alert, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     engine_set_alert(e, alert);
     wctx.store = store;
     wctx.col = &col;
@@ -880,7 +878,7 @@ out:
     config_free(&cfg);
     free(o.files);
     if (private_dir) {
-        web_remove_dir(private_dir);
+        cw_rmtree(private_dir);
         free(private_dir);
     }
     return rc;

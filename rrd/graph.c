@@ -480,11 +480,11 @@ int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, 
     add_shading(&g, req);
 
     rrdlock_lock();
-    rrd_clear_error();
-    info = rrd_graph_v((int)g.n, g.v);
+    rrdlib.rrd_clear_error();
+    info = rrdlib.rrd_graph_v((int)g.n, g.v);
     if (!info) {
         snprintf(err, errlen, "graph %s: %s", req->name,
-                 rrd_get_error() && *rrd_get_error() ? rrd_get_error() : "rrd_graph failed");
+                 rrdlib.rrd_get_error() && *rrdlib.rrd_get_error() ? rrdlib.rrd_get_error() : "rrd_graph failed");
     }
     rrdlock_unlock();
     if (!info) {
@@ -506,7 +506,7 @@ int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, 
 out:
     if (info) {
         rrdlock_lock();
-        rrd_info_free(info);
+        rrdlib.rrd_info_free(info);
         rrdlock_unlock();
     }
     gargs_free(&g);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/fs.h"
 #include "rrd/rrdlib.h"
 #include "rrd/rrdlock.h"
 
@@ -459,7 +460,7 @@ static time_t ns_to_time(cw_ns_t t)
 
 static const char *rrd_err(void)
 {
-    const char *e = rrd_get_error();
+    const char *e = rrdlib.rrd_get_error();
 
     return e && *e ? e : "unknown librrd error";
 }
@@ -490,53 +491,20 @@ static void add_warning(rrdstore_t *s, const char *msg)
     pthread_mutex_unlock(&s->qlock);
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir)
-{
-    char *p = cw_strdup(dir), *q;
-    int rc = 0;
-
-    for (q = p + 1;; q++) {
-        if (*q != '/' && *q != '\0')
-            continue;
-        bool end = *q == '\0';
-
-        *q = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            rc = -errno;
-            break;
-        }
-        if (end)
-            break;
-        *q = '/';
-    }
-    free(p);
-    return rc;
-}
-
 /* Must hold rrdlock.  rrdc_* share one global connection, which another
  * user of librrd may have pointed elsewhere: reconnect (a no-op when it is
  * already ours). */
 static int daemon_connect(rrdstore_t *s)
 {
-    rrd_clear_error();
-    return rrdc_connect(s->daemon);
+    rrdlib.rrd_clear_error();
+    return rrdlib.rrdc_connect(s->daemon);
 }
 
 /* ------------------------------------------------------------ series map */
 
-static uint32_t hash_str(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 static struct smap_ent *map_find(rrdstore_t *s, const char *name, bool *found)
 {
-    size_t i = hash_str(name) & (s->map_cap - 1);
+    size_t i = cw_hash32_str(name) & (s->map_cap - 1);
 
     while (s->map[i].name) {
         if (strcmp(s->map[i].name, name) == 0) {
@@ -699,13 +667,13 @@ static int prepare_file(rrdstore_t *s, struct sfile *f, time_t first_t)
             rc = -EIO;
             goto out;
         }
-        last = rrdc_last(f->path);
+        last = rrdlib.rrdc_last(f->path);
         exists = last > 0;
     } else {
         exists = stat(f->path, &sb) == 0;
         if (exists) {
-            rrd_clear_error();
-            last = rrd_last_r(f->path);
+            rrdlib.rrd_clear_error();
+            last = rrdlib.rrd_last_r(f->path);
         }
     }
     if (exists && last <= 0) {
@@ -715,13 +683,13 @@ static int prepare_file(rrdstore_t *s, struct sfile *f, time_t first_t)
     }
     if (!exists) {
         argv = create_args(f->def, s->step, &argc);
-        rrd_clear_error();
+        rrdlib.rrd_clear_error();
         /* no_overwrite: another probe sharing the store may have won. */
         if (s->daemon)
-            crc = rrdc_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL, NULL,
+            crc = rrdlib.rrdc_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL, NULL,
                                  (int)argc, (const char **)argv);
         else
-            crc = rrd_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL, NULL,
+            crc = rrdlib.rrd_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL, NULL,
                                 (int)argc, (const char **)argv);
         if (crc != 0) {
             snprintf(msg, sizeof(msg), "cannot create: %s", rrd_err());
@@ -822,13 +790,13 @@ static void write_rows(rrdstore_t *s, struct sfile *f, size_t from, size_t to)
             j++;
         }
         rrdlock_lock();
-        rrd_clear_error();
+        rrdlib.rrd_clear_error();
         if (s->daemon) {
             rc = daemon_connect(s);
             if (rc == 0)
-                rc = rrdc_update(f->path, (int)(j - i), (const char *const *)&args[i]);
+                rc = rrdlib.rrdc_update(f->path, (int)(j - i), (const char *const *)&args[i]);
         } else {
-            rc = rrd_update_r(f->path, NULL, (int)(j - i), (const char **)&args[i]);
+            rc = rrdlib.rrd_update_r(f->path, NULL, (int)(j - i), (const char **)&args[i]);
         }
         if (rc != 0) {
             char what[300];
@@ -932,7 +900,7 @@ static void finish_cycle(rrdstore_t *s)
             rrdlock_lock();
             rc = daemon_connect(s);
             if (rc == 0)
-                rc = rrdc_flush(f->path);
+                rc = rrdlib.rrdc_flush(f->path);
             if (rc != 0)
                 snprintf(msg, sizeof(msg), "rrdcached at %s did not flush: %s", s->daemon,
                          rrd_err());
@@ -1106,7 +1074,7 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
         return NULL;
     }
     if (!daemon || daemon_is_local(daemon)) {
-        int rc = make_dirs(dir);
+        int rc = cw_mkdir_p(dir, 0755, NULL, 0);
 
         if (rc == -ENOTDIR || (rc == 0 && stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))) {
             snprintf(err, errlen, "data directory %s: not a directory", dir);
@@ -1146,8 +1114,8 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
         int rc;
 
         rrdlock_lock();
-        rrd_clear_error();
-        rc = rrdc_connect(daemon);
+        rrdlib.rrd_clear_error();
+        rc = rrdlib.rrdc_connect(daemon);
         if (rc != 0)
             snprintf(err, errlen, "rrdcached at %s (for data directory %s): %s", daemon, dir,
                      rrd_err());
@@ -1285,7 +1253,7 @@ void rrdstore_close(rrdstore_t *s)
     }
     if (s->daemon) {
         rrdlock_lock();
-        rrdc_disconnect();
+        rrdlib.rrdc_disconnect();
         rrdlock_unlock();
     }
     for (size_t i = 0; i < s->nfiles; i++)
@@ -1370,7 +1338,7 @@ bool rrdstore_file_exists(rrdstore_t *s, const char *file)
         yes = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
     } else {
         rrdlock_lock();
-        yes = daemon_connect(s) == 0 && rrdc_last(path) > 0;
+        yes = daemon_connect(s) == 0 && rrdlib.rrdc_last(path) > 0;
         rrdlock_unlock();
     }
     free(path);
@@ -1413,16 +1381,16 @@ json_t *rrdstore_series(rrdstore_t *s, const char *metric, time_t start, time_t 
     fend = end;
     step = (unsigned long)s->step;
     rrdlock_lock();
-    rrd_clear_error();
+    rrdlib.rrd_clear_error();
     if (s->daemon && daemon_connect(s) != 0) {
         rc = -1;
     } else if (s->remote) {
-        rc = rrdc_fetch(path, loc.cf, &fstart, &fend, &step, &nds, &names, &data);
+        rc = rrdlib.rrdc_fetch(path, loc.cf, &fstart, &fend, &step, &nds, &names, &data);
     } else {
         /* A local rrdcached writes the file first; then read it directly. */
-        rc = s->daemon ? rrdc_flush(path) : 0;
+        rc = s->daemon ? rrdlib.rrdc_flush(path) : 0;
         if (rc == 0)
-            rc = rrd_fetch_r(path, loc.cf, &fstart, &fend, &step, &nds, &names, &data);
+            rc = rrdlib.rrd_fetch_r(path, loc.cf, &fstart, &fend, &step, &nds, &names, &data);
     }
     if (rc != 0)
         snprintf(err, errlen, "%s: cannot read %s: %s", path, loc.ds, rrd_err());

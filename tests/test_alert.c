@@ -63,6 +63,7 @@ static int lines(void)
 
 static void test_exec_and_rate_limit(void **state)
 {
+    char err[256];
     cw_config_t cfg;
     alert_t *a;
     alert_stats_t st;
@@ -71,7 +72,7 @@ static void test_exec_and_rate_limit(void **state)
     config_init(&cfg);
     cfg.alert_exec = prog;
     cfg.alert_rate_limit = 2; /* two a minute */
-    a = alert_new(&cfg);
+    assert_int_equal(alert_new(&cfg, &a, err, sizeof(err)), 0);
     assert_non_null(a);
     for (int i = 1; i <= 5; i++) {
         json_t *inc = incident(i);
@@ -95,13 +96,14 @@ static void test_exec_and_rate_limit(void **state)
 /* Delivers inc (consumed) once through program; its statistics. */
 static alert_stats_t exec_once(const char *program, json_t *inc)
 {
+    char err[256];
     cw_config_t cfg;
     alert_t *a;
     alert_stats_t st;
 
     config_init(&cfg);
     cfg.alert_exec = (char *)program;
-    a = alert_new(&cfg);
+    assert_int_equal(alert_new(&cfg, &a, err, sizeof(err)), 0);
     alert_incident(a, inc, false);
     assert_true(alert_flush(a, 20000));
     alert_get_stats(a, &st);
@@ -141,11 +143,14 @@ static void test_exec_not_reading(void **state)
 
 static void test_no_channel(void **state)
 {
+    char err[256];
     cw_config_t cfg;
+    alert_t *a = (alert_t *)&cfg; /* must be set to NULL */
 
     (void)state;
     config_init(&cfg);
-    assert_null(alert_new(&cfg));
+    assert_int_equal(alert_new(&cfg, &a, err, sizeof(err)), 0);
+    assert_null(a);
     alert_incident(NULL, NULL, false); /* accepted, does nothing */
     assert_true(alert_flush(NULL, 0));
     alert_free(NULL);

@@ -4,7 +4,6 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <rrd.h>
@@ -20,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "common/fs.h"
 #include "rrd/graph.h"
 #include "common/metrics.h"
 #include "rrd/rrdlock.h"
@@ -29,16 +29,8 @@
 
 /* ------------------------------------------------------------ fixtures */
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 struct fx {
-    char dir[64];
+    char *dir;
     rrdstore_t *s;
 };
 
@@ -49,8 +41,7 @@ static int setup(void **state)
 
     /* Write the files directly, whatever the environment says. */
     unsetenv("RRDCACHED_ADDRESS");
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/cw-rrdstore.XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (!(fx->dir = cw_mkdtemp("cw-rrdstore")))
         return -1;
     fx->s = rrdstore_open(fx->dir, 10, NULL, err, sizeof(err));
     if (!fx->s) {
@@ -69,7 +60,8 @@ static int teardown(void **state)
     struct fx *fx = *state;
 
     rrdstore_close(fx->s);
-    nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    cw_rmtree(fx->dir);
+    free(fx->dir);
     free(fx);
     return 0;
 }
@@ -575,13 +567,13 @@ static void test_attach(void **state)
 
 static void test_open_errors(void **state)
 {
-    char err[512], dir[64], file[80];
+    char err[512], file[80];
+    char *dir = cw_mkdtemp("cw-rrdopen");
     rrdstore_t *s;
     FILE *f;
 
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/cw-rrdopen.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_non_null(dir);
     snprintf(file, sizeof(file), "%s/plain", dir);
     f = fopen(file, "w");
     assert_non_null(f);
@@ -617,7 +609,8 @@ static void test_open_errors(void **state)
     s = rrdstore_open(file, 10, NULL, err, sizeof(err));
     assert_non_null(s);
     rrdstore_close(s);
-    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    cw_rmtree(dir);
+    free(dir);
 }
 
 /* -------------------------------------------------------------- reading */

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "common/dl.h"
 #include "common/util.h"
 
 struct long_case {
@@ -144,19 +146,18 @@ static void test_pool(void **state)
 
 /* Libraries loaded when first needed: the table is filled, or the message
  * names what is missing. */
-static struct {
-    double (*cos)(double);
-    double (*sqrt)(double);
+#define M_FUNCS(X) X(cos) X(sqrt)
+static struct m_fns {
+    M_FUNCS(CW_DL_FIELD)
 } m_table;
 
 static void test_dl_load(void **state)
 {
-    static const cw_dlsym_t syms[] = {
-        CW_DLSYM(__typeof__(m_table), cos, cos),
-        CW_DLSYM(__typeof__(m_table), sqrt, sqrt),
-    };
+#define M_SYM(f) CW_DL_SYM(struct m_fns, f)
+    static const cw_dlsym_t syms[] = { M_FUNCS(M_SYM) };
+#undef M_SYM
     static const cw_dlsym_t bad_syms[] = {
-        CW_DLSYM(__typeof__(m_table), cos, cw_no_such_function),
+        { "cw_no_such_function", offsetof(struct m_fns, cos) },
     };
     cw_dllib_t libm = CW_DLLIB("libm.so.6", "libc6", m_table, syms);
     cw_dllib_t missing = CW_DLLIB("libcw-missing.so.1", "cw-missing1", m_table, syms);

@@ -22,6 +22,7 @@
 
 #include "calldb/calldb.h"
 #include "common/config.h"
+#include "common/fs.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "web/web.h"
@@ -29,20 +30,21 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static char tmpdir[64];
+static char *tmpdir;
 
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cw-test-web-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    assert_non_null(tmpdir = cw_mkdtemp("cw-test-web"));
     return 0;
 }
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    web_remove_dir(tmpdir);
+    cw_rmtree(tmpdir);
+    free(tmpdir);
+    tmpdir = NULL;
     return 0;
 }
 
@@ -987,8 +989,8 @@ static void test_listen(void **state)
 
 static void test_private_dir(void **state)
 {
-    char err[256], path[512];
-    char *dir = web_private_dir(err, sizeof(err));
+    char path[512];
+    char *dir = cw_mkdtemp("callwatch");
     FILE *f;
 
     (void)state;
@@ -999,7 +1001,7 @@ static void test_private_dir(void **state)
     f = fopen(path, "w");
     assert_non_null(f);
     fclose(f);
-    web_remove_dir(dir);
+    cw_rmtree(dir);
     assert_int_equal(access(dir, F_OK), -1);
     free(dir);
 }

@@ -21,45 +21,31 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dl.h"
 #include "common/util.h"
 #include "web/webint.h"
 
 /* libmicrohttpd, loaded when the server starts: with its TLS library it
  * brings ten more libraries, which an offline analysis does not need.  The
  * calls below go through this table. */
-static struct {
-    __typeof__(MHD_start_daemon) *start_daemon;
-    __typeof__(MHD_stop_daemon) *stop_daemon;
-    __typeof__(MHD_is_feature_supported) *is_feature_supported;
-    __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
-    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
-    __typeof__(MHD_add_response_header) *add_response_header;
-    __typeof__(MHD_queue_response) *queue_response;
-    __typeof__(MHD_destroy_response) *destroy_response;
-} mhd;
+#define MHDLIB_FUNCS(X) \
+    X(MHD_start_daemon) \
+    X(MHD_stop_daemon) \
+    X(MHD_is_feature_supported) \
+    X(MHD_lookup_connection_value) \
+    X(MHD_create_response_from_buffer) \
+    X(MHD_add_response_header) \
+    X(MHD_queue_response) \
+    X(MHD_destroy_response)
 
-#define SYM(field, name) CW_DLSYM(__typeof__(mhd), field, name)
-static const cw_dlsym_t mhd_syms[] = {
-    SYM(start_daemon, MHD_start_daemon),
-    SYM(stop_daemon, MHD_stop_daemon),
-    SYM(is_feature_supported, MHD_is_feature_supported),
-    SYM(lookup_connection_value, MHD_lookup_connection_value),
-    SYM(create_response_from_buffer, MHD_create_response_from_buffer),
-    SYM(add_response_header, MHD_add_response_header),
-    SYM(queue_response, MHD_queue_response),
-    SYM(destroy_response, MHD_destroy_response),
-};
-#undef SYM
-static cw_dllib_t mhd_lib = CW_DLLIB(MHD_SONAME, "libmicrohttpd12", mhd, mhd_syms);
+static struct mhdlib_fns {
+    MHDLIB_FUNCS(CW_DL_FIELD)
+} mhdlib;
 
-#define MHD_start_daemon                (*mhd.start_daemon)
-#define MHD_stop_daemon                 (*mhd.stop_daemon)
-#define MHD_is_feature_supported        (*mhd.is_feature_supported)
-#define MHD_lookup_connection_value     (*mhd.lookup_connection_value)
-#define MHD_create_response_from_buffer (*mhd.create_response_from_buffer)
-#define MHD_add_response_header         (*mhd.add_response_header)
-#define MHD_queue_response              (*mhd.queue_response)
-#define MHD_destroy_response            (*mhd.destroy_response)
+#define MHDLIB_SYM(f) CW_DL_SYM(struct mhdlib_fns, f)
+static const cw_dlsym_t mhdlib_syms[] = { MHDLIB_FUNCS(MHDLIB_SYM) };
+#undef MHDLIB_SYM
+static cw_dllib_t mhd_lib = CW_DLLIB(MHD_SONAME, "libmicrohttpd12", mhdlib, mhdlib_syms);
 
 /* Limits (documented in the README, "Security"). */
 #define WEB_THREADS         4     /* request threads */
@@ -151,7 +137,7 @@ const char *web_mime_type(const char *name)
 static void reply_asset(web_t *w, const web_asset_t *a, struct MHD_Connection *c, web_reply_t *r)
 {
     const char *inm =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+        mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     size_t i = (size_t)(a - web_assets);
 
     r->ctype = web_mime_type(a->name);
@@ -312,7 +298,7 @@ static void remember(web_t *w, const uint64_t h[2], time_t now)
 /* Checks "Authorization: Basic ..." against the users file. */
 static bool authorized(web_t *w, struct MHD_Connection *c)
 {
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *h = mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     unsigned char dec[WEB_AUTH_MAX + 1];
     size_t n = 0;
     char *colon;
@@ -363,7 +349,7 @@ static bool authorized(web_t *w, struct MHD_Connection *c)
  * browser tricked by DNS rebinding into reading the API for another site. */
 static bool host_ok(web_t *w, struct MHD_Connection *c)
 {
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *h = mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     char host[256];
     size_t n;
 
@@ -496,9 +482,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, web_reply_t *r, cons
 
     if (r->static_body)
         resp =
-            MHD_create_response_from_buffer(r->len, (void *)r->static_body, MHD_RESPMEM_PERSISTENT);
+            mhdlib.MHD_create_response_from_buffer(r->len, (void *)r->static_body, MHD_RESPMEM_PERSISTENT);
     else
-        resp = MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
+        resp = mhdlib.MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
                                                r->body ? MHD_RESPMEM_MUST_FREE
                                                        : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
@@ -506,29 +492,29 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, web_reply_t *r, cons
         return MHD_NO;
     }
     r->body = NULL; /* MHD frees it */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
+    mhdlib.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+    mhdlib.MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
     if (r->etag[0])
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
-    MHD_add_response_header(resp, "Content-Security-Policy", csp);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+        mhdlib.MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+    mhdlib.MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    mhdlib.MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    mhdlib.MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    mhdlib.MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    mhdlib.MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
     if (xh)
-        MHD_add_response_header(resp, xh, xv);
-    ret = MHD_queue_response(c, (unsigned)r->status, resp);
-    MHD_destroy_response(resp);
+        mhdlib.MHD_add_response_header(resp, xh, xv);
+    ret = mhdlib.MHD_queue_response(c, (unsigned)r->status, resp);
+    mhdlib.MHD_destroy_response(resp);
     return ret;
 }
 
 static bool has_body(struct MHD_Connection *c)
 {
     const char *cl =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
     return (cl && strcmp(cl, "0") != 0) ||
-           MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+           mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -762,7 +748,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
         goto fail;
     }
     if (opt->tls_cert) {
-        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        if (!mhdlib.MHD_is_feature_supported(MHD_FEATURE_TLS)) {
             snprintf(err, errlen, "web: this libmicrohttpd has no TLS support");
             rc = -EINVAL;
             goto fail;
@@ -777,7 +763,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
     w->etags = cw_calloc(web_nassets ? web_nassets : 1, sizeof(*w->etags));
     for (size_t i = 0; i < web_nassets; i++)
         snprintf(w->etags[i], sizeof(w->etags[i]), "\"%016llx\"",
-                 (unsigned long long)web_fnv1a(web_assets[i].data, web_assets[i].len));
+                 (unsigned long long)cw_hash64(web_assets[i].data, web_assets[i].len, 0));
 
     fd = open_listener(w, opt->listen ? opt->listen : "127.0.0.1:8080", err, errlen);
     if (fd < 0) {
@@ -800,7 +786,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
     }
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-    w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, ops,
+    w->d = mhdlib.MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, ops,
                             MHD_OPTION_END);
     if (!w->d) {
         if (w->info.tls)
@@ -842,7 +828,7 @@ void web_stop(web_t *w)
 {
     if (!w)
         return;
-    MHD_stop_daemon(w->d);
+    mhdlib.MHD_stop_daemon(w->d);
     free_users(w);
     pthread_mutex_destroy(&w->seen_lock);
     explicit_bzero(w->auth_key, sizeof(w->auth_key));
@@ -852,35 +838,4 @@ void web_stop(web_t *w)
     free(w->cert);
     free(w->etags);
     free(w);
-}
-
-/* ---- the private data directory */
-
-char *web_private_dir(char *err, size_t errlen)
-{
-    const char *tmp = getenv("TMPDIR");
-    char path[4096];
-
-    snprintf(path, sizeof(path), "%s/callwatch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(path)) {
-        snprintf(err, errlen, "cannot create a private data directory %s: %s", path,
-                 strerror(errno));
-        return NULL;
-    }
-    return cw_strdup(path);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-void web_remove_dir(const char *dir)
-{
-    if (dir)
-        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

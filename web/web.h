@@ -84,11 +84,5 @@ const char *web_url(const web_t *w);
 /* Stops serving: waits for requests in progress and frees w.  Accepts NULL. */
 void web_stop(web_t *w);
 
-/* A private data directory for a run that has none: created with mkdtemp
- * under $TMPDIR (or /tmp).  Returns a malloc'd path, or NULL with err set. */
-char *web_private_dir(char *err, size_t errlen);
-
-/* Removes dir and everything in it (for the private data directory). */
-void web_remove_dir(const char *dir);
 
 #endif

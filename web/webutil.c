@@ -382,18 +382,6 @@ uint64_t web_siphash(const uint8_t key[16], const void *data, size_t len)
     return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-uint64_t web_fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* ---- string buffer */
 
 static void reserve(web_buf_t *b, size_t more)

@@ -54,9 +54,6 @@ bool web_secure_equal(const char *a, const char *b);
  * server can remember credentials it has checked without keeping them. */
 uint64_t web_siphash(const uint8_t key[16], const void *data, size_t len);
 
-/* FNV-1a, 64 bits: the static assets' ETags. */
-uint64_t web_fnv1a(const void *data, size_t len);
-
 /* A growing NUL-terminated string. */
 typedef struct web_buf {
     char *p;

@@ -126,32 +126,54 @@ int cw_parse_bitrate(const char *s, uint64_t *out_bps);
 /* Copies at most len-1 bytes and always terminates. */
 void cw_strlcpy(char *dst, const char *src, size_t len);
 
-/* Libraries that only some runs need (librrd, libcurl, libmicrohttpd,
- * net-snmp) are loaded when first needed rather than at start: each brings
- * further libraries whose loading would cost every run.  A module keeps a
- * table of function pointers and lists where each symbol goes. */
-typedef struct cw_dlsym {
-    const char *name;
-    size_t offset; /* of its pointer in the table */
-} cw_dlsym_t;
+/* Big-endian (network order) reads; the caller has checked the length. */
+static inline uint16_t cw_rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 
-#define CW_DLSYM(table_type, field, symbol) { #symbol, offsetof(table_type, field) }
+static inline uint32_t cw_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
-typedef struct cw_dllib {
-    const char *soname;  /* as configure found it */
-    const char *package; /* the Debian package that has it */
-    void *table;
-    const cw_dlsym_t *syms;
-    size_t nsyms;
-    _Atomic bool loaded;
-} cw_dllib_t;
+/* FNV-1a, 32 bits: the hash of names and Call-IDs in callwatch's tables.
+ * CW_HASH32_INIT starts one; cw_hash32_add() feeds it a value. */
+#define CW_HASH32_INIT 2166136261u
 
-#define CW_DLLIB(soname, package, table, syms)                                                   \
-    { (soname), (package), &(table), (syms), sizeof(syms) / sizeof((syms)[0]), false }
+static inline uint32_t cw_hash32_add(uint32_t h, uint32_t v)
+{
+    return (h ^ v) * 16777619u;
+}
 
-/* Loads the library and fills its table, once; thread-safe.  False with a
- * message naming the library and its Debian package when it cannot be
- * loaded or lacks a symbol (a later call tries again). */
-bool cw_dl_load(cw_dllib_t *lib, char *err, size_t errlen);
+static inline uint32_t cw_hash32(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint32_t h = CW_HASH32_INIT;
+
+    while (len--)
+        h = cw_hash32_add(h, *p++);
+    return h;
+}
+
+static inline uint32_t cw_hash32_str(const char *s)
+{
+    uint32_t h = CW_HASH32_INIT;
+
+    while (*s)
+        h = cw_hash32_add(h, (uint8_t)*s++);
+    return h;
+}
+
+/* FNV-1a, 64 bits, its offset basis xored with seed (0: plain FNV-1a). */
+static inline uint64_t cw_hash64(const void *data, size_t len, uint64_t seed)
+{
+    const uint8_t *p = data;
+    uint64_t h = 1469598103934665603ULL ^ seed;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
 
 #endif

@@ -60,16 +60,6 @@ const char *decode_reason_name(enum decode_reason r)
     return (unsigned)r < DR_COUNT ? reason_names[r] : "unknown";
 }
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 decoder_t *decoder_new(size_t frag_mem, cw_ns_t frag_timeout)
 {
     decoder_t *d = cw_calloc(1, sizeof(*d));
@@ -126,9 +116,9 @@ static int decode_l4(decoder_t *d, const uint8_t *p, uint32_t len, bool cut, dec
 
         if (len < 8)
             return malformed(d, out, DR_UDP_TRUNCATED);
-        ulen = rd16(p + 4);
-        out->sport = rd16(p);
-        out->dport = rd16(p + 2);
+        ulen = cw_rd16(p + 4);
+        out->sport = cw_rd16(p);
+        out->dport = cw_rd16(p + 2);
         if (ulen < 8)
             return malformed(d, out, DR_UDP_BAD_LENGTH);
         if (ulen > len) {
@@ -152,10 +142,10 @@ static int decode_l4(decoder_t *d, const uint8_t *p, uint32_t len, bool cut, dec
             return malformed(d, out, DR_TCP_BAD_OFFSET);
         if (off > len)
             return malformed(d, out, cut ? DR_TCP_TRUNCATED : DR_TCP_BAD_OFFSET);
-        out->sport = rd16(p);
-        out->dport = rd16(p + 2);
-        out->tcp_seq = rd32(p + 4);
-        out->tcp_ack = rd32(p + 8);
+        out->sport = cw_rd16(p);
+        out->dport = cw_rd16(p + 2);
+        out->tcp_seq = cw_rd32(p + 4);
+        out->tcp_ack = cw_rd32(p + 8);
         out->tcp_flags = p[13];
         out->payload = p + off;
         out->payload_len = len - off;
@@ -205,7 +195,7 @@ static int decode_ipv4(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
         return malformed(d, out, DR_IPV4_BAD_HEADER_LENGTH);
     if (hlen > len)
         return malformed(d, out, DR_IPV4_TRUNCATED);
-    tlen = rd16(p + 2);
+    tlen = cw_rd16(p + 2);
     if (tlen == 0) {
         /* Captured on the sender with segmentation offload: the length is
          * filled in later by the NIC, so take what was captured. */
@@ -229,7 +219,7 @@ static int decode_ipv4(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
     memcpy(out->dst.bytes, p + 16, 4);
     out->proto = p[9];
 
-    fl = rd16(p + 6);
+    fl = cw_rd16(p + 6);
     if ((fl & 0x2000) || (fl & 0x1fff)) {
         ipfrag_key_t key;
         const uint8_t *whole;
@@ -242,7 +232,7 @@ static int decode_ipv4(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
         memset(&key, 0, sizeof(key));
         key.src = out->src;
         key.dst = out->dst;
-        key.id = rd16(p + 4);
+        key.id = cw_rd16(p + 4);
         key.proto = out->proto;
         rc = ipfrag_add(d->frag, ts, &key, (uint32_t)(fl & 0x1fff) * 8u, p + hlen, tlen - hlen,
                         (fl & 0x2000) != 0, &whole, &wlen);
@@ -297,7 +287,7 @@ static int decode_ipv6(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
         return malformed(d, out, DR_IPV6_TRUNCATED);
     if ((p[0] >> 4) != 6)
         return malformed(d, out, DR_IP_BAD_VERSION);
-    plen = rd16(p + 4);
+    plen = cw_rd16(p + 4);
     if (plen == 0)
         plen = len - 40; /* jumbogram or offload: take what was captured */
     if (plen > len - 40) {
@@ -331,11 +321,11 @@ static int decode_ipv6(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
             return malformed(d, out, DR_IPV6_EXT_TRUNCATED);
         if (out->truncated)
             return malformed(d, out, DR_IPV6_TRUNCATED);
-        off = rd16(q + 2);
+        off = cw_rd16(q + 2);
         memset(&key, 0, sizeof(key));
         key.src = out->src;
         key.dst = out->dst;
-        key.id = rd32(q + 4);
+        key.id = cw_rd32(q + 4);
         key.proto = q[0];
         out->proto = q[0];
         if ((off & 0xfff8) == 0 && !(off & 1)) {
@@ -386,8 +376,8 @@ static int decode_ethertype(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8
         if (len < 4)
             return malformed(d, out, DR_VLAN_TRUNCATED);
         if (out->vlan_count < DECODE_MAX_VLAN)
-            out->vlan[out->vlan_count++] = rd16(p) & 0x0fff;
-        type = rd16(p + 2);
+            out->vlan[out->vlan_count++] = cw_rd16(p) & 0x0fff;
+        type = cw_rd16(p + 2);
         p += 4;
         len -= 4;
     }
@@ -415,7 +405,7 @@ static int decode_null(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
         return malformed(d, out, DR_NULL_TRUNCATED);
     /* DLT_NULL stores the family in the capturing host's byte order. */
     if (network_order)
-        fam = rd32(p);
+        fam = cw_rd32(p);
     else
         fam = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     if (fam > 0xffff)
@@ -450,19 +440,19 @@ int decode_frame(decoder_t *d, int dlt, cw_ns_t ts, const uint8_t *buf, uint32_t
         if (caplen < 14)
             rc = malformed(d, out, DR_ETH_TRUNCATED);
         else
-            rc = decode_ethertype(d, ts, rd16(buf + 12), buf + 14, caplen - 14, cut, out);
+            rc = decode_ethertype(d, ts, cw_rd16(buf + 12), buf + 14, caplen - 14, cut, out);
         break;
     case DLT_LINUX_SLL:
         if (caplen < 16)
             rc = malformed(d, out, DR_SLL_TRUNCATED);
         else
-            rc = decode_ethertype(d, ts, rd16(buf + 14), buf + 16, caplen - 16, cut, out);
+            rc = decode_ethertype(d, ts, cw_rd16(buf + 14), buf + 16, caplen - 16, cut, out);
         break;
     case DLT_LINUX_SLL2:
         if (caplen < 20)
             rc = malformed(d, out, DR_SLL_TRUNCATED);
         else
-            rc = decode_ethertype(d, ts, rd16(buf), buf + 20, caplen - 20, cut, out);
+            rc = decode_ethertype(d, ts, cw_rd16(buf), buf + 20, caplen - 20, cut, out);
         break;
     case DLT_RAW:
     case DLT_IPV4:

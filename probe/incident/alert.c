@@ -18,37 +18,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dl.h"
 #include "common/util.h"
 
-/* libcurl, loaded when a webhook is configured: it brings some thirty
- * libraries (TLS, Kerberos, LDAP...) that every other run would load for
- * nothing.  The calls below go through this table. */
-static struct {
-    __typeof__(curl_global_init) *global_init;
-    __typeof__(curl_global_cleanup) *global_cleanup;
-    __typeof__(curl_easy_init) *easy_init;
-    __typeof__(curl_easy_setopt) *easy_setopt;
-    __typeof__(curl_easy_perform) *easy_perform;
-    __typeof__(curl_easy_getinfo) *easy_getinfo;
-    __typeof__(curl_easy_strerror) *easy_strerror;
-    __typeof__(curl_easy_cleanup) *easy_cleanup;
-    __typeof__(curl_slist_append) *slist_append;
-    __typeof__(curl_slist_free_all) *slist_free_all;
-} cl;
+/* libcurl, loaded when a webhook is configured (common/dl.h): it brings
+ * some thirty libraries (TLS, Kerberos, LDAP...) that every other run would
+ * load for nothing. */
+#define CURLLIB_FUNCS(X)                                                                         \
+    X(curl_global_init)                                                                       \
+    X(curl_global_cleanup)                                                                    \
+    X(curl_easy_init)                                                                         \
+    X(curl_easy_setopt)                                                                       \
+    X(curl_easy_perform)                                                                      \
+    X(curl_easy_getinfo)                                                                      \
+    X(curl_easy_strerror)                                                                     \
+    X(curl_easy_cleanup)                                                                      \
+    X(curl_slist_append)                                                                      \
+    X(curl_slist_free_all)
 
-#define SYM(field, name) CW_DLSYM(__typeof__(cl), field, name)
-static const cw_dlsym_t curl_syms[] = {
-    SYM(global_init, curl_global_init),   SYM(global_cleanup, curl_global_cleanup),
-    SYM(easy_init, curl_easy_init),       SYM(easy_setopt, curl_easy_setopt),
-    SYM(easy_perform, curl_easy_perform), SYM(easy_getinfo, curl_easy_getinfo),
-    SYM(easy_strerror, curl_easy_strerror), SYM(easy_cleanup, curl_easy_cleanup),
-    SYM(slist_append, curl_slist_append), SYM(slist_free_all, curl_slist_free_all),
-};
-#undef SYM
+static struct curllib_fns {
+    CURLLIB_FUNCS(CW_DL_FIELD)
+} curllib;
+
+#define CURLLIB_SYM(f) CW_DL_SYM(struct curllib_fns, f)
+static const cw_dlsym_t curllib_syms[] = { CURLLIB_FUNCS(CURLLIB_SYM) };
+#undef CURLLIB_SYM
 
 static bool curl_load(char *err, size_t errlen)
 {
-    static cw_dllib_t dl = CW_DLLIB(CURL_SONAME, "libcurl3-gnutls", cl, curl_syms);
+    static cw_dllib_t dl = CW_DLLIB(CURL_SONAME, "libcurl3-gnutls", curllib, curllib_syms);
     char why[400];
 
     if (cw_dl_load(&dl, why, sizeof(why)))
@@ -56,19 +54,6 @@ static bool curl_load(char *err, size_t errlen)
     snprintf(err, errlen, "webhook: %s", why);
     return false;
 }
-
-#undef curl_easy_setopt
-#undef curl_easy_getinfo
-#define curl_global_init    (*cl.global_init)
-#define curl_global_cleanup (*cl.global_cleanup)
-#define curl_easy_init      (*cl.easy_init)
-#define curl_easy_setopt    (*cl.easy_setopt)
-#define curl_easy_perform   (*cl.easy_perform)
-#define curl_easy_getinfo   (*cl.easy_getinfo)
-#define curl_easy_strerror  (*cl.easy_strerror)
-#define curl_easy_cleanup   (*cl.easy_cleanup)
-#define curl_slist_append   (*cl.slist_append)
-#define curl_slist_free_all (*cl.slist_free_all)
 
 #define WEBHOOK_TRIES   5
 #define EXEC_TIMEOUT_S  30
@@ -93,6 +78,7 @@ struct alert {
     pthread_cond_t cond, idle;
     struct job *head, *tail;
     bool stop, busy;
+    bool running; /* the delivery thread was started */
     struct bucket rate[3];
     alert_stats_t st;
 };
@@ -209,11 +195,11 @@ static bool do_webhook(alert_t *a, const json_t *inc, bool resolved)
 {
     json_t *body = alert_webhook_body(inc, resolved);
     char *text = json_dumps(body, JSON_COMPACT);
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *hdr = curllib.curl_slist_append(NULL, "Content-Type: application/json");
     bool ok = false;
 
     for (int attempt = 0; attempt < WEBHOOK_TRIES && !ok; attempt++) {
-        CURL *c = curl_easy_init();
+        CURL *c = curllib.curl_easy_init();
         long code = 0;
         CURLcode rc;
 
@@ -228,31 +214,31 @@ static bool do_webhook(alert_t *a, const json_t *inc, bool resolved)
                 ;
             pthread_mutex_unlock(&a->lock);
             if (a->stop) {
-                curl_easy_cleanup(c);
+                curllib.curl_easy_cleanup(c);
                 break;
             }
         }
-        curl_easy_setopt(c, CURLOPT_URL, a->webhook);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        rc = curl_easy_perform(c);
+        curllib.curl_easy_setopt(c, CURLOPT_URL, a->webhook);
+        curllib.curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+        curllib.curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+        curllib.curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+        curllib.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curllib.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+        rc = curllib.curl_easy_perform(c);
         if (rc == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+            curllib.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         if (rc == CURLE_OK && code >= 200 && code < 300)
             ok = true;
         else if (attempt == 0 && rc == CURLE_OK)
             cw_log(CW_LOG_WARN, "webhook %s: HTTP status %ld; retrying", a->webhook, code);
         else if (attempt == 0)
-            cw_log(CW_LOG_WARN, "webhook %s: %s; retrying", a->webhook, curl_easy_strerror(rc));
-        curl_easy_cleanup(c);
+            cw_log(CW_LOG_WARN, "webhook %s: %s; retrying", a->webhook, curllib.curl_easy_strerror(rc));
+        curllib.curl_easy_cleanup(c);
     }
     if (!ok)
         cw_log(CW_LOG_ERR, "webhook %s: incident %lld not delivered after %d tries", a->webhook,
                (long long)json_integer_value(json_object_get(inc, "id")), WEBHOOK_TRIES);
-    curl_slist_free_all(hdr);
+    curllib.curl_slist_free_all(hdr);
     free(text);
     json_decref(body);
     return ok;
@@ -399,12 +385,16 @@ static void *worker(void *arg)
     return NULL;
 }
 
-alert_t *alert_new(const cw_config_t *cfg)
+int alert_new(const cw_config_t *cfg, alert_t **out, char *err, size_t errlen)
 {
     alert_t *a;
+    int rc;
 
+    *out = NULL;
     if (!cfg->alert_syslog && !cfg->alert_webhook && !cfg->alert_exec)
-        return NULL;
+        return 0;
+    if (cfg->alert_webhook && !curl_load(err, errlen))
+        return -ENOENT;
     a = cw_calloc(1, sizeof(*a));
     a->syslog = cfg->alert_syslog;
     a->webhook = cw_strdup(cfg->alert_webhook);
@@ -412,24 +402,20 @@ alert_t *alert_new(const cw_config_t *cfg)
     a->per_minute = cfg->alert_rate_limit > 0 ? cfg->alert_rate_limit : 20;
     if (a->syslog)
         openlog("callwatch", LOG_PID, LOG_DAEMON);
-    if (a->webhook) {
-        char err[512];
-
-        if (!curl_load(err, sizeof(err))) {
-            cw_log(CW_LOG_ERR, "alert: %s", err);
-            exit(EXIT_FAILURE);
-        }
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-    }
+    if (a->webhook)
+        curllib.curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->cond, NULL);
     pthread_cond_init(&a->idle, NULL);
-    if (pthread_create(&a->thread, NULL, worker, a) != 0) {
-        cw_log(CW_LOG_ERR, "alert: cannot start the delivery thread");
-        exit(EXIT_FAILURE);
+    if ((rc = pthread_create(&a->thread, NULL, worker, a)) != 0) {
+        snprintf(err, errlen, "alert: cannot start the delivery thread: %s", strerror(rc));
+        alert_free(a);
+        return -rc;
     }
+    a->running = true;
     pthread_setname_np(a->thread, "cw-alert");
-    return a;
+    *out = a;
+    return 0;
 }
 
 void alert_incident(alert_t *a, const json_t *incident, bool resolved)
@@ -483,7 +469,8 @@ void alert_free(alert_t *a)
     a->stop = true;
     pthread_cond_broadcast(&a->cond);
     pthread_mutex_unlock(&a->lock);
-    pthread_join(a->thread, NULL);
+    if (a->running)
+        pthread_join(a->thread, NULL);
     while (a->head) {
         struct job *j = a->head;
 
@@ -495,7 +482,7 @@ void alert_free(alert_t *a)
     if (a->syslog)
         closelog();
     if (a->webhook)
-        curl_global_cleanup();
+        curllib.curl_global_cleanup();
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->cond);
     pthread_cond_destroy(&a->idle);

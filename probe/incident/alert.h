@@ -23,8 +23,10 @@ typedef struct alert_stats {
     uint64_t rate_limited; /* channel deliveries skipped by the rate limit */
 } alert_stats_t;
 
-/* Returns NULL when no channel is configured. */
-alert_t *alert_new(const cw_config_t *cfg);
+/* Starts the delivery thread of cfg's channels into *out (NULL when no
+ * channel is configured).  0, or a negative errno with err naming what
+ * failed (the webhook's library, the thread). */
+int alert_new(const cw_config_t *cfg, alert_t **out, char *err, size_t errlen);
 
 /* Queues the opening (resolved false) or resolution of an incident
  * (copied). */

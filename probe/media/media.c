@@ -25,7 +25,7 @@
 /* A call's Call-ID, shared by its streams and expectations. */
 struct cid {
     struct cid *hnext;
-    uint32_t hash; /* str_hash(s) */
+    uint32_t hash; /* cw_hash32_str(s) */
     uint32_t refs;
     char s[];
 };
@@ -175,20 +175,6 @@ struct media {
         (l).tail = (x);                    \
     } while (0)
 
-static uint32_t mem_hash(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-
-    while (len--)
-        h = (h ^ (uint8_t)*s++) * 16777619u;
-    return h;
-}
-
-static uint32_t str_hash(const char *s)
-{
-    return mem_hash(s, strlen(s));
-}
-
 static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, uint16_t dp)
 {
     return cw_mix32(cw_addr_hash(s, 0) ^ sp, cw_addr_hash(d, 0) * 31u + dp);
@@ -204,7 +190,7 @@ static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
 static struct cid *cid_get(media_t *m, const char *call_id)
 {
     size_t len = strnlen(call_id, CALL_ID_MAX - 1);
-    uint32_t h = mem_hash(call_id, len);
+    uint32_t h = cw_hash32(call_id, len);
     struct cid **b = &m->cid_h[h & (m->nb_calls - 1)], *c;
 
     for (c = *b; c; c = c->hnext)
@@ -260,15 +246,15 @@ static bool codec_equal(const sdp_codec_t *a, const sdp_codec_t *b)
 static struct codec_set *codecs_get(media_t *m, const sdp_stream_t *md)
 {
     sdp_codec_t named[SDP_MAX_PT];
-    uint32_t h = 2166136261u;
+    uint32_t h = CW_HASH32_INIT;
     uint8_t n = 0;
     struct codec_set **b, *cs;
 
     for (unsigned i = 0; i < md->npts; i++)
         if (md->pts[i].name[0]) {
             named[n] = md->pts[i];
-            h = (h ^ named[n].pt ^ (named[n].clock_hz << 8)) * 16777619u;
-            h ^= str_hash(named[n].name);
+            h = cw_hash32_add(h, named[n].pt ^ (named[n].clock_hz << 8));
+            h ^= cw_hash32_str(named[n].name);
             n++;
         }
     if (!n)
@@ -1049,7 +1035,7 @@ json_t *media_streams_json(media_t *m, const char *call_id)
         struct stream *found[64];
         size_t n = 0;
 
-        for (struct stream *s = m->call_h[str_hash(call_id) & (m->nb_calls - 1)]; s && n < 64;
+        for (struct stream *s = m->call_h[cw_hash32_str(call_id) & (m->nb_calls - 1)]; s && n < 64;
              s = s->cnext)
             if (strcmp(stream_call_id(s), call_id) == 0)
                 found[n++] = s;

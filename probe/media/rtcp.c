@@ -15,16 +15,6 @@
 #define XR_VOIP_BT   7
 #define XR_VOIP_LEN  36 /* the block including its 4-octet header */
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* Report blocks: n of them in [p, p + len). */
 static int parse_blocks(const uint8_t *p, size_t len, unsigned n, uint32_t reporter,
                         rtcp_info_t *out)
@@ -41,15 +31,15 @@ static int parse_blocks(const uint8_t *p, size_t len, unsigned n, uint32_t repor
         }
         b = &out->blocks[out->nblocks++];
         b->reporter_ssrc = reporter;
-        b->ssrc = rd32(p);
+        b->ssrc = cw_rd32(p);
         b->fraction_lost = p[4];
         cum = ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 8) | p[7];
         /* A signed 24-bit count (RFC 3550 6.4.1). */
         b->cumulative_lost = (cum & 0x800000u) ? (int32_t)cum - 0x1000000 : (int32_t)cum;
-        b->ext_highest_seq = rd32(p + 8);
-        b->jitter = rd32(p + 12);
-        b->lsr = rd32(p + 16);
-        b->dlsr = rd32(p + 20);
+        b->ext_highest_seq = cw_rd32(p + 8);
+        b->jitter = cw_rd32(p + 12);
+        b->lsr = cw_rd32(p + 16);
+        b->dlsr = cw_rd32(p + 20);
     }
     return 0;
 }
@@ -60,15 +50,15 @@ static int parse_sr(const uint8_t *body, size_t len, unsigned rc, rtcp_info_t *o
 
     if (len < 4 + SR_INFO_LEN)
         return -EINVAL;
-    ssrc = rd32(body);
+    ssrc = cw_rd32(body);
     if (!out->has_sr) {
         out->has_sr = true;
         out->sr.ssrc = ssrc;
-        out->sr.ntp_sec = rd32(body + 4);
-        out->sr.ntp_frac = rd32(body + 8);
-        out->sr.rtp_ts = rd32(body + 12);
-        out->sr.packet_count = rd32(body + 16);
-        out->sr.octet_count = rd32(body + 20);
+        out->sr.ntp_sec = cw_rd32(body + 4);
+        out->sr.ntp_frac = cw_rd32(body + 8);
+        out->sr.rtp_ts = cw_rd32(body + 12);
+        out->sr.packet_count = cw_rd32(body + 16);
+        out->sr.octet_count = cw_rd32(body + 20);
     }
     /* Profile-specific extensions may follow the blocks: ignored. */
     return parse_blocks(body + 4 + SR_INFO_LEN, len - 4 - SR_INFO_LEN, rc, ssrc, out);
@@ -80,7 +70,7 @@ static int parse_rr(const uint8_t *body, size_t len, unsigned rc, rtcp_info_t *o
 
     if (len < 4)
         return -EINVAL;
-    ssrc = rd32(body);
+    ssrc = cw_rd32(body);
     if (!out->has_rr) {
         out->has_rr = true;
         out->rr_ssrc = ssrc;
@@ -99,7 +89,7 @@ static int parse_sdes(const uint8_t *body, size_t len, unsigned sc, rtcp_info_t 
 
         if (len - off < 4)
             return -EINVAL;
-        ssrc = rd32(body + off);
+        ssrc = cw_rd32(body + off);
         off += 4;
         for (;;) {
             uint8_t type, ilen;
@@ -147,7 +137,7 @@ static int parse_bye(const uint8_t *body, size_t len, unsigned sc, rtcp_info_t *
         if (out->nbye >= RTCP_MAX_BYE)
             out->bye_dropped++;
         else
-            out->bye_ssrc[out->nbye++] = rd32(body + 4 * i);
+            out->bye_ssrc[out->nbye++] = cw_rd32(body + 4 * i);
     }
     /* An optional reason: a length octet and text. */
     if (off < len && (size_t)body[off] + 1 > len - off)
@@ -166,15 +156,15 @@ static void parse_voip(const uint8_t *p, uint32_t reporter, rtcp_info_t *out)
     v = &out->voip[out->nvoip++];
     /* p is after the 4-octet block header (RFC 3611 4.7 figure). */
     v->reporter_ssrc = reporter;
-    v->ssrc = rd32(p);
+    v->ssrc = cw_rd32(p);
     v->loss_rate = p[4];
     v->discard_rate = p[5];
     v->burst_density = p[6];
     v->gap_density = p[7];
-    v->burst_duration_ms = rd16(p + 8);
-    v->gap_duration_ms = rd16(p + 10);
-    v->round_trip_ms = rd16(p + 12);
-    v->end_system_ms = rd16(p + 14);
+    v->burst_duration_ms = cw_rd16(p + 8);
+    v->gap_duration_ms = cw_rd16(p + 10);
+    v->round_trip_ms = cw_rd16(p + 12);
+    v->end_system_ms = cw_rd16(p + 14);
     v->signal_level_db = (int8_t)p[16];
     v->noise_level_db = (int8_t)p[17];
     v->rerl_db = p[18];
@@ -185,9 +175,9 @@ static void parse_voip(const uint8_t *p, uint32_t reporter, rtcp_info_t *out)
     v->mos_cq = p[23];
     v->rx_config = p[24];
     /* p[25] reserved */
-    v->jb_nominal_ms = rd16(p + 26);
-    v->jb_max_ms = rd16(p + 28);
-    v->jb_abs_max_ms = rd16(p + 30);
+    v->jb_nominal_ms = cw_rd16(p + 26);
+    v->jb_max_ms = cw_rd16(p + 28);
+    v->jb_abs_max_ms = cw_rd16(p + 30);
 }
 
 /* XR: the sender's SSRC, then report blocks of type, type-specific octet,
@@ -199,7 +189,7 @@ static int parse_xr(const uint8_t *body, size_t len, rtcp_info_t *out)
 
     if (len < 4)
         return -EINVAL;
-    ssrc = rd32(body);
+    ssrc = cw_rd32(body);
     if (!out->has_xr) {
         out->has_xr = true;
         out->xr_ssrc = ssrc;
@@ -211,7 +201,7 @@ static int parse_xr(const uint8_t *body, size_t len, rtcp_info_t *out)
         if (len - off < 4)
             return -EINVAL;
         bt = body[off];
-        blen = (size_t)rd16(body + off + 2) * 4;
+        blen = (size_t)cw_rd16(body + off + 2) * 4;
         if (len - off - 4 < blen)
             return -EINVAL;
         if (bt == XR_VOIP_BT) {
@@ -244,7 +234,7 @@ int rtcp_parse(const uint8_t *buf, size_t len, rtcp_info_t *out)
             return -EINVAL;
         count = p[0] & 0x1f;
         type = p[1];
-        plen = ((size_t)rd16(p + 2) + 1) * 4;
+        plen = ((size_t)cw_rd16(p + 2) + 1) * 4;
         if (plen > len - off)
             return -EINVAL;
         if (off == 0 && (type < RTCP_SR || type > RTCP_APP) && type != RTCP_XR)

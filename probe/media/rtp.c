@@ -24,16 +24,6 @@
 
 /* ================================================================ header */
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 int rtp_parse(const uint8_t *buf, size_t len, rtp_hdr_t *out)
 {
     size_t off = RTP_HDR_LEN, end = len;
@@ -56,22 +46,22 @@ int rtp_parse(const uint8_t *buf, size_t len, rtp_hdr_t *out)
     out->cc = buf[0] & 0x0f;
     out->marker = (buf[1] & 0x80) != 0;
     out->pt = buf[1] & 0x7f;
-    out->seq = rd16(buf + 2);
-    out->ts = rd32(buf + 4);
-    out->ssrc = rd32(buf + 8);
+    out->seq = cw_rd16(buf + 2);
+    out->ts = cw_rd32(buf + 4);
+    out->ssrc = cw_rd32(buf + 8);
 
     if (len - off < (size_t)out->cc * 4)
         return -EINVAL;
     for (unsigned i = 0; i < out->cc; i++, off += 4)
-        out->csrc[i] = rd32(buf + off);
+        out->csrc[i] = cw_rd32(buf + off);
 
     if (out->extension) {
         size_t words;
 
         if (len - off < 4)
             return -EINVAL;
-        out->ext_profile = rd16(buf + off);
-        words = rd16(buf + off + 2);
+        out->ext_profile = cw_rd16(buf + off);
+        words = cw_rd16(buf + off + 2);
         off += 4;
         if (len - off < words * 4)
             return -EINVAL;

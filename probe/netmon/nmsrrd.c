@@ -51,14 +51,14 @@ static int read_ds_names(const char *file, char ***names, unsigned long *count, 
     int rc = 0;
 
     rrdlock_lock();
-    rrd_clear_error();
-    if (rrd_lastupdate_r(file, &last, count, names, &values) != 0) {
-        snprintf(err, errlen, "%s", rrd_get_error());
+    rrdlib.rrd_clear_error();
+    if (rrdlib.rrd_lastupdate_r(file, &last, count, names, &values) != 0) {
+        snprintf(err, errlen, "%s", rrdlib.rrd_get_error());
         rc = -EIO;
         *names = NULL;
         *count = 0;
     }
-    rrd_clear_error();
+    rrdlib.rrd_clear_error();
     rrdlock_unlock();
     if (values) {
         for (unsigned long i = 0; i < *count; i++)
@@ -85,7 +85,8 @@ static int check_one(const char *path, const char *what, const char *name, int l
     char msg[512];
     int rc = 0;
 
-    if (read_ds_names(file, &names, &count, msg, sizeof(msg)) != 0) {
+    if (!rrdlib_load(msg, sizeof(msg)) ||
+        read_ds_names(file, &names, &count, msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s:%d: [%s %s]: rrd = %s: %s", path, line, what, name, file, msg);
         return -EINVAL;
     }
@@ -139,10 +140,6 @@ nmsrrd_t *nmsrrd_new(const cw_config_t *cfg, metrics_t *m, char *err, size_t err
 
     if (nmsrrd_config_check(cfg, err, errlen) != 0)
         return NULL;
-    for (size_t i = 0; i < cfg->nlinks + cfg->ncpus; i++)
-        if ((i < cfg->nlinks ? cfg->links[i].rrd : cfg->cpus[i - cfg->nlinks].rrd) &&
-            !rrdlib_load(err, errlen))
-            return NULL;
     n = cw_calloc(1, sizeof(*n));
     n->cfg = cfg;
     n->m = m;
@@ -280,13 +277,13 @@ static long fetch_put(struct series *s, time_t start, time_t end, time_t lo, tim
     int rc;
 
     rrdlock_lock();
-    rrd_clear_error();
+    rrdlib.rrd_clear_error();
     /* step 1: rrd_fetch picks, among the AVERAGE archives covering the
      * range, the one whose step is closest to 1 s, i.e. the finest. */
-    rc = rrd_fetch_r(s->file, "AVERAGE", &fs, &fe, &step, &ds_cnt, &names, &data);
+    rc = rrdlib.rrd_fetch_r(s->file, "AVERAGE", &fs, &fe, &step, &ds_cnt, &names, &data);
     if (rc != 0)
-        cw_strlcpy(msg, rrd_get_error(), sizeof(msg));
-    rrd_clear_error();
+        cw_strlcpy(msg, rrdlib.rrd_get_error(), sizeof(msg));
+    rrdlib.rrd_clear_error();
     rrdlock_unlock();
     if (rc != 0) {
         set_error(s, "rrd_fetch: %s", msg);
@@ -373,13 +370,13 @@ size_t nmsrrd_follow(nmsrrd_t *n, cw_ns_t now, long backfill_s)
         long got;
 
         rrdlock_lock();
-        rrd_clear_error();
-        last = rrd_last_r(s->file);
+        rrdlib.rrd_clear_error();
+        last = rrdlib.rrd_last_r(s->file);
         if (last < 0) {
             char msg[256];
 
-            cw_strlcpy(msg, rrd_get_error(), sizeof(msg));
-            rrd_clear_error();
+            cw_strlcpy(msg, rrdlib.rrd_get_error(), sizeof(msg));
+            rrdlib.rrd_clear_error();
             rrdlock_unlock();
             set_error(s, "rrd_last: %s", msg);
             continue;

@@ -33,9 +33,11 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/library/large_fd_set.h>
 
+#include "common/dl.h"
+
 /* net-snmp, loaded when the first SNMP target is configured: with its
  * crypto library it costs every other run the time to load it.  The calls
- * below go through this table; each name stands for its entry. */
+ * below go through this table (common/dl.h). */
 #define NETSNMP_FUNCS(X) \
     X(create_user_from_session) \
     X(debug_register_tokens) \
@@ -70,51 +72,14 @@
     X(snmp_set_do_debugging) \
     X(snmpv3_get_report_type)
 
-static struct {
-#define X(f) __typeof__(f) *f;
-    NETSNMP_FUNCS(X)
-#undef X
-} sn;
+static struct snmplib_fns {
+    NETSNMP_FUNCS(CW_DL_FIELD)
+} snmplib;
 
-static const cw_dlsym_t sn_syms[] = {
-#define X(f) CW_DLSYM(__typeof__(sn), f, f),
-    NETSNMP_FUNCS(X)
-#undef X
-};
-static cw_dllib_t sn_lib = CW_DLLIB(SNMP_SONAME, "libsnmp40", sn, sn_syms);
-
-#define create_user_from_session      (*sn.create_user_from_session)
-#define debug_register_tokens         (*sn.debug_register_tokens)
-#define generate_Ku                   (*sn.generate_Ku)
-#define init_snmp                     (*sn.init_snmp)
-#define netsnmp_config_remember       (*sn.netsnmp_config_remember)
-#define netsnmp_ds_set_boolean        (*sn.netsnmp_ds_set_boolean)
-#define netsnmp_large_fd_set_cleanup  (*sn.netsnmp_large_fd_set_cleanup)
-#define netsnmp_large_fd_set_init     (*sn.netsnmp_large_fd_set_init)
-#define netsnmp_large_fd_setfd        (*sn.netsnmp_large_fd_setfd)
-#define netsnmp_memdup                (*sn.netsnmp_memdup)
-#define netsnmp_oid_is_subtree        (*sn.netsnmp_oid_is_subtree)
-#define netsnmp_register_loghandler   (*sn.netsnmp_register_loghandler)
-#define netsnmp_set_mib_directory     (*sn.netsnmp_set_mib_directory)
-#define snmp_add_null_var             (*sn.snmp_add_null_var)
-#define snmp_api_errstring            (*sn.snmp_api_errstring)
-#define snmp_clone_pdu                (*sn.snmp_clone_pdu)
-#define snmp_errstring                (*sn.snmp_errstring)
-#define snmp_free_pdu                 (*sn.snmp_free_pdu)
-#define snmp_oid_compare              (*sn.snmp_oid_compare)
-#define snmp_pdu_create               (*sn.snmp_pdu_create)
-#define snmp_register_callback        (*sn.snmp_register_callback)
-#define snmp_sess_async_send          (*sn.snmp_sess_async_send)
-#define snmp_sess_close               (*sn.snmp_sess_close)
-#define snmp_sess_init                (*sn.snmp_sess_init)
-#define snmp_sess_open                (*sn.snmp_sess_open)
-#define snmp_sess_read2               (*sn.snmp_sess_read2)
-#define snmp_sess_select_info2_flags  (*sn.snmp_sess_select_info2_flags)
-#define snmp_sess_session             (*sn.snmp_sess_session)
-#define snmp_sess_timeout             (*sn.snmp_sess_timeout)
-#define snmp_sess_transport           (*sn.snmp_sess_transport)
-#define snmp_set_do_debugging         (*sn.snmp_set_do_debugging)
-#define snmpv3_get_report_type        (*sn.snmpv3_get_report_type)
+#define SNMPLIB_SYM(f) CW_DL_SYM(struct snmplib_fns, f)
+static const cw_dlsym_t snmplib_syms[] = { NETSNMP_FUNCS(SNMPLIB_SYM) };
+#undef SNMPLIB_SYM
+static cw_dllib_t sn_lib = CW_DLLIB(SNMP_SONAME, "libsnmp40", snmplib, snmplib_syms);
 
 #define DEFAULT_PORT     161
 #define MAX_SLOTS        16 /* varbinds in one poll GET */
@@ -851,21 +816,21 @@ static void lib_init(void)
 {
     /* No configuration files, no persistent state, no MIB files: OIDs are
      * numbers here and nothing outside our own configuration applies. */
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
-    netsnmp_set_mib_directory("");
-    netsnmp_config_remember((char *)"mibs :");
-    snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, lib_log, NULL);
-    netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_DEBUG);
-    init_snmp("callwatch");
+    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+    snmplib.netsnmp_set_mib_directory("");
+    snmplib.netsnmp_config_remember((char *)"mibs :");
+    snmplib.snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, lib_log, NULL);
+    snmplib.netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_DEBUG);
+    snmplib.init_snmp("callwatch");
     /* CW_SNMP_DEBUG=TOKENS turns on the library's own tracing (e.g.
      * "usm,sess_process_packet"), logged at debug level. */
     if (getenv("CW_SNMP_DEBUG")) {
-        debug_register_tokens(getenv("CW_SNMP_DEBUG"));
-        snmp_set_do_debugging(1);
+        snmplib.debug_register_tokens(getenv("CW_SNMP_DEBUG"));
+        snmplib.snmp_set_do_debugging(1);
     }
 }
 
@@ -990,14 +955,14 @@ static void close_session(struct target *t)
 {
     if (t->sess) {
         t->closing = true;
-        snmp_sess_close(t->sess);
+        snmplib.snmp_sess_close(t->sess);
         t->closing = false;
         t->sess = NULL;
     }
     t->engine_id_len = 0;
     t->answered = false;
     if (t->resp) {
-        snmp_free_pdu(t->resp);
+        snmplib.snmp_free_pdu(t->resp);
         t->resp = NULL;
     }
     t->phase = PH_IDLE;
@@ -1010,7 +975,7 @@ static int open_session(struct target *t, char *err, size_t errlen)
     netsnmp_session s;
     netsnmp_session *ss;
 
-    snmp_sess_init(&s);
+    snmplib.snmp_sess_init(&s);
     s.peername = t->peer;
     s.retries = (int)c->retries;
     s.timeout = c->timeout_ms * 1000L;
@@ -1032,7 +997,7 @@ static int open_session(struct target *t, char *err, size_t errlen)
             s.securityAuthProto = (oid *)t->auth_oid;
             s.securityAuthProtoLen = t->auth_oid_len;
             s.securityAuthKeyLen = USM_AUTH_KU_LEN;
-            if (generate_Ku(t->auth_oid, (u_int)t->auth_oid_len, (const u_char *)c->auth_pass,
+            if (snmplib.generate_Ku(t->auth_oid, (u_int)t->auth_oid_len, (const u_char *)c->auth_pass,
                             strlen(c->auth_pass), s.securityAuthKey,
                             &s.securityAuthKeyLen) != SNMPERR_SUCCESS) {
                 snprintf(err, errlen, "cannot make a key from auth_pass");
@@ -1043,7 +1008,7 @@ static int open_session(struct target *t, char *err, size_t errlen)
             s.securityPrivProto = (oid *)t->priv_oid;
             s.securityPrivProtoLen = t->priv_oid_len;
             s.securityPrivKeyLen = USM_PRIV_KU_LEN;
-            if (generate_Ku(t->auth_oid, (u_int)t->auth_oid_len, (const u_char *)c->priv_pass,
+            if (snmplib.generate_Ku(t->auth_oid, (u_int)t->auth_oid_len, (const u_char *)c->priv_pass,
                             strlen(c->priv_pass), s.securityPrivKey,
                             &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
                 snprintf(err, errlen, "cannot make a key from priv_pass");
@@ -1054,13 +1019,13 @@ static int open_session(struct target *t, char *err, size_t errlen)
          * is asynchronous (see send_probe). */
         s.flags |= SNMP_FLAGS_DONT_PROBE;
     }
-    t->sess = snmp_sess_open(&s);
+    t->sess = snmplib.snmp_sess_open(&s);
     if (!t->sess) {
         snprintf(err, errlen, "cannot open a session to %.200s: %s", t->peer,
-                 snmp_api_errstring(s.s_snmp_errno));
+                 snmplib.snmp_api_errstring(s.s_snmp_errno));
         return -EIO;
     }
-    ss = snmp_sess_session(t->sess);
+    ss = snmplib.snmp_sess_session(t->sess);
     if (c->version == 3)
         ss->flags |= SNMP_FLAGS_DONT_PROBE; /* opening clears it */
     t->engine_id_len = 0;
@@ -1084,7 +1049,7 @@ static int on_response(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu,
     if (pdu && pdu->command != SNMP_MSG_REPORT && reqid != t->reqid)
         return 1;
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu && pdu->command == SNMP_MSG_REPORT &&
-        t->phase != PH_PROBE && snmpv3_get_report_type(pdu) == SNMPERR_NOT_IN_TIME_WINDOW) {
+        t->phase != PH_PROBE && snmplib.snmpv3_get_report_type(pdu) == SNMPERR_NOT_IN_TIME_WINDOW) {
         /* The library resends with the agent's time; not an answer yet. */
         t->saw_time_window = true;
         return 1;
@@ -1094,7 +1059,7 @@ static int on_response(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu,
     t->op = op;
     t->done = true;
     if (pdu && op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE)
-        t->resp = snmp_clone_pdu(pdu);
+        t->resp = snmplib.snmp_clone_pdu(pdu);
     return 1;
 }
 
@@ -1110,9 +1075,9 @@ static int send_pdu(struct target *t, netsnmp_pdu *pdu, enum phase ph)
     t->reqid = 0;
     /* The callback may only come from snmp_sess_read/timeout, after this
      * returns, so reqid is set in time. */
-    id = snmp_sess_async_send(t->sess, pdu, on_response, &t->ctx);
+    id = snmplib.snmp_sess_async_send(t->sess, pdu, on_response, &t->ctx);
     if (id == 0) {
-        snmp_free_pdu(pdu);
+        snmplib.snmp_free_pdu(pdu);
         t->phase = PH_IDLE;
         return -EIO;
     }
@@ -1143,7 +1108,7 @@ static void fail(struct target *t, enum tstate s, const char *fmt, ...)
     t->phase = PH_IDLE;
     t->done = false;
     if (t->resp) {
-        snmp_free_pdu(t->resp);
+        snmplib.snmp_free_pdu(t->resp);
         t->resp = NULL;
     }
     t->fails++;
@@ -1249,7 +1214,7 @@ static void start_dns(struct target *t)
 
 static void send_probe(struct target *t)
 {
-    netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
+    netsnmp_pdu *pdu = snmplib.snmp_pdu_create(SNMP_MSG_GET);
 
     /* RFC 3414 discovery: an unauthenticated request from no user; the
      * agent's report carries its engine ID. */
@@ -1258,10 +1223,10 @@ static void send_probe(struct target *t)
     pdu->securityNameLen = 0;
     pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
     pdu->securityModel = SNMP_SEC_MODEL_USM;
-    snmp_sess_session(t->sess)->flags |= SNMP_FLAGS_DONT_PROBE;
+    snmplib.snmp_sess_session(t->sess)->flags |= SNMP_FLAGS_DONT_PROBE;
     if (send_pdu(t, pdu, PH_PROBE) != 0)
         fail(t, ST_ERROR, "cannot send the SNMPv3 discovery request: %s",
-             snmp_api_errstring(snmp_sess_session(t->sess)->s_snmp_errno));
+             snmplib.snmp_api_errstring(snmplib.snmp_sess_session(t->sess)->s_snmp_errno));
 }
 
 static void start_walk(struct target *t, enum walk_kind k)
@@ -1300,16 +1265,16 @@ static void send_walk_step(struct target *t)
     netsnmp_pdu *pdu;
 
     if (t->cfg->version == 1) {
-        pdu = snmp_pdu_create(SNMP_MSG_GETNEXT);
+        pdu = snmplib.snmp_pdu_create(SNMP_MSG_GETNEXT);
     } else {
-        pdu = snmp_pdu_create(SNMP_MSG_GETBULK);
+        pdu = snmplib.snmp_pdu_create(SNMP_MSG_GETBULK);
         pdu->non_repeaters = 0;
         pdu->max_repetitions = BULK_REPETITIONS;
     }
-    snmp_add_null_var(pdu, t->wlast, t->wlast_len);
+    snmplib.snmp_add_null_var(pdu, t->wlast, t->wlast_len);
     if (send_pdu(t, pdu, PH_WALK) != 0)
         fail(t, ST_ERROR, "cannot send a request: %s",
-             snmp_api_errstring(snmp_sess_session(t->sess)->s_snmp_errno));
+             snmplib.snmp_api_errstring(snmplib.snmp_sess_session(t->sess)->s_snmp_errno));
 }
 
 static void add_slot(struct target *t, netsnmp_pdu *pdu, int slot, const oid *base, size_t blen,
@@ -1324,13 +1289,13 @@ static void add_slot(struct target *t, netsnmp_pdu *pdu, int slot, const oid *ba
     memcpy(name, base, blen * sizeof(oid));
     if (slen)
         memcpy(name + blen, suffix, slen * sizeof(oid));
-    snmp_add_null_var(pdu, name, blen + slen);
+    snmplib.snmp_add_null_var(pdu, name, blen + slen);
     t->slots[t->nslots++] = slot;
 }
 
 static void send_get(struct target *t)
 {
-    netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
+    netsnmp_pdu *pdu = snmplib.snmp_pdu_create(SNMP_MSG_GET);
     oid idx[1];
 
     t->nslots = 0;
@@ -1381,7 +1346,7 @@ static void send_get(struct target *t)
     }
     if (send_pdu(t, pdu, PH_GET) != 0)
         fail(t, ST_ERROR, "cannot send a request: %s",
-             snmp_api_errstring(snmp_sess_session(t->sess)->s_snmp_errno));
+             snmplib.snmp_api_errstring(snmplib.snmp_sess_session(t->sess)->s_snmp_errno));
 }
 
 /* Decides what the cycle does next, from what is known. */
@@ -1590,23 +1555,23 @@ static bool on_report(struct target *t, netsnmp_pdu *r)
 
     if (r->command != SNMP_MSG_REPORT)
         return false;
-    type = snmpv3_get_report_type(r);
+    type = snmplib.snmpv3_get_report_type(r);
     switch (type) {
     case SNMPERR_AUTHENTICATION_FAILURE:
     case SNMPERR_UNKNOWN_USER_NAME:
     case SNMPERR_UNSUPPORTED_SEC_LEVEL:
     case SNMPERR_DECRYPTION_ERR:
         fail(t, ST_AUTH, "the agent answered with a report: %s (user \"%s\")",
-             snmp_api_errstring(type), t->cfg->user);
+             snmplib.snmp_api_errstring(type), t->cfg->user);
         break;
     case SNMPERR_UNKNOWN_ENG_ID:
         /* Its engine ID changed (new agent, lost state): discover again. */
         fail(t, ST_ERROR, "the agent answered with a report: %s; discovering it again",
-             snmp_api_errstring(type));
+             snmplib.snmp_api_errstring(type));
         close_session(t);
         break;
     default:
-        fail(t, ST_ERROR, "the agent answered with a report: %s", snmp_api_errstring(type));
+        fail(t, ST_ERROR, "the agent answered with a report: %s", snmplib.snmp_api_errstring(type));
         break;
     }
     return true;
@@ -1614,7 +1579,7 @@ static bool on_report(struct target *t, netsnmp_pdu *r)
 
 static void on_probe(struct target *t, netsnmp_pdu *r)
 {
-    netsnmp_session *ss = snmp_sess_session(t->sess);
+    netsnmp_session *ss = snmplib.snmp_sess_session(t->sess);
     char hex[2 * 32 + 1];
 
     if (r->securityEngineIDLen == 0 || r->securityEngineIDLen > sizeof(t->engine_id)) {
@@ -1624,15 +1589,15 @@ static void on_probe(struct target *t, netsnmp_pdu *r)
     memcpy(t->engine_id, r->securityEngineID, r->securityEngineIDLen);
     t->engine_id_len = r->securityEngineIDLen;
     if (ss->securityEngineIDLen == 0) {
-        ss->securityEngineID = netsnmp_memdup(t->engine_id, t->engine_id_len);
+        ss->securityEngineID = snmplib.netsnmp_memdup(t->engine_id, t->engine_id_len);
         ss->securityEngineIDLen = t->engine_id_len;
     }
     if (ss->contextEngineIDLen == 0) {
-        ss->contextEngineID = netsnmp_memdup(t->engine_id, t->engine_id_len);
+        ss->contextEngineID = snmplib.netsnmp_memdup(t->engine_id, t->engine_id_len);
         ss->contextEngineIDLen = t->engine_id_len;
     }
     /* Localize our keys to this engine (the library's USM user table). */
-    if (create_user_from_session(ss) != SNMPERR_SUCCESS) {
+    if (snmplib.create_user_from_session(ss) != SNMPERR_SUCCESS) {
         fail(t, ST_ERROR, "SNMPv3: cannot set up user \"%s\" for the agent's engine", t->cfg->user);
         close_session(t);
         return;
@@ -1672,16 +1637,16 @@ static void on_walk(struct target *t, netsnmp_pdu *r)
         end = true; /* v1's end of the MIB */
     } else if (r->errstat != SNMP_ERR_NOERROR) {
         fail(t, ST_ERROR, "walking %s: the agent answered %s",
-             t->wkind == W_IFNAME ? "ifName" : "a table", snmp_errstring((int)r->errstat));
+             t->wkind == W_IFNAME ? "ifName" : "a table", snmplib.snmp_errstring((int)r->errstat));
         return;
     }
     for (netsnmp_variable_list *v = r->variables; v && !end; v = v->next_variable) {
         if (is_exception(v) || v->name_length <= t->wroot_len ||
-            netsnmp_oid_is_subtree(t->wroot, t->wroot_len, v->name, v->name_length) != 0) {
+            snmplib.netsnmp_oid_is_subtree(t->wroot, t->wroot_len, v->name, v->name_length) != 0) {
             end = true;
             break;
         }
-        if (snmp_oid_compare(v->name, v->name_length, t->wlast, t->wlast_len) <= 0) {
+        if (snmplib.snmp_oid_compare(v->name, v->name_length, t->wlast, t->wlast_len) <= 0) {
             fail(t, ST_ERROR, "the agent returned OIDs out of order while walking");
             return;
         }
@@ -2110,7 +2075,7 @@ static void on_get(struct target *t, netsnmp_pdu *r)
     }
     if (r->errstat != SNMP_ERR_NOERROR) {
         fail(t, r->errstat == SNMP_ERR_NOSUCHNAME ? ST_NOSUCH : ST_ERROR,
-             "the agent answered %s (varbind %ld)", snmp_errstring((int)r->errstat), r->errindex);
+             "the agent answered %s (varbind %ld)", snmplib.snmp_errstring((int)r->errstat), r->errindex);
         return;
     }
     for (netsnmp_variable_list *v = r->variables; v && i < t->nslots; v = v->next_variable, i++) {
@@ -2185,7 +2150,7 @@ static void handle_done(struct target *t)
         else if (ph == PH_GET)
             on_get(t, r);
     }
-    snmp_free_pdu(r);
+    snmplib.snmp_free_pdu(r);
 }
 
 /* ---------------------------------------------------------------- the thread */
@@ -2248,17 +2213,17 @@ static void poll_once(snmp_poller_t *p)
         if (t->phase == PH_IDLE && t->next_due < wake_at)
             wake_at = t->next_due;
         if (t->sess && t->phase != PH_IDLE && t->phase != PH_DNS) {
-            netsnmp_transport *tr = snmp_sess_transport(t->sess);
+            netsnmp_transport *tr = snmplib.snmp_sess_transport(t->sess);
             netsnmp_large_fd_set lfds;
             struct timeval tv = { 0, 0 };
             int numfds = 0, block = 1;
 
             if (t->deadline < wake_at)
                 wake_at = t->deadline;
-            netsnmp_large_fd_set_init(&lfds, FD_SETSIZE);
-            snmp_sess_select_info2_flags(t->sess, &numfds, &lfds, &tv, &block,
+            snmplib.netsnmp_large_fd_set_init(&lfds, FD_SETSIZE);
+            snmplib.snmp_sess_select_info2_flags(t->sess, &numfds, &lfds, &tv, &block,
                                          NETSNMP_SELECT_NOALARMS);
-            netsnmp_large_fd_set_cleanup(&lfds);
+            snmplib.netsnmp_large_fd_set_cleanup(&lfds);
             if (!block) {
                 cw_ns_t due = now + (cw_ns_t)tv.tv_sec * CW_NS_PER_SEC + (cw_ns_t)tv.tv_usec * 1000;
 
@@ -2288,17 +2253,17 @@ static void poll_once(snmp_poller_t *p)
         if ((fds[k].revents & (POLLIN | POLLERR)) && t->sess) {
             netsnmp_large_fd_set lfds;
 
-            netsnmp_large_fd_set_init(&lfds, fds[k].fd + 1);
-            NETSNMP_LARGE_FD_SET(fds[k].fd, &lfds);
-            snmp_sess_read2(t->sess, &lfds);
-            netsnmp_large_fd_set_cleanup(&lfds);
+            snmplib.netsnmp_large_fd_set_init(&lfds, fds[k].fd + 1);
+            snmplib.netsnmp_large_fd_setfd(fds[k].fd, &lfds);
+            snmplib.snmp_sess_read2(t->sess, &lfds);
+            snmplib.netsnmp_large_fd_set_cleanup(&lfds);
         }
     }
     for (size_t i = 0; i < p->n && !atomic_load(&p->stop); i++) {
         struct target *t = &p->t[i];
 
         if (t->sess && t->phase != PH_IDLE && t->phase != PH_DNS && !t->done)
-            snmp_sess_timeout(t->sess);
+            snmplib.snmp_sess_timeout(t->sess);
         if (t->done)
             handle_done(t);
     }

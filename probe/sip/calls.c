@@ -133,15 +133,6 @@ struct calls {
     calls_counters_t ctr;
 };
 
-static uint32_t str_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 16777619u;
-    return h;
-}
-
 calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks)
 {
     calls_t *t = cw_calloc(1, sizeof(*t));
@@ -287,7 +278,7 @@ static void unhash(calls_t *t, struct call *c)
 
 call_t *calls_find(calls_t *t, const char *id)
 {
-    uint32_t h = str_hash(id);
+    uint32_t h = cw_hash32_str(id);
 
     for (struct call *c = t->buckets[h % NBUCKETS]; c; c = c->hnext)
         if (c->hash == h && strcmp(c->id, id) == 0)
@@ -570,7 +561,7 @@ static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p
     idlen = strnlen(m->call_id, CALL_ID_MAX - 1);
     c = cw_calloc(1, sizeof(*c) + idlen + 1);
     memcpy(c->id, m->call_id, idlen);
-    c->hash = str_hash(c->id);
+    c->hash = cw_hash32_str(c->id);
     b = c->hash % NBUCKETS;
     c->hnext = t->buckets[b];
     t->buckets[b] = c;

@@ -48,11 +48,8 @@ double hll_estimate(const hll_t *h)
 uint64_t traffic_hash64(const void *data, size_t len, uint64_t seed)
 {
     /* FNV-1a, then a splitmix64 finaliser for well-spread high bits. */
-    const uint8_t *p = data;
-    uint64_t h = 1469598103934665603ULL ^ seed;
+    uint64_t h = cw_hash64(data, len, seed);
 
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 27;
