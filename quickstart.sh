@@ -4,7 +4,7 @@
 #   ./quickstart.sh demo   install what is missing, build, and run callwatch
 #                          on the bundled recording
 #   ./quickstart.sh test   install what is missing, build, and run every test:
-#                          the -Werror build, the AddressSanitizer/UBSan build,
+#                          the formatting check, the -Werror build, the AddressSanitizer/UBSan build,
 #                          the fuzz targets and make distcheck
 #   ./quickstart.sh build  install and build only (into ./build)
 set -euo pipefail
@@ -21,7 +21,7 @@ BUILD_PACKAGES=(
 )
 # The web tests: curl and jq, wrk for load, mkpasswd (whois) and openssl for
 # auth and TLS, headless chromium driven by node for the dashboard.
-TEST_PACKAGES=(tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached curl wrk whois
+TEST_PACKAGES=(clang-format tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached curl wrk whois
     openssl chromium nodejs)
 
 # The network lab (captures/lab, tests/lab.sh): namespaces and shaping,
@@ -83,7 +83,22 @@ check_in() {
     fi
 }
 
+# Every C file follows .clang-format (tables hand-aligned on purpose sit
+# between "// clang-format off" and "// clang-format on").
+check_format() {
+    say "formatting (clang-format --dry-run --Werror)"
+    local files
+    if [ -d .git ]; then
+        files=$(git ls-files '*.c' '*.h')
+    else
+        files=$(find probe rrd web tests captures -name '*.[ch]')
+    fi
+    # shellcheck disable=SC2086
+    clang-format --dry-run --Werror $files
+}
+
 run_tests() {
+    check_format
     build
     say "unit and integration tests (gcc, -Werror)"
     check_in build

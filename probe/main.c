@@ -311,8 +311,8 @@ static void file_item(const struct options *o, engine_t *e, reader_item_t *it, c
         break;
     case READER_TRUNCATED:
         snprintf(msg, sizeof(msg),
-                 "%s: capture is cut short at byte offset %ld (%s); analysed up to there",
-                 it->name, it->offset, it->error);
+                 "%s: capture is cut short at byte offset %ld (%s); analysed up to there", it->name,
+                 it->offset, it->error);
         cw_log(CW_LOG_WARN, "%s", msg);
         engine_add_warning(e, msg);
         break;
@@ -596,8 +596,9 @@ static int web_graph(void *ud, const char *name, time_t start, time_t end, int w
 {
     struct web_ctx *w = ud;
     rrdgraph_window_t win[RRDGRAPH_MAX_WINDOWS];
-    rrdgraph_req_t req = { .name = name, .start = start, .end = end, .width = width,
-                           .height = height, .windows = win };
+    rrdgraph_req_t req = {
+        .name = name, .start = start, .end = end, .width = width, .height = height, .windows = win
+    };
 
     for (size_t i = 0; i < nshade && i < RRDGRAPH_MAX_WINDOWS; i++) {
         win[i].start = shade[i].start;
@@ -626,14 +627,13 @@ static json_t *web_targets(void *ud)
         for (size_t i = 0; i < n; i++) {
             json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name",
                                   st[i].name, "kind", st[i].kind, "source", "snmp", "agent",
-                                  st[i].agent, "state", st[i].state, "error", st[i].error,
-                                  "polls", (json_int_t)st[i].polls, "failures",
-                                  (json_int_t)st[i].failures, "restarts",
-                                  (json_int_t)st[i].restarts);
+                                  st[i].agent, "state", st[i].state, "error", st[i].error, "polls",
+                                  (json_int_t)st[i].polls, "failures", (json_int_t)st[i].failures,
+                                  "restarts", (json_int_t)st[i].restarts);
 
             json_object_set_new(o, "note", json_string(st[i].note));
-            json_object_set_new(o, "last_ok", st[i].last_ok ? json_real(cw_ns_to_sec(st[i].last_ok))
-                                                            : json_null());
+            json_object_set_new(
+                o, "last_ok", st[i].last_ok ? json_real(cw_ns_to_sec(st[i].last_ok)) : json_null());
             if (strcmp(st[i].kind, "link") == 0) {
                 json_object_set_new(o, "in_bps", num_or_null(st[i].in_bps));
                 json_object_set_new(o, "out_bps", num_or_null(st[i].out_bps));
@@ -652,13 +652,12 @@ static json_t *web_targets(void *ud)
         n = nmsrrd_status(w->col->nms, st, n);
         for (size_t i = 0; i < n; i++)
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "name",
-                               st[i].name, "kind", st[i].kind, "source", "rrd", "agent",
-                               st[i].file, "state", st[i].state, "error", st[i].error, "note",
-                               st[i].note, "last_ok",
-                               st[i].last_row ? json_real(cw_ns_to_sec(st[i].last_row))
-                                              : json_null(),
-                               "rows", (json_int_t)st[i].rows));
+                arr,
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "name", st[i].name,
+                          "kind", st[i].kind, "source", "rrd", "agent", st[i].file, "state",
+                          st[i].state, "error", st[i].error, "note", st[i].note, "last_ok",
+                          st[i].last_row ? json_real(cw_ns_to_sec(st[i].last_row)) : json_null(),
+                          "rows", (json_int_t)st[i].rows));
         free(st);
     }
     return arr;
@@ -672,8 +671,7 @@ static int start_web(const cw_config_t *cfg, status_t *st, calldb_t *db, metrics
                          .users_file = cfg->web_users,
                          .tls_cert = cfg->web_tls_cert,
                          .tls_key = cfg->web_tls_key };
-    web_sources_t ws = { .status = st, .db = db, .metrics = m, .targets = web_targets,
-                         .ud = ctx };
+    web_sources_t ws = { .status = st, .db = db, .metrics = m, .targets = web_targets, .ud = ctx };
     char err[1024];
     int r;
 
@@ -704,7 +702,6 @@ static void serve_until_stopped(web_t *web, calldb_t *db)
     while (!stop_requested)
         nanosleep(&tick, NULL);
 }
-
 
 int main(int argc, char **argv)
 {

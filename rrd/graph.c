@@ -484,7 +484,8 @@ int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, 
     info = rrdlib.rrd_graph_v((int)g.n, g.v);
     if (!info) {
         snprintf(err, errlen, "graph %s: %s", req->name,
-                 rrdlib.rrd_get_error() && *rrdlib.rrd_get_error() ? rrdlib.rrd_get_error() : "rrd_graph failed");
+                 rrdlib.rrd_get_error() && *rrdlib.rrd_get_error() ? rrdlib.rrd_get_error()
+                                                                   : "rrd_graph failed");
     }
     rrdlock_unlock();
     if (!info) {

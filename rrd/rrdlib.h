@@ -16,22 +16,22 @@
 
 #include "common/dl.h"
 
-#define RRDLIB_FUNCS(X)                                                                          \
-    X(rrd_create_r2)                                                                             \
-    X(rrd_update_r)                                                                              \
-    X(rrd_fetch_r)                                                                               \
-    X(rrd_last_r)                                                                                \
-    X(rrd_lastupdate_r)                                                                          \
-    X(rrd_graph_v)                                                                               \
-    X(rrd_info_free)                                                                             \
-    X(rrd_clear_error)                                                                           \
-    X(rrd_get_error)                                                                             \
-    X(rrdc_connect)                                                                              \
-    X(rrdc_disconnect)                                                                           \
-    X(rrdc_create_r2)                                                                            \
-    X(rrdc_update)                                                                               \
-    X(rrdc_fetch)                                                                                \
-    X(rrdc_flush)                                                                                \
+#define RRDLIB_FUNCS(X)                                                                            \
+    X(rrd_create_r2)                                                                               \
+    X(rrd_update_r)                                                                                \
+    X(rrd_fetch_r)                                                                                 \
+    X(rrd_last_r)                                                                                  \
+    X(rrd_lastupdate_r)                                                                            \
+    X(rrd_graph_v)                                                                                 \
+    X(rrd_info_free)                                                                               \
+    X(rrd_clear_error)                                                                             \
+    X(rrd_get_error)                                                                               \
+    X(rrdc_connect)                                                                                \
+    X(rrdc_disconnect)                                                                             \
+    X(rrdc_create_r2)                                                                              \
+    X(rrdc_update)                                                                                 \
+    X(rrdc_fetch)                                                                                  \
+    X(rrdc_flush)                                                                                  \
     X(rrdc_last)
 
 struct rrdlib_fns {

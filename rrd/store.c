@@ -686,11 +686,11 @@ static int prepare_file(rrdstore_t *s, struct sfile *f, time_t first_t)
         rrdlib.rrd_clear_error();
         /* no_overwrite: another probe sharing the store may have won. */
         if (s->daemon)
-            crc = rrdlib.rrdc_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL, NULL,
-                                 (int)argc, (const char **)argv);
+            crc = rrdlib.rrdc_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL,
+                                        NULL, (int)argc, (const char **)argv);
         else
-            crc = rrdlib.rrd_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL, NULL,
-                                (int)argc, (const char **)argv);
+            crc = rrdlib.rrd_create_r2(f->path, (unsigned long)s->step, first_t - s->step, 1, NULL,
+                                       NULL, (int)argc, (const char **)argv);
         if (crc != 0) {
             snprintf(msg, sizeof(msg), "cannot create: %s", rrd_err());
             rc = -EIO;

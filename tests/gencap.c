@@ -41,8 +41,8 @@
 
 static const cw_ns_t T0 = CW_SEC(1700000000);
 
-static void udp_frame(pg_buf_t *frame, int link, unsigned nvlan, const char *src,
-                      const char *dst, uint16_t sport, uint16_t dport, const char *text)
+static void udp_frame(pg_buf_t *frame, int link, unsigned nvlan, const char *src, const char *dst,
+                      uint16_t sport, uint16_t dport, const char *text)
 {
     cw_addr_t s = pg_addr(src), d = pg_addr(dst);
     uint16_t vlans[2] = { 300, 42 };
@@ -238,7 +238,6 @@ static int gen_steps(const char *path, const char *start)
     rc |= pcapgen_close(g);
     return rc ? 1 : 0;
 }
-
 
 /* ---------------------------------------------------------------- RTP */
 
@@ -454,7 +453,6 @@ static int gen_rtp_sdp(const char *path)
     return rc ? 1 : 0;
 }
 
-
 static json_t *expect;
 
 static void want(const char *call_id, const char *outcome, int code, const char *reason,
@@ -466,8 +464,8 @@ static void want(const char *call_id, const char *outcome, int code, const char 
     json_object_set_new(o, "outcome", json_string(outcome));
     json_object_set_new(o, "sip_code", code ? json_integer(code) : json_null());
     json_object_set_new(o, "end_reason", reason ? json_string(reason) : json_null());
-    json_object_set_new(o, "setup_ms", setup_ms >= 0 ? json_integer((json_int_t)setup_ms)
-                                                     : json_null());
+    json_object_set_new(o, "setup_ms",
+                        setup_ms >= 0 ? json_integer((json_int_t)setup_ms) : json_null());
     json_array_append_new(expect, o);
 }
 
@@ -482,8 +480,7 @@ static double answered_call(sipgen_t *g, sg_call_t *c, double t0, double ring)
     return t0 + ring;
 }
 
-static void bye(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const char *extra,
-                int code)
+static void bye(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const char *extra, int code)
 {
     sg_request(g, c, t, "BYE", 2, from_caller, true, false, extra);
     sg_response(g, c, t + 0.01, code, code == 200 ? "OK" : "Call/Transaction Does Not Exist", 2,
@@ -540,8 +537,8 @@ static int gen_sip(const char *path, const char *expected)
      * call; setup time runs from the first INVITE. */
     sg_call_init(&c, "challenge", "10.1.0.15", "10.2.0.25", SG_UDP);
     sg_request(g, &c, 6.0, "INVITE", 1, true, false, true, NULL);
-    sg_response(g, &c, 6.05, 407, "Proxy Authentication Required", 1, "INVITE", true, true,
-                false, NULL);
+    sg_response(g, &c, 6.05, 407, "Proxy Authentication Required", 1, "INVITE", true, true, false,
+                NULL);
     sg_request(g, &c, 6.06, "ACK", 1, true, true, false, NULL);
     sg_request(g, &c, 6.1, "INVITE", 2, true, false, true,
                "Proxy-Authorization: Digest username=\"alice\", realm=\"x\", nonce=\"1\", "
@@ -630,21 +627,24 @@ static int gen_sip(const char *path, const char *expected)
         char buf[8192];
         size_t n = 0;
 
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
-                              "SIP/2.0 100 Trying\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
-                              "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>\r\n"
-                              "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
-                              c.from_tag, c.call_id);
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
-                              "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
-                              "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>;tag=%s\r\n"
-                              "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
-                              c.from_tag, c.to_tag, c.call_id);
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
-                              "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
-                              "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>;tag=%s\r\n"
-                              "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
-                              c.from_tag, c.to_tag, c.call_id);
+        n += (size_t)snprintf(
+            buf + n, sizeof(buf) - n,
+            "SIP/2.0 100 Trying\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
+            "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>\r\n"
+            "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            c.from_tag, c.call_id);
+        n += (size_t)snprintf(
+            buf + n, sizeof(buf) - n,
+            "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
+            "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>;tag=%s\r\n"
+            "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            c.from_tag, c.to_tag, c.call_id);
+        n += (size_t)snprintf(
+            buf + n, sizeof(buf) - n,
+            "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/TCP 10.1.0.26:5060;branch=z9hG4bK-1\r\n"
+            "From: <sip:alice@example.com>;tag=%s\r\nTo: <sip:bob@example.com>;tag=%s\r\n"
+            "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            c.from_tag, c.to_tag, c.call_id);
         sg_tcp_raw(g, &c, 13.5, false, buf, n);
         /* The same segment again: a retransmission, not three more messages. */
         c.seq[1] -= (uint32_t)n;

@@ -93,8 +93,7 @@ pcapgen_t *pcapgen_open(const char *path, enum pg_format fmt, int linktype, uint
     return g;
 }
 
-int pcapgen_write(pcapgen_t *g, cw_ns_t ts, const uint8_t *frame, uint32_t caplen,
-                  uint32_t wirelen)
+int pcapgen_write(pcapgen_t *g, cw_ns_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen)
 {
     static const uint8_t pad[4];
     int rc = 0;
@@ -193,8 +192,8 @@ void pg_tcp(pg_buf_t *out, uint16_t sport, uint16_t dport, uint32_t seq, uint32_
     append(out, payload, len);
 }
 
-void pg_ipv4(pg_buf_t *out, const cw_addr_t *src, const cw_addr_t *dst, uint8_t proto,
-             uint16_t id, uint16_t frag, unsigned optlen, const void *l4, size_t l4len)
+void pg_ipv4(pg_buf_t *out, const cw_addr_t *src, const cw_addr_t *dst, uint8_t proto, uint16_t id,
+             uint16_t frag, unsigned optlen, const void *l4, size_t l4len)
 {
     uint8_t h[60] = { 0 };
     unsigned hlen = 20 + optlen;
@@ -257,8 +256,8 @@ void pg_link(pg_buf_t *out, int linktype, unsigned nvlan, const uint16_t *vlans,
         n += 2;
         break;
     case PG_LINK_SLL:
-        put16(h, 0);       /* to us */
-        put16(h + 2, 1);   /* ARPHRD_ETHER */
+        put16(h, 0);     /* to us */
+        put16(h + 2, 1); /* ARPHRD_ETHER */
         put16(h + 4, 6);
         memcpy(h + 6, "\x02\x00\x00\x00\x00\x01", 6);
         put16(h + 14, etype);
@@ -266,8 +265,8 @@ void pg_link(pg_buf_t *out, int linktype, unsigned nvlan, const uint16_t *vlans,
         break;
     case PG_LINK_SLL2:
         put16(h, etype);
-        put32(h + 4, 2);  /* ifindex */
-        put16(h + 8, 1);  /* ARPHRD_ETHER */
+        put32(h + 4, 2); /* ifindex */
+        put16(h + 8, 1); /* ARPHRD_ETHER */
         h[10] = 0;
         h[11] = 6;
         memcpy(h + 12, "\x02\x00\x00\x00\x00\x01", 6);

@@ -46,8 +46,8 @@ void pg_tcp(pg_buf_t *out, uint16_t sport, uint16_t dport, uint32_t seq, uint32_
 
 /* IPv4 header in front of l4 (with `optlen` bytes of NOP options, a
  * multiple of 4), fragment fields given raw: frag = MF flag | offset/8. */
-void pg_ipv4(pg_buf_t *out, const cw_addr_t *src, const cw_addr_t *dst, uint8_t proto,
-             uint16_t id, uint16_t frag, unsigned optlen, const void *l4, size_t l4len);
+void pg_ipv4(pg_buf_t *out, const cw_addr_t *src, const cw_addr_t *dst, uint8_t proto, uint16_t id,
+             uint16_t frag, unsigned optlen, const void *l4, size_t l4len);
 
 /* IPv6 header; `ext` is a raw extension-header chain whose first header
  * type is first_nh (or ext NULL and first_nh the transport protocol). */
@@ -64,7 +64,7 @@ void pg_eth_udp(pg_buf_t *out, const char *src, uint16_t sport, const char *dst,
                 const void *payload, size_t len);
 
 /* Splits an IPv4 datagram's payload (l4) into fragments of at most `mtu`
- * payload bytes (a multiple of 8), each a full Ethernet frame in frames[]. 
+ * payload bytes (a multiple of 8), each a full Ethernet frame in frames[].
  * Returns the number of fragments. */
 size_t pg_ipv4_fragments(pg_buf_t *frames, size_t maxframes, const cw_addr_t *src,
                          const cw_addr_t *dst, uint8_t proto, uint16_t id, const void *l4,

@@ -95,8 +95,8 @@ static void add_ip(sipgen_t *g, double t, const char *src, const char *dst, uint
     add_frame(g, t, &frame);
 }
 
-void sg_udp(sipgen_t *g, double t, const char *src, uint16_t sport, const char *dst,
-            uint16_t dport, const void *payload, size_t len)
+void sg_udp(sipgen_t *g, double t, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+            const void *payload, size_t len)
 {
     static pg_buf_t l4;
 
@@ -152,8 +152,7 @@ static void send_msg(sipgen_t *g, sg_call_t *c, double t, bool from_caller, cons
     }
 }
 
-void sg_tcp_raw(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const void *data,
-                size_t len)
+void sg_tcp_raw(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const void *data, size_t len)
 {
     tcp_seg(g, c, t, from_caller, 0x18, data, len);
 }
@@ -244,9 +243,8 @@ void sg_request(sipgen_t *g, sg_call_t *c, double t, const char *method, unsigne
     message(g, c, t, line, cseq, method, from_caller, in_dialog, sdp, extra, from_caller);
 }
 
-void sg_response(sipgen_t *g, sg_call_t *c, double t, int code, const char *reason,
-                 unsigned cseq, const char *method, bool to_caller, bool with_tag, bool sdp,
-                 const char *extra)
+void sg_response(sipgen_t *g, sg_call_t *c, double t, int code, const char *reason, unsigned cseq,
+                 const char *method, bool to_caller, bool with_tag, bool sdp, const char *extra)
 {
     char line[128];
 

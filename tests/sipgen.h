@@ -20,13 +20,13 @@ typedef struct sg_call {
     char call_id[96];
     char from_tag[32], to_tag[32];
     char caller_ip[48], callee_ip[48];
-    uint16_t caller_port, callee_port;     /* signalling */
-    uint16_t caller_rtp, callee_rtp;       /* media ports in SDP */
+    uint16_t caller_port, callee_port; /* signalling */
+    uint16_t caller_rtp, callee_rtp;   /* media ports in SDP */
     enum sg_transport transport;
     unsigned tcp_chunk; /* TCP: split each message into segments of this size (0: whole) */
     uint32_t seq[2];    /* TCP sequence numbers: [0] caller->callee, [1] back */
     bool tcp_open;
-    int fragment_mtu;   /* IPv6/IPv4: fragment datagrams larger than this (0: never) */
+    int fragment_mtu; /* IPv6/IPv4: fragment datagrams larger than this (0: never) */
 } sg_call_t;
 
 sipgen_t *sipgen_new(void);
@@ -44,17 +44,16 @@ void sg_request(sipgen_t *g, sg_call_t *c, double t, const char *method, unsigne
                 bool from_caller, bool in_dialog, bool sdp, const char *extra);
 
 /* A response to a request of the caller (to_caller) or the callee. */
-void sg_response(sipgen_t *g, sg_call_t *c, double t, int code, const char *reason,
-                 unsigned cseq, const char *method, bool to_caller, bool with_tag, bool sdp,
-                 const char *extra);
+void sg_response(sipgen_t *g, sg_call_t *c, double t, int code, const char *reason, unsigned cseq,
+                 const char *method, bool to_caller, bool with_tag, bool sdp, const char *extra);
 
 /* Raw bytes on the call's TCP connection (several messages at once, say). */
 void sg_tcp_raw(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const void *data,
                 size_t len);
 
 /* Raw UDP payload from one endpoint to another (for RTP and noise). */
-void sg_udp(sipgen_t *g, double t, const char *src, uint16_t sport, const char *dst,
-            uint16_t dport, const void *payload, size_t len);
+void sg_udp(sipgen_t *g, double t, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+            const void *payload, size_t len);
 
 /* A whole frame, as built with pcapgen. */
 void sg_frame(sipgen_t *g, double t, const pg_buf_t *frame);

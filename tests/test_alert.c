@@ -20,9 +20,9 @@ static char out[64], prog[64];
 static json_t *incident(int id)
 {
     return json_pack("{s:i, s:s, s:f, s:f, s:s, s:{s:{s:s, s:f}, s:n}, s:[]}", "id", id, "kind",
-                     "drops_with_congestion", "start", 1700000000.5, "end", 1700000060.0,
-                     "summary", "3 calls dropped", "evidence", "link", "name", "wan0",
-                     "util_max_pct", 97.0, "cpu", "top_talkers");
+                     "drops_with_congestion", "start", 1700000000.5, "end", 1700000060.0, "summary",
+                     "3 calls dropped", "evidence", "link", "name", "wan0", "util_max_pct", 97.0,
+                     "cpu", "top_talkers");
 }
 
 static int setup(void **state)
@@ -165,14 +165,12 @@ static void test_webhook_body(void **state)
     open = alert_webhook_body(inc, false);
     res = alert_webhook_body(inc, true);
     assert_int_equal(json_array_size(open), 1);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(json_array_get(open, 0), "labels"),
-                                          "alertname")),
-        "CallsDroppedWithCongestion");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(json_array_get(open, 0), "labels"),
-                                          "link")),
-        "wan0");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(open, 0), "labels"), "alertname")),
+                        "CallsDroppedWithCongestion");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(open, 0), "labels"), "link")),
+                        "wan0");
     assert_string_equal(json_string_value(json_object_get(json_array_get(open, 0), "startsAt")),
                         "2023-11-14T22:13:20.500Z");
     assert_null(json_object_get(json_array_get(open, 0), "endsAt"));

@@ -97,9 +97,9 @@ static void test_write_query(void **state)
     r = calldb_query(db, &f, err, sizeof(err));
     assert_int_equal(json_integer_value(json_object_get(r, "total")), 120);
     assert_int_equal(json_array_size(json_object_get(r, "calls")), 5);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(r, "calls"), 0), "call_id")),
-        "call-1197");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r, "calls"), 0), "call_id")),
+                        "call-1197");
     json_decref(r);
 
     /* A record written again (the call changed) replaces the first. */

@@ -32,6 +32,7 @@ struct call_case {
     bool one_way;
 };
 
+// clang-format off
 static const struct call_case cases[] = {
     { "answered, BYE", { "0 > INVITE 1 sdp", "0.1 < 100 1 INVITE", "1 < 180 1 INVITE tag",
                          "3 < 200 1 INVITE tag sdp", "3.1 > ACK 1 tag", "60 > BYE 2 tag",
@@ -111,6 +112,7 @@ static const struct call_case cases[] = {
     { "answered, idle for an hour", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "3700 tick" },
       "answered", 200, "idle_timeout", 1, false },
 };
+// clang-format on
 
 static sip_msg_t msg;
 
@@ -160,7 +162,8 @@ static void make_msg(const char *line, double *t, char *kind)
     if (strstr(rest, "sdp")) {
         msg.has_sdp = true;
         msg.sdp.nmedia = 1;
-        msg.sdp.media[0].port = strstr(rest, "port=") ? (uint16_t)atoi(strstr(rest, "port=") + 5) : 4000;
+        msg.sdp.media[0].port =
+            strstr(rest, "port=") ? (uint16_t)atoi(strstr(rest, "port=") + 5) : 4000;
         msg.sdp.media[0].has_addr = true;
         cw_addr_parse("10.0.0.9", &msg.sdp.media[0].addr);
         snprintf(msg.sdp.media[0].type, sizeof(msg.sdp.media[0].type), "audio");
@@ -220,8 +223,8 @@ static void test_cases(void **state)
                      call_outcome_name(call_outcome(list[0])), call_sip_code(list[0]),
                      call_end_reason(list[0]), call_one_way(list[0]));
         if (c->end >= 0 && call_end(list[0]) != (cw_ns_t)(c->end * 1e9))
-            fail_msg("%s: end %.3f, expected %.3f", c->name,
-                     cw_ns_to_sec(call_end(list[0])), c->end);
+            fail_msg("%s: end %.3f, expected %.3f", c->name, cw_ns_to_sec(call_end(list[0])),
+                     c->end);
         calls_free(t);
     }
 }

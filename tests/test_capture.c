@@ -348,7 +348,9 @@ static void test_direct_reader(void **state)
     /* Times with the top bit set: libpcap takes them as signed in the
      * file's own byte order and as unsigned in the other. */
     for (int order = 0; order < 2; order++) {
-        uint32_t words[] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1, 0x80000001, 0x800a6f53, 60, 60 };
+        uint32_t words[] = {
+            0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1, 0x80000001, 0x800a6f53, 60, 60
+        };
         uint8_t zero[60] = { 0 };
         FILE *f = fopen(path, "wb");
 
@@ -446,7 +448,7 @@ static void test_direct_pcapng_hands_over(void **state)
     write_capture(&fmt_cases[2], 5, CW_SEC(1000));
     f = fopen(path, "ab");
     assert_non_null(f);
-    append_block(f, 5, stats, sizeof(stats)); /* interface statistics */
+    append_block(f, 5, stats, sizeof(stats));          /* interface statistics */
     append_block(f, 0x40000bad, stats, sizeof(stats)); /* a custom block */
     append_epb(f, 0, 2000000000000ull, frame, sizeof(frame));
     fclose(f);
@@ -518,10 +520,14 @@ static void test_steps_follow_packet_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_formats_and_links),   cmocka_unit_test(test_truncated_file),
-        cmocka_unit_test(test_not_a_capture),       cmocka_unit_test(test_unsupported_linktype),
-        cmocka_unit_test(test_snaplen_cut_counted), cmocka_unit_test(test_steps_follow_packet_time),
-        cmocka_unit_test(test_direct_reader),       cmocka_unit_test(test_direct_hands_over),
+        cmocka_unit_test(test_formats_and_links),
+        cmocka_unit_test(test_truncated_file),
+        cmocka_unit_test(test_not_a_capture),
+        cmocka_unit_test(test_unsupported_linktype),
+        cmocka_unit_test(test_snaplen_cut_counted),
+        cmocka_unit_test(test_steps_follow_packet_time),
+        cmocka_unit_test(test_direct_reader),
+        cmocka_unit_test(test_direct_hands_over),
         cmocka_unit_test(test_direct_pcapng_hands_over),
     };
 

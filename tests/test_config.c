@@ -139,8 +139,10 @@ static const struct bad_case bad_cases[] = {
     { "[probe]\nstep = 5\n[nonsense]\n", ":3: unknown section [nonsense]" },
     { "[link x]\nsnmp = 10.0.0.1\nversion = 3\nifindex = 2\n", ":1: [link x]: SNMP v3 needs user" },
     { "[probe]\n# a comment\n\nfilter = "
-      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xx"
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nstep = 10\n",
       ":4: line too long" },
 };

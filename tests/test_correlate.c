@@ -18,16 +18,17 @@
 
 struct timeline {
     const char *name;
-    double base_bps;           /* traffic outside the spike */
-    double spike_bps;          /* traffic during [spike_from, spike_to) */
-    int spike_from, spike_to;  /* seconds */
-    double link_pct_spike;     /* link utilisation during the spike (0: no link) */
-    double cpu_pct_spike;      /* CPU during the spike (0: no CPU series) */
-    int drops[16];             /* drop times in seconds, 0-terminated */
-    int end;                   /* last step */
-    const char *kinds;         /* expected incident kinds, space separated */
+    double base_bps;          /* traffic outside the spike */
+    double spike_bps;         /* traffic during [spike_from, spike_to) */
+    int spike_from, spike_to; /* seconds */
+    double link_pct_spike;    /* link utilisation during the spike (0: no link) */
+    double cpu_pct_spike;     /* CPU during the spike (0: no CPU series) */
+    int drops[16];            /* drop times in seconds, 0-terminated */
+    int end;                  /* last step */
+    const char *kinds;        /* expected incident kinds, space separated */
 };
 
+// clang-format off
 static const struct timeline cases[] = {
     { "drops during a traffic spike", 300e3, 3e6, 600, 720, 0, 0,
       { 630, 640, 650, 660 }, 1200, "drops_with_congestion" },
@@ -47,6 +48,7 @@ static const struct timeline cases[] = {
     { "tiny traffic tripling is no spike", 10e3, 40e3, 600, 900, 0, 0, { 630, 640, 650 }, 1200,
       "call_degradation" },
 };
+// clang-format on
 
 struct seen {
     char kinds[256];

@@ -187,9 +187,9 @@ static void test_lying_lengths_v6(void **state)
     udp_datagram(&ip, "2001:db8::1", "2001:db8::2", 0);
     ip.data[4] = 0x7f;
     pg_link(&frame, PG_LINK_ETHERNET, 0, NULL, ip.data, ip.len);
-    assert_int_equal(decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len,
-                                  (uint32_t)frame.len, &p),
-                     DECODE_MALFORMED);
+    assert_int_equal(
+        decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len, (uint32_t)frame.len, &p),
+        DECODE_MALFORMED);
     assert_int_equal(p.reason, DR_IPV6_BAD_PAYLOAD_LENGTH);
 
     /* An extension header longer than the packet. */
@@ -198,9 +198,9 @@ static void test_lying_lengths_v6(void **state)
     pg_ipv6(&ip, &s, &t, 60, ext, sizeof(ext), l4.data, l4.len);
     frame.len = 0;
     pg_link(&frame, PG_LINK_ETHERNET, 0, NULL, ip.data, ip.len);
-    assert_int_equal(decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len,
-                                  (uint32_t)frame.len, &p),
-                     DECODE_MALFORMED);
+    assert_int_equal(
+        decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len, (uint32_t)frame.len, &p),
+        DECODE_MALFORMED);
     assert_int_equal(p.reason, DR_IPV6_EXT_TRUNCATED);
     decoder_free(d);
 }
@@ -221,9 +221,9 @@ static void test_ipv6_extension_chain(void **state)
     pg_udp(&l4, 5060, 5062, payload, sizeof(payload) - 1);
     pg_ipv6(&ip, &s, &t, 0, ext, sizeof(ext), l4.data, l4.len);
     pg_link(&frame, PG_LINK_ETHERNET, 0, NULL, ip.data, ip.len);
-    assert_int_equal(decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len,
-                                  (uint32_t)frame.len, &p),
-                     DECODE_OK);
+    assert_int_equal(
+        decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len, (uint32_t)frame.len, &p),
+        DECODE_OK);
     assert_int_equal(p.proto, 17);
     assert_int_equal(p.dport, 5062);
     assert_int_equal(p.payload_len, sizeof(payload) - 1);
@@ -241,9 +241,9 @@ static void test_tcp(void **state)
     pg_tcp(&l4, 40000, 5060, 1000, 2000, TCP_ACK | TCP_PSH, payload, sizeof(payload) - 1);
     pg_ipv4(&ip, &s, &t, 6, 1, 0, 0, l4.data, l4.len);
     pg_link(&frame, PG_LINK_ETHERNET, 0, NULL, ip.data, ip.len);
-    assert_int_equal(decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len,
-                                  (uint32_t)frame.len, &p),
-                     DECODE_OK);
+    assert_int_equal(
+        decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len, (uint32_t)frame.len, &p),
+        DECODE_OK);
     assert_int_equal(p.proto, 6);
     assert_int_equal(p.tcp_seq, 1000);
     assert_int_equal(p.tcp_ack, 2000);
@@ -252,14 +252,14 @@ static void test_tcp(void **state)
 
     /* Data offset below 5 and past the end. */
     frame.data[14 + 20 + 12] = 0x40;
-    assert_int_equal(decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len,
-                                  (uint32_t)frame.len, &p),
-                     DECODE_MALFORMED);
+    assert_int_equal(
+        decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len, (uint32_t)frame.len, &p),
+        DECODE_MALFORMED);
     assert_int_equal(p.reason, DR_TCP_BAD_OFFSET);
     frame.data[14 + 20 + 12] = 0xf0;
-    assert_int_equal(decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len,
-                                  (uint32_t)frame.len, &p),
-                     DECODE_MALFORMED);
+    assert_int_equal(
+        decode_frame(d, DLT_EN10MB, 1, frame.data, (uint32_t)frame.len, (uint32_t)frame.len, &p),
+        DECODE_MALFORMED);
     assert_int_equal(p.reason, DR_TCP_BAD_OFFSET);
     decoder_free(d);
 }

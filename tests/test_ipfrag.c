@@ -47,6 +47,7 @@ struct order_case {
     uint32_t total;
 };
 
+// clang-format off
 static const struct order_case orders[] = {
     { "in order", { { 0, 1000, true, IPFRAG_HELD }, { 1000, 1000, true, IPFRAG_HELD },
                     { 2000, 500, false, IPFRAG_DONE } }, 3, 2500 },
@@ -60,6 +61,7 @@ static const struct order_case orders[] = {
                               { 1496, 4, false, IPFRAG_DONE } }, 3, 1500 },
     { "single last fragment at 0", { { 0, 30, false, IPFRAG_DONE } }, 1, 30 },
 };
+// clang-format on
 
 static void test_orders(void **state)
 {
@@ -101,14 +103,12 @@ static void test_conflicting_overlap(void **state)
     (void)state;
     memset(other, 0xee, sizeof(other));
     assert_int_equal(ipfrag_add(f, 1, &k, 0, data, 1000, true, &out, &outlen), IPFRAG_HELD);
-    assert_int_equal(ipfrag_add(f, 1, &k, 504, other, 1000, true, &out, &outlen),
-                     IPFRAG_OVERLAP);
+    assert_int_equal(ipfrag_add(f, 1, &k, 504, other, 1000, true, &out, &outlen), IPFRAG_OVERLAP);
     ipfrag_get_stats(f, &st);
     assert_int_equal(st.overlaps, 1);
     assert_int_equal(st.held, 0);
     /* A last fragment that moves the end of a known datagram conflicts too. */
-    assert_int_equal(ipfrag_add(f, 1, &k, 1000, data + 1000, 8, false, &out, &outlen),
-                     IPFRAG_HELD);
+    assert_int_equal(ipfrag_add(f, 1, &k, 1000, data + 1000, 8, false, &out, &outlen), IPFRAG_HELD);
     assert_int_equal(ipfrag_add(f, 1, &k, 1000, data + 1000, 16, false, &out, &outlen),
                      IPFRAG_OVERLAP);
     ipfrag_free(f);
@@ -125,8 +125,7 @@ static void test_bad_and_too_big(void **state)
     /* Non-final fragment not a multiple of 8. */
     assert_int_equal(ipfrag_add(f, 1, &k, 0, data, 1001, true, &out, &outlen), IPFRAG_BAD);
     /* Reaching past 65535. */
-    assert_int_equal(ipfrag_add(f, 1, &k, 65528, data, 16, false, &out, &outlen),
-                     IPFRAG_TOO_BIG);
+    assert_int_equal(ipfrag_add(f, 1, &k, 65528, data, 16, false, &out, &outlen), IPFRAG_TOO_BIG);
     ipfrag_free(f);
 }
 
@@ -140,8 +139,7 @@ static void test_timeout(void **state)
 
     (void)state;
     assert_int_equal(ipfrag_add(f, CW_SEC(0), &k1, 0, data, 8, true, &out, &outlen), IPFRAG_HELD);
-    assert_int_equal(ipfrag_add(f, CW_SEC(20), &k2, 0, data, 8, true, &out, &outlen),
-                     IPFRAG_HELD);
+    assert_int_equal(ipfrag_add(f, CW_SEC(20), &k2, 0, data, 8, true, &out, &outlen), IPFRAG_HELD);
     assert_int_equal(ipfrag_expire(f, CW_SEC(30)), 0);
     assert_int_equal(ipfrag_expire(f, CW_SEC(31)), 1);
     ipfrag_get_stats(f, &st);
@@ -182,8 +180,7 @@ static void test_memory_bound(void **state)
     {
         ipfrag_key_t k = key(999);
 
-        assert_int_equal(ipfrag_add(f, 1000, &k, 4000, data, 8, false, &out, &outlen),
-                         IPFRAG_DONE);
+        assert_int_equal(ipfrag_add(f, 1000, &k, 4000, data, 8, false, &out, &outlen), IPFRAG_DONE);
         assert_int_equal(outlen, 4008);
     }
     ipfrag_free(f);
@@ -220,12 +217,9 @@ static void test_keys_separate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_orders),
-        cmocka_unit_test(test_conflicting_overlap),
-        cmocka_unit_test(test_bad_and_too_big),
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_memory_bound),
-        cmocka_unit_test(test_datagram_over_limit),
+        cmocka_unit_test(test_orders),          cmocka_unit_test(test_conflicting_overlap),
+        cmocka_unit_test(test_bad_and_too_big), cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_memory_bound),    cmocka_unit_test(test_datagram_over_limit),
         cmocka_unit_test(test_keys_separate),
     };
 

@@ -110,9 +110,8 @@ static json_t *stream_by_ssrc(media_t *m, uint32_t ssrc, json_t **all)
 
     *all = media_streams_json(m, NULL);
     snprintf(want, sizeof(want), "0x%08X", ssrc);
-    json_array_foreach(*all, i, s)
-        if (strcmp(json_string_value(json_object_get(s, "ssrc")), want) == 0)
-            return s;
+    json_array_foreach(
+        *all, i, s) if (strcmp(json_string_value(json_object_get(s, "ssrc")), want) == 0) return s;
     fail_msg("no stream with SSRC %s", want);
     return NULL;
 }
@@ -121,7 +120,8 @@ static void test_links_and_rtcp_next_port(void **state)
 {
     media_t *m = media_new(0, 0, true, NULL);
     sdp_codec_t pcmu = { 0, "PCMU", 8000 };
-    sdp_info_t offer = sdp_at("10.0.0.1", 4000, 1, &pcmu), answer = sdp_at("10.0.0.2", 5000, 1, &pcmu);
+    sdp_info_t offer = sdp_at("10.0.0.1", 4000, 1, &pcmu),
+               answer = sdp_at("10.0.0.2", 5000, 1, &pcmu);
     json_t *all, *s, *r;
 
     (void)state;
@@ -171,9 +171,12 @@ static void test_codec_sets_shared_and_distinct(void **state)
     media_expect(m, "call-1", &a_amr, true, T0);
     media_expect(m, "call-1", &a, true, T0);
     for (uint16_t i = 0; i < 3; i++) {
-        assert_true(rtp(m, "10.9.9.9", 9000, "10.0.1.1", 4000, T0 + i * (20 * CW_NS_PER_MS), 96, i, 1));
-        assert_true(rtp(m, "10.9.9.9", 9002, "10.0.1.2", 4000, T0 + i * (20 * CW_NS_PER_MS), 96, i, 2));
-        assert_true(rtp(m, "10.9.9.9", 9004, "10.0.1.3", 4000, T0 + i * (20 * CW_NS_PER_MS), 96, i, 3));
+        assert_true(
+            rtp(m, "10.9.9.9", 9000, "10.0.1.1", 4000, T0 + i * (20 * CW_NS_PER_MS), 96, i, 1));
+        assert_true(
+            rtp(m, "10.9.9.9", 9002, "10.0.1.2", 4000, T0 + i * (20 * CW_NS_PER_MS), 96, i, 2));
+        assert_true(
+            rtp(m, "10.9.9.9", 9004, "10.0.1.3", 4000, T0 + i * (20 * CW_NS_PER_MS), 96, i, 3));
     }
     assert_true(rtp(m, "10.9.9.9", 9000, "10.0.1.1", 4000, T0 + (70 * CW_NS_PER_MS), 101, 3, 1));
     s = stream_by_ssrc(m, 1, &all);
@@ -281,11 +284,12 @@ static void test_step_loss_late_packet(void **state)
     nsteps = 0;
     media_expect(m, "late", &s, true, T0);
     for (unsigned i = 0; i < 4; i++)
-        assert_true(rtp(m, "10.9.9.9", 9000, "10.0.3.1", 4000, T0 + i * (20 * CW_NS_PER_MS), 0, first[i], 7));
+        assert_true(rtp(m, "10.9.9.9", 9000, "10.0.3.1", 4000, T0 + i * (20 * CW_NS_PER_MS), 0,
+                        first[i], 7));
     media_step(m, T0 + CW_SEC(1), CW_SEC(1), &sum);
     for (unsigned i = 0; i < 3; i++)
-        assert_true(rtp(m, "10.9.9.9", 9000, "10.0.3.1", 4000, T0 + CW_SEC(1) + i * (20 * CW_NS_PER_MS), 0,
-                        second[i], 7));
+        assert_true(rtp(m, "10.9.9.9", 9000, "10.0.3.1", 4000,
+                        T0 + CW_SEC(1) + i * (20 * CW_NS_PER_MS), 0, second[i], 7));
     media_step(m, T0 + CW_SEC(2), CW_SEC(1), &sum);
     assert_int_equal(nsteps, 2);
     assert_float_equal(step_loss[0], 20.0, 1e-9); /* 1 of 5 */

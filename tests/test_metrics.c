@@ -53,8 +53,7 @@ static void test_latest_and_range(void **state)
     assert_int_equal(metrics_range(m, "cpu.fw1.pct", 0, CW_SEC(5000), ts, vs, 2000),
                      METRICS_HISTORY);
     assert_int_equal(ts[0], CW_SEC(1500 - METRICS_HISTORY));
-    assert_int_equal(metrics_range(m, "cpu.fw1.pct", CW_SEC(1000), CW_SEC(1009), ts, vs, 2000),
-                     10);
+    assert_int_equal(metrics_range(m, "cpu.fw1.pct", CW_SEC(1000), CW_SEC(1009), ts, vs, 2000), 10);
     assert_true(vs[0] == 1000.0);
     assert_int_equal(metrics_range(m, "cpu.fw1.pct", CW_SEC(1000), CW_SEC(1009), ts, vs, 3), 3);
     assert_int_equal(metrics_range(m, "nope", 0, CW_SEC(9), ts, vs, 10), 0);

@@ -47,6 +47,7 @@ static void test_looks_like(void **state)
     }
 }
 
+// clang-format off
 static const char invite[] =
     "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
     "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n"
@@ -70,6 +71,7 @@ static const char invite[] =
     "a=rtpmap:96 opus/48000/2\r\n"
     "a=rtpmap:101 telephone-event/8000\r\n"
     "a=sendonly\r\n";
+// clang-format on
 
 static void test_parse_invite(void **state)
 {
@@ -112,8 +114,8 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     { "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\r\n" }, /* no Call-ID etc. */
     { "INVITE sip:b@c SIP/2.0\r\nCall-ID: x\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\n"
-      "CSeq: abc INVITE\r\n\r\n" }, /* CSeq not a number */
-    { "INVITE sip:b@c SIP/2.0\r\nCall-ID: x\r\n" },                          /* cut short */
+      "CSeq: abc INVITE\r\n\r\n" },                 /* CSeq not a number */
+    { "INVITE sip:b@c SIP/2.0\r\nCall-ID: x\r\n" }, /* cut short */
     { "garbage" },
 };
 
@@ -130,24 +132,22 @@ static void test_parse_rejects(void **state)
 
 static void test_response_and_reason(void **state)
 {
-    static const char bye[] =
-        "BYE sip:alice@192.0.2.4 SIP/2.0\r\n"
-        "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKnashds7\r\n"
-        "From: <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
-        "To: <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
-        "Call-ID: a84b4c76e66710\r\n"
-        "CSeq: 231 BYE\r\n"
-        "Reason: Q.850;cause=41;text=\"Temporary failure\"\r\n"
-        "Content-Length: 0\r\n\r\n";
-    static const char resp[] =
-        "SIP/2.0 486 Busy Here\r\n"
-        "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKnashds7\r\n"
-        "From: <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
-        "To: <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
-        "Call-ID: a84b4c76e66710\r\n"
-        "CSeq: 1 INVITE\r\n"
-        "Server: PBX 2.0\r\n"
-        "Content-Length: 0\r\n\r\n";
+    static const char bye[] = "BYE sip:alice@192.0.2.4 SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKnashds7\r\n"
+                              "From: <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+                              "To: <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+                              "Call-ID: a84b4c76e66710\r\n"
+                              "CSeq: 231 BYE\r\n"
+                              "Reason: Q.850;cause=41;text=\"Temporary failure\"\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    static const char resp[] = "SIP/2.0 486 Busy Here\r\n"
+                               "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKnashds7\r\n"
+                               "From: <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+                               "To: <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+                               "Call-ID: a84b4c76e66710\r\n"
+                               "CSeq: 1 INVITE\r\n"
+                               "Server: PBX 2.0\r\n"
+                               "Content-Length: 0\r\n\r\n";
     sip_msg_t *m = calloc(1, sizeof(*m));
 
     (void)state;

@@ -22,9 +22,14 @@ struct long_case {
 };
 
 static const struct long_case long_cases[] = {
-    { "10", 1, 100, 0, 10 },  { "-5", -10, 10, 0, -5 },       { "", 0, 10, -EINVAL, 0 },
-    { "10x", 0, 100, -EINVAL, 0 }, { " 10", 0, 100, 0, 10 }, { "101", 0, 100, -ERANGE, 0 },
-    { "99999999999999999999", 0, 100, -ERANGE, 0 }, { "0", 1, 10, -ERANGE, 0 },
+    { "10", 1, 100, 0, 10 },
+    { "-5", -10, 10, 0, -5 },
+    { "", 0, 10, -EINVAL, 0 },
+    { "10x", 0, 100, -EINVAL, 0 },
+    { " 10", 0, 100, 0, 10 },
+    { "101", 0, 100, -ERANGE, 0 },
+    { "99999999999999999999", 0, 100, -ERANGE, 0 },
+    { "0", 1, 10, -ERANGE, 0 },
 };
 
 static void test_parse_long(void **state)
@@ -48,9 +53,9 @@ struct rate_case {
 };
 
 static const struct rate_case rate_cases[] = {
-    { "100M", 0, 100000000ULL }, { "1G", 0, 1000000000ULL }, { "512k", 0, 512000ULL },
-    { "2000000", 0, 2000000ULL }, { "1.5M", 0, 1500000ULL }, { "10Mbps", 0, 10000000ULL },
-    { "fast", -EINVAL, 0 },      { "-1M", -EINVAL, 0 },      { "5X", -EINVAL, 0 },
+    { "100M", 0, 100000000ULL },  { "1G", 0, 1000000000ULL }, { "512k", 0, 512000ULL },
+    { "2000000", 0, 2000000ULL }, { "1.5M", 0, 1500000ULL },  { "10Mbps", 0, 10000000ULL },
+    { "fast", -EINVAL, 0 },       { "-1M", -EINVAL, 0 },      { "5X", -EINVAL, 0 },
     { "", -EINVAL, 0 },
 };
 

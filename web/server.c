@@ -28,14 +28,14 @@
 /* libmicrohttpd, loaded when the server starts: with its TLS library it
  * brings ten more libraries, which an offline analysis does not need.  The
  * calls below go through this table. */
-#define MHDLIB_FUNCS(X) \
-    X(MHD_start_daemon) \
-    X(MHD_stop_daemon) \
-    X(MHD_is_feature_supported) \
-    X(MHD_lookup_connection_value) \
-    X(MHD_create_response_from_buffer) \
-    X(MHD_add_response_header) \
-    X(MHD_queue_response) \
+#define MHDLIB_FUNCS(X)                                                                            \
+    X(MHD_start_daemon)                                                                            \
+    X(MHD_stop_daemon)                                                                             \
+    X(MHD_is_feature_supported)                                                                    \
+    X(MHD_lookup_connection_value)                                                                 \
+    X(MHD_create_response_from_buffer)                                                             \
+    X(MHD_add_response_header)                                                                     \
+    X(MHD_queue_response)                                                                          \
     X(MHD_destroy_response)
 
 static struct mhdlib_fns {
@@ -298,7 +298,8 @@ static void remember(web_t *w, const uint64_t h[2], time_t now)
 /* Checks "Authorization: Basic ..." against the users file. */
 static bool authorized(web_t *w, struct MHD_Connection *c)
 {
-    const char *h = mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *h =
+        mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     unsigned char dec[WEB_AUTH_MAX + 1];
     size_t n = 0;
     char *colon;
@@ -481,19 +482,20 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, web_reply_t *r, cons
     enum MHD_Result ret;
 
     if (r->static_body)
-        resp =
-            mhdlib.MHD_create_response_from_buffer(r->len, (void *)r->static_body, MHD_RESPMEM_PERSISTENT);
+        resp = mhdlib.MHD_create_response_from_buffer(r->len, (void *)r->static_body,
+                                                      MHD_RESPMEM_PERSISTENT);
     else
         resp = mhdlib.MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
-                                               r->body ? MHD_RESPMEM_MUST_FREE
-                                                       : MHD_RESPMEM_PERSISTENT);
+                                                      r->body ? MHD_RESPMEM_MUST_FREE
+                                                              : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(r->body);
         return MHD_NO;
     }
     r->body = NULL; /* MHD frees it */
     mhdlib.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
-    mhdlib.MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
+    mhdlib.MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                   r->cache ? r->cache : "no-store");
     if (r->etag[0])
         mhdlib.MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
     mhdlib.MHD_add_response_header(resp, "Content-Security-Policy", csp);
@@ -514,7 +516,8 @@ static bool has_body(struct MHD_Connection *c)
         mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
     return (cl && strcmp(cl, "0") != 0) ||
-           mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+           mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                              MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -787,7 +790,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
     w->d = mhdlib.MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, ops,
-                            MHD_OPTION_END);
+                                   MHD_OPTION_END);
     if (!w->d) {
         if (w->info.tls)
             snprintf(err, errlen,

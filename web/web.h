@@ -84,5 +84,4 @@ const char *web_url(const web_t *w);
 /* Stops serving: waits for requests in progress and frees w.  Accepts NULL. */
 void web_stop(web_t *w);
 
-
 #endif

@@ -122,8 +122,9 @@ static struct stream *stream_for(uint32_t src, uint16_t sport, uint32_t dst, uin
     }
     if (g.nstreams == MAX_STREAMS)
         return NULL;
-    g.streams[g.nstreams] = (struct stream){ .src = src, .dst = dst, .sport = sport,
-                                             .dport = dport, .ssrc = ssrc, .first_seq = -1 };
+    g.streams[g.nstreams] = (struct stream){
+        .src = src, .dst = dst, .sport = sport, .dport = dport, .ssrc = ssrc, .first_seq = -1
+    };
     return &g.streams[g.nstreams++];
 }
 
@@ -187,8 +188,8 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg, struct nfq
     if (g.mode == M_LOSS) {
         if ((double)(h % 1000000) < g.loss_pct * 10000.0) {
             s->dropped++;
-            fprintf(g.log, "drop %.6f %s:%u > %s:%u ssrc 0x%08X seq %u\n", now, ip_s(src, a),
-                    sport, ip_s(dst, b), dport, ssrc, seq);
+            fprintf(g.log, "drop %.6f %s:%u > %s:%u ssrc 0x%08X seq %u\n", now, ip_s(src, a), sport,
+                    ip_s(dst, b), dport, ssrc, seq);
             return nfq_set_verdict(qh, id, NF_DROP, 0, NULL);
         }
         g.passed++;
@@ -259,16 +260,35 @@ int main(int argc, char **argv)
     g.seed = 1;
     while ((opt = getopt(argc, argv, "q:m:p:j:S:a:d:T:l:h")) != -1) {
         switch (opt) {
-        case 'q': queue = (long)parse_num(optarg, "queue", 0, 65535); break;
-        case 'm': mode = optarg; break;
-        case 'p': g.loss_pct = parse_num(optarg, "loss percentage", 0, 100); break;
-        case 'j': g.jitter_max_ms = parse_num(optarg, "jitter", 0, 1000); break;
-        case 'S': g.seed = (uint64_t)parse_num(optarg, "seed", 0, 4294967295.0); break;
-        case 'a': after = parse_num(optarg, "start offset", 0, MAX_TOTAL); break;
-        case 'd': duration = parse_num(optarg, "duration", 0, MAX_TOTAL); break;
-        case 'T': total = parse_num(optarg, "total time", 1, MAX_TOTAL); break;
-        case 'l': logfile = optarg; break;
-        default: usage();
+        case 'q':
+            queue = (long)parse_num(optarg, "queue", 0, 65535);
+            break;
+        case 'm':
+            mode = optarg;
+            break;
+        case 'p':
+            g.loss_pct = parse_num(optarg, "loss percentage", 0, 100);
+            break;
+        case 'j':
+            g.jitter_max_ms = parse_num(optarg, "jitter", 0, 1000);
+            break;
+        case 'S':
+            g.seed = (uint64_t)parse_num(optarg, "seed", 0, 4294967295.0);
+            break;
+        case 'a':
+            after = parse_num(optarg, "start offset", 0, MAX_TOTAL);
+            break;
+        case 'd':
+            duration = parse_num(optarg, "duration", 0, MAX_TOTAL);
+            break;
+        case 'T':
+            total = parse_num(optarg, "total time", 1, MAX_TOTAL);
+            break;
+        case 'l':
+            logfile = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (queue < 0 || !mode || optind != argc)

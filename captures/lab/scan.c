@@ -183,16 +183,35 @@ int main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "s:t:p:r:c:d:L:S:Rh")) != -1) {
         switch (opt) {
-        case 's': src_s = optarg; break;
-        case 't': tgt_s = optarg; break;
-        case 'p': port = parse_long(optarg, "port", 1, 65535); break;
-        case 'r': rate = parse_long(optarg, "rate", 1, MAX_RATE); break;
-        case 'c': count = (unsigned long)parse_long(optarg, "count", 1, (long)MAX_COUNT); break;
-        case 'd': duration = parse_long(optarg, "duration", 1, MAX_DURATION); break;
-        case 'L': lab_s = optarg; break;
-        case 'S': seed = parse_long(optarg, "seed", 0, 0x7fffffff); break;
-        case 'R': rt = 1; break;
-        default: usage();
+        case 's':
+            src_s = optarg;
+            break;
+        case 't':
+            tgt_s = optarg;
+            break;
+        case 'p':
+            port = parse_long(optarg, "port", 1, 65535);
+            break;
+        case 'r':
+            rate = parse_long(optarg, "rate", 1, MAX_RATE);
+            break;
+        case 'c':
+            count = (unsigned long)parse_long(optarg, "count", 1, (long)MAX_COUNT);
+            break;
+        case 'd':
+            duration = parse_long(optarg, "duration", 1, MAX_DURATION);
+            break;
+        case 'L':
+            lab_s = optarg;
+            break;
+        case 'S':
+            seed = parse_long(optarg, "seed", 0, 0x7fffffff);
+            break;
+        case 'R':
+            rt = 1;
+            break;
+        default:
+            usage();
         }
     }
     if (!src_s || !tgt_s || optind != argc)
@@ -211,10 +230,8 @@ int main(int argc, char **argv)
         return 2;
     }
     /* Both ends inside the lab: every target address, not just the first. */
-    if (!in_prefix(src, lnet, lmask) || !in_prefix(tnet, lnet, lmask) ||
-        (tmask & lmask) != lmask) {
-        fprintf(stderr, "scan: refusing %s -> %s: outside the lab range %s\n", src_s, tgt_s,
-                lab_s);
+    if (!in_prefix(src, lnet, lmask) || !in_prefix(tnet, lnet, lmask) || (tmask & lmask) != lmask) {
+        fprintf(stderr, "scan: refusing %s -> %s: outside the lab range %s\n", src_s, tgt_s, lab_s);
         return 2;
     }
     span = ~tmask + 1u;

@@ -11,7 +11,7 @@
 
 #include "common/util.h"
 
-#define BATCH_MAX    500
+#define BATCH_MAX     500
 #define BATCH_WAIT_MS 200
 
 struct qitem {
@@ -107,7 +107,8 @@ static void bind_quality(sqlite3_stmt *st, const json_t *rec)
     double mos = 0, mos_min = 0, loss = 0, jit = 0;
     size_t i, n = 0;
 
-    json_array_foreach(streams, i, s) {
+    json_array_foreach(streams, i, s)
+    {
         double m = json_number_value(json_object_get(s, "mos"));
         double mm = json_number_value(json_object_get(s, "mos_min"));
 
@@ -473,8 +474,9 @@ json_t *calldb_get(calldb_t *db, const char *call_id)
 
     if (!r)
         return NULL;
-    if (sqlite3_prepare_v2(r, "SELECT record FROM calls WHERE call_id = ? ORDER BY start DESC "
-                              "LIMIT 1",
+    if (sqlite3_prepare_v2(r,
+                           "SELECT record FROM calls WHERE call_id = ? ORDER BY start DESC "
+                           "LIMIT 1",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, call_id, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -514,10 +516,11 @@ json_t *calldb_incidents(calldb_t *db, double from, double to, char *err, size_t
         snprintf(err, errlen, "%s: cannot be read", db->path);
         return NULL;
     }
-    if (sqlite3_prepare_v2(r,
-                           "SELECT record FROM incidents WHERE (?1 <= 0 OR coalesce(end, 1e18) >= ?1)"
-                           " AND (?2 <= 0 OR start <= ?2) ORDER BY start, id",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            r,
+            "SELECT record FROM incidents WHERE (?1 <= 0 OR coalesce(end, 1e18) >= ?1)"
+            " AND (?2 <= 0 OR start <= ?2) ORDER BY start, id",
+            -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(r));
         reader_done(db, r);
         return NULL;

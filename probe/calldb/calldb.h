@@ -37,7 +37,7 @@ typedef struct calldb_filter {
     const char *addr;    /* substring of the caller's or callee's ip:port */
     const char *sort;    /* "start" (default), "setup_ms", "mos", "outcome" */
     bool descending;
-    long limit, offset;  /* limit 0: 1000 */
+    long limit, offset; /* limit 0: 1000 */
 } calldb_filter_t;
 
 /* {"calls": [...], "total": N} with summaries (no messages); NULL with err

@@ -295,8 +295,7 @@ static uint64_t fast_avail(struct fast *f)
 {
     struct stat st;
 
-    if (f->pos == f->size && f->fd >= 0 && fstat(f->fd, &st) == 0 &&
-        (uint64_t)st.st_size > f->size)
+    if (f->pos == f->size && f->fd >= 0 && fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > f->size)
         f->size = (uint64_t)st.st_size;
     return f->size - f->pos;
 }
@@ -523,7 +522,7 @@ capture_t *capture_open_live(const char *iface, int snaplen, int buffer_bytes, b
     if (rc > 0)
         cw_log(CW_LOG_WARN, "interface %s: %s", iface,
                rc == PCAP_WARNING_PROMISC_NOTSUP ? "promiscuous mode not supported"
-                                                  : pcap_geterr(p));
+                                                 : pcap_geterr(p));
     if (!capture_dlt_supported(pcap_datalink(p))) {
         snprintf(err, errlen, "interface %s: link type %d (%s) is not supported", iface,
                  pcap_datalink(p), dlt_label(pcap_datalink(p)));

@@ -34,8 +34,8 @@ enum capture_result {
 /* Opens a pcap or pcapng file with nanosecond timestamps.  The file is
  * read without libpcap (see capture_is_direct()) until a record that is cut
  * short or exceeds the snapshot length, or (pcapng) a second interface or
- * section; libpcap reads the rest, so that errors and offsets are its own.  On failure returns NULL and
- * writes a message naming the file into err. */
+ * section; libpcap reads the rest, so that errors and offsets are its own.  On failure returns NULL
+ * and writes a message naming the file into err. */
 capture_t *capture_open_file(const char *path, char *err, size_t errlen);
 
 /* Reads a capture from an open stream (used by the fuzz target); takes

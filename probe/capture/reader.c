@@ -13,10 +13,10 @@
 #include "common/util.h"
 
 #define RING_SIZE (2u << 20) /* bytes; a power of two, small enough to stay in cache */
-#define BATCH     64          /* records between publications of a position */
+#define BATCH     64         /* records between publications of a position */
 
 struct rec {
-    uint32_t len;  /* of the whole record, header included, 8-byte aligned */
+    uint32_t len; /* of the whole record, header included, 8-byte aligned */
     uint16_t kind;
     uint16_t dlt;
     uint32_t caplen, wirelen;

@@ -14,8 +14,18 @@
 #define DEFAULT_DATA_DIR "/var/lib/callwatch"
 #define DEFAULT_LISTEN   "127.0.0.1:8080"
 
-enum key_type { K_STRING, K_LONG, K_BOOL, K_BITRATE, K_SUBNETS, K_PRESET, K_VERSION, K_PORTS,
-                K_DOUBLE, K_LISTEN };
+enum key_type {
+    K_STRING,
+    K_LONG,
+    K_BOOL,
+    K_BITRATE,
+    K_SUBNETS,
+    K_PRESET,
+    K_VERSION,
+    K_PORTS,
+    K_DOUBLE,
+    K_LISTEN
+};
 
 struct key_def {
     const char *name;
@@ -89,6 +99,7 @@ static const struct key_def group_keys[] = {
     { NULL, 0, 0, 0, 0 },
 };
 
+// clang-format off
 #define SNMP_KEYS(S)                                                                   \
     { "snmp", K_STRING, S(snmp.agent), 0, 0 },                                         \
         { "version", K_VERSION, S(snmp.version), 1, 3 },                               \
@@ -101,6 +112,7 @@ static const struct key_def group_keys[] = {
         { "interval", K_LONG, S(snmp.interval_s), 1, 86400 },                          \
         { "timeout", K_LONG, S(snmp.timeout_ms), 10, 60000 },                          \
         { "retries", K_LONG, S(snmp.retries), 0, 10 }
+// clang-format on
 
 static const struct key_def link_keys[] = {
     SNMP_KEYS(LINK),
@@ -122,8 +134,10 @@ static const struct key_def cpu_keys[] = {
     { NULL, 0, 0, 0, 0 },
 };
 
+// clang-format off
 static const char *const cpu_presets[] = { "host-resources", "ucd", "cisco", "fortinet",
                                            "juniper", NULL };
+// clang-format on
 
 struct parse_ctx {
     cw_config_t *cfg;
@@ -398,6 +412,7 @@ static const struct key_def *keys_for(enum section_kind k)
 /* Finds or creates the struct that section `name` of `kind` writes. */
 static int enter_section(struct parse_ctx *ctx, const char *section)
 {
+    // clang-format off
     static const struct {
         const char *word;
         enum section_kind kind;
@@ -408,6 +423,7 @@ static int enter_section(struct parse_ctx *ctx, const char *section)
         { "group", S_GROUP, true },  { "link", S_LINK, true },
         { "cpu", S_CPU, true },
     };
+    // clang-format on
     cw_config_t *cfg = ctx->cfg;
     const char *space = strchr(section, ' ');
     size_t wlen = space ? (size_t)(space - section) : strlen(section);
@@ -497,8 +513,7 @@ static int set_subnets(struct parse_ctx *ctx, cw_group_cfg_t *g, const char *val
         cw_subnet_t net;
 
         if (config_parse_subnet(tok, &net) != 0) {
-            ok = fail(ctx, "subnets: \"%s\" is not an address or prefix such as 10.20.0.0/16",
-                      tok);
+            ok = fail(ctx, "subnets: \"%s\" is not an address or prefix such as 10.20.0.0/16", tok);
             break;
         }
         g->subnets = cw_realloc(g->subnets, (g->nsubnets + 1) * sizeof(*g->subnets));
@@ -568,8 +583,7 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
         if (rc == -EINVAL)
             return fail(ctx, "%s: \"%s\" is not a whole number", k->name, value);
         if (rc)
-            return fail(ctx, "%s: %s is out of range (%ld to %ld)", k->name, value, k->min,
-                        k->max);
+            return fail(ctx, "%s: %s is out of range (%ld to %ld)", k->name, value, k->min, k->max);
         *(long *)field = v;
         return 1;
     }
@@ -580,8 +594,7 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
         if (rc == -EINVAL)
             return fail(ctx, "%s: \"%s\" is not a number", k->name, value);
         if (rc)
-            return fail(ctx, "%s: %s is out of range (%ld to %ld)", k->name, value, k->min,
-                        k->max);
+            return fail(ctx, "%s: %s is out of range (%ld to %ld)", k->name, value, k->min, k->max);
         *(double *)field = v;
         return 1;
     }
@@ -666,8 +679,8 @@ static int handler(void *user, const char *section, const char *name, const char
     return fail(ctx, "unknown key \"%s\" in section [%s]", name, ctx->last_section);
 }
 
-static int validate_snmp(const char *path, const char *what, int line, cw_snmp_cfg_t *s,
-                         char *err, size_t errlen)
+static int validate_snmp(const char *path, const char *what, int line, cw_snmp_cfg_t *s, char *err,
+                         size_t errlen)
 {
     if (s->version == 3) {
         if (!s->user) {
@@ -713,8 +726,7 @@ static int validate(cw_config_t *cfg, const char *path, char *err, size_t errlen
             return -EINVAL;
         }
         if (l->rrd && (!l->ds_in || !l->ds_out)) {
-            snprintf(err, errlen, "%s:%d: [%s]: rrd = needs ds_in and ds_out", path, l->line,
-                     what);
+            snprintf(err, errlen, "%s:%d: [%s]: rrd = needs ds_in and ds_out", path, l->line, what);
             return -EINVAL;
         }
         if (l->snmp.agent && validate_snmp(path, what, l->line, &l->snmp, err, errlen))
@@ -783,8 +795,8 @@ int config_load(cw_config_t *cfg, const char *path, char *err, size_t errlen)
     rc = ini_parse_stream(reader, &ctx, handler, &ctx);
     fclose(ctx.f);
     if (ctx.long_line && (!ctx.err_line || ctx.long_line < ctx.err_line)) {
-        snprintf(err, errlen, "%s:%d: line too long (at most %d characters)", path,
-                 ctx.long_line, INI_MAX_LINE - 3);
+        snprintf(err, errlen, "%s:%d: line too long (at most %d characters)", path, ctx.long_line,
+                 INI_MAX_LINE - 3);
         return -EINVAL;
     }
     if (rc > 0 && (!ctx.err_line || rc < ctx.err_line)) {

@@ -21,9 +21,9 @@ typedef struct cw_snmp_cfg {
     int version; /* 1, 2 (v2c) or 3 */
     char *community;
     char *user;
-    char *auth;      /* SHA, SHA-256, SHA-512, MD5 */
+    char *auth; /* SHA, SHA-256, SHA-512, MD5 */
     char *auth_pass;
-    char *priv;      /* AES, AES-256, DES */
+    char *priv; /* AES, AES-256, DES */
     char *priv_pass;
     long interval_s;
     long timeout_ms;

@@ -21,8 +21,8 @@ bool cw_dl_load(cw_dllib_t *lib, char *err, size_t errlen)
     if (atomic_load_explicit(&lib->loaded, memory_order_relaxed))
         goto out;
     if (!(h = dlopen(lib->soname, RTLD_NOW | RTLD_GLOBAL))) {
-        snprintf(err, errlen, "cannot load %s (Debian package %s): %s", lib->soname,
-                 lib->package, dlerror());
+        snprintf(err, errlen, "cannot load %s (Debian package %s): %s", lib->soname, lib->package,
+                 dlerror());
         ok = false;
         goto out;
     }
@@ -30,8 +30,8 @@ bool cw_dl_load(cw_dllib_t *lib, char *err, size_t errlen)
         void *sym = dlsym(h, lib->syms[i].name);
 
         if (!sym) {
-            snprintf(err, errlen, "%s: no symbol %s (is Debian package %s too old?)",
-                     lib->soname, lib->syms[i].name, lib->package);
+            snprintf(err, errlen, "%s: no symbol %s (is Debian package %s too old?)", lib->soname,
+                     lib->syms[i].name, lib->package);
             dlclose(h);
             ok = false;
             goto out;

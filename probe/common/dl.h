@@ -43,8 +43,10 @@ typedef struct cw_dllib {
     _Atomic bool loaded;
 } cw_dllib_t;
 
-#define CW_DLLIB(soname, package, table, syms)                                                   \
-    { (soname), (package), &(table), (syms), sizeof(syms) / sizeof((syms)[0]), false }
+#define CW_DLLIB(soname, package, table, syms)                                                     \
+    {                                                                                              \
+        (soname), (package), &(table), (syms), sizeof(syms) / sizeof((syms)[0]), false             \
+    }
 
 /* Loads the library and fills its table, once; thread-safe.  False with a
  * message naming the library and its Debian package when it cannot be

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define METRICS_MAX_SERIES 8192
+#define METRICS_MAX_SERIES    8192
 #define METRICS_MAX_LISTENERS 8
 
 struct series {

@@ -13,7 +13,7 @@
 
 #include "common/util.h"
 
-#define METRICS_NAME_MAX 96 /* including the terminating NUL */
+#define METRICS_NAME_MAX 96   /* including the terminating NUL */
 #define METRICS_HISTORY  1024 /* samples kept per series */
 
 typedef struct metrics metrics_t;

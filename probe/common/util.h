@@ -12,9 +12,9 @@
  * time; in live mode packet time with a wall-clock tick when idle. */
 typedef int64_t cw_ns_t;
 
-#define CW_NS_PER_SEC  1000000000LL
-#define CW_NS_PER_MS   1000000LL
-#define CW_SEC(s)      ((cw_ns_t)(s) * CW_NS_PER_SEC)
+#define CW_NS_PER_SEC 1000000000LL
+#define CW_NS_PER_MS  1000000LL
+#define CW_SEC(s)     ((cw_ns_t)(s)*CW_NS_PER_SEC)
 
 static inline double cw_ns_to_sec(cw_ns_t t)
 {

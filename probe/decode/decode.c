@@ -369,8 +369,8 @@ int decode_ip(decoder_t *d, cw_ns_t ts, const uint8_t *buf, uint32_t len, bool c
 }
 
 /* Follows an ethertype, through any VLAN tags, to the IP header. */
-static int decode_ethertype(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p,
-                            uint32_t len, bool cut, decode_pkt_t *out)
+static int decode_ethertype(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p, uint32_t len,
+                            bool cut, decode_pkt_t *out)
 {
     while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ2) {
         if (len < 4)

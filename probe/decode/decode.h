@@ -56,17 +56,17 @@ typedef struct decode_pkt {
     uint8_t ip_version; /* 4 or 6 */
     cw_addr_t src, dst;
     uint32_t src_hash, dst_hash; /* cw_addr_hash(.., 0) of each, computed once */
-    uint8_t proto; /* IPPROTO_UDP, IPPROTO_TCP, ... */
+    uint8_t proto;               /* IPPROTO_UDP, IPPROTO_TCP, ... */
     uint16_t sport, dport;
     uint8_t tcp_flags;
     uint32_t tcp_seq, tcp_ack;
-    uint32_t ip_len; /* bytes of the IP datagram */
+    uint32_t ip_len;        /* bytes of the IP datagram */
     const uint8_t *payload; /* transport payload; for other protocols, after the IP header */
     uint32_t payload_len;
     uint16_t vlan[DECODE_MAX_VLAN]; /* outer first */
     uint8_t vlan_count;
-    bool reassembled;       /* payload comes from fragment reassembly */
-    bool truncated;         /* cut by the snap length: payload_len is what was captured */
+    bool reassembled;          /* payload comes from fragment reassembly */
+    bool truncated;            /* cut by the snap length: payload_len is what was captured */
     enum decode_reason reason; /* with DECODE_MALFORMED */
 } decode_pkt_t;
 

@@ -21,8 +21,8 @@ struct dgram {
     uint32_t total; /* datagram length once the last fragment came, else 0 */
     struct range ranges[IPFRAG_MAX_RANGE];
     unsigned nranges;
-    struct dgram *hnext;        /* hash chain */
-    struct dgram *prev, *next;  /* age list, oldest first */
+    struct dgram *hnext;       /* hash chain */
+    struct dgram *prev, *next; /* age list, oldest first */
 };
 
 struct ipfrag {
@@ -190,8 +190,7 @@ static bool add_range(struct dgram *d, uint32_t start, uint32_t end)
 }
 
 int ipfrag_add(ipfrag_t *f, cw_ns_t now, const ipfrag_key_t *key, uint32_t offset,
-               const uint8_t *data, uint32_t len, bool more, const uint8_t **out,
-               uint32_t *outlen)
+               const uint8_t *data, uint32_t len, bool more, const uint8_t **out, uint32_t *outlen)
 {
     uint32_t end = offset + len;
     struct dgram *d;

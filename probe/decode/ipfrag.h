@@ -53,8 +53,7 @@ void ipfrag_free(ipfrag_t *f);
  * more-fragments flag.  The buffer returned with IPFRAG_DONE is owned by
  * ipfrag and valid until the next call. */
 int ipfrag_add(ipfrag_t *f, cw_ns_t now, const ipfrag_key_t *key, uint32_t offset,
-               const uint8_t *data, uint32_t len, bool more, const uint8_t **out,
-               uint32_t *outlen);
+               const uint8_t *data, uint32_t len, bool more, const uint8_t **out, uint32_t *outlen);
 
 /* Drops datagrams older than the timeout; returns how many expired. */
 unsigned ipfrag_expire(ipfrag_t *f, cw_ns_t now);

@@ -60,8 +60,8 @@ struct engine {
     groups_t *groups; /* NULL without [group] sections */
     media_t *media;
     corr_t *corr;
-    alert_t *alert; /* not owned */
-    status_t *status; /* where a snapshot is published every second, or NULL */
+    alert_t *alert;       /* not owned */
+    status_t *status;     /* where a snapshot is published every second, or NULL */
     cw_ns_t last_publish; /* wall time */
     bool live;
 };
@@ -98,9 +98,8 @@ static void on_media_activity(void *ud, const char *id, bool from_caller, cw_ns_
         calls_media(e->calls, c, from_caller, last);
 }
 
-static void on_media_quality(void *ud, const char *id, const cw_addr_t *src,
-                             const cw_addr_t *dst, cw_ns_t t, double mos, double loss_pct,
-                             double jitter_ms)
+static void on_media_quality(void *ud, const char *id, const cw_addr_t *src, const cw_addr_t *dst,
+                             cw_ns_t t, double mos, double loss_pct, double jitter_ms)
 {
     engine_t *e = ud;
 
@@ -140,7 +139,8 @@ static void call_quality(engine_t *e, const call_t *c, double *mos, double *loss
 
     *mos = NAN;
     *loss = 0;
-    json_array_foreach(streams, i, s) {
+    json_array_foreach(streams, i, s)
+    {
         json_t *m = json_object_get(s, "mos");
 
         if (!json_is_number(m))
@@ -218,7 +218,8 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
     e->groups = groups_new(cfg);
     {
-        media_hooks_t mh = { .on_activity = on_media_activity, .on_quality = on_media_quality,
+        media_hooks_t mh = { .on_activity = on_media_activity,
+                             .on_quality = on_media_quality,
                              .ud = e };
 
         e->media = media_new(0, 0, true, &mh);
@@ -250,9 +251,12 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
             .keep_ended = true,
         };
 
-        calls_hooks_t hooks = { .on_start = on_call_start, .on_answer = on_call_answer,
-                                .on_sdp = on_sdp, .on_end = on_call_end,
-                                .on_update = on_call_update, .ud = e };
+        calls_hooks_t hooks = { .on_start = on_call_start,
+                                .on_answer = on_call_answer,
+                                .on_sdp = on_sdp,
+                                .on_end = on_call_end,
+                                .on_update = on_call_update,
+                                .ud = e };
 
         e->calls = calls_new(&cc, &hooks);
     }
@@ -273,10 +277,14 @@ void engine_set_live(engine_t *e, bool keep)
         .rtp_timeout = CW_SEC(e->cfg->rtp_timeout_s),
         .keep_ended = keep,
     };
-    calls_hooks_t hooks = { .on_start = on_call_start, .on_answer = on_call_answer,
-                            .on_sdp = on_sdp, .on_end = on_call_end,
-                            .on_update = on_call_update, .ud = e };
-    media_hooks_t mh = { .on_activity = on_media_activity, .on_quality = on_media_quality,
+    calls_hooks_t hooks = { .on_start = on_call_start,
+                            .on_answer = on_call_answer,
+                            .on_sdp = on_sdp,
+                            .on_end = on_call_end,
+                            .on_update = on_call_update,
+                            .ud = e };
+    media_hooks_t mh = { .on_activity = on_media_activity,
+                         .on_quality = on_media_quality,
                          .ud = e };
 
     calls_free(e->calls);
@@ -448,8 +456,7 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
     e->step_packets++;
     e->step_bytes += pkt->wirelen;
 
-    if (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp) !=
-        DECODE_OK)
+    if (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp) != DECODE_OK)
         return;
     {
         enum traffic_class cls = classify(e, &dp);
@@ -510,8 +517,7 @@ void engine_finish(engine_t *e)
             json_t *inc;
 
             /* Open incidents are stored as they stand at the end. */
-            json_array_foreach(open, i, inc)
-                calldb_put_incident(e->db, json_incref(inc));
+            json_array_foreach(open, i, inc) calldb_put_incident(e->db, json_incref(inc));
             json_decref(open);
         }
         publish(e);
@@ -614,17 +620,17 @@ json_t *engine_status_json(engine_t *e)
     calls_get_counters(e->calls, &cc);
     for (int r = 0; r < DR_COUNT; r++)
         if (ds.malformed[r])
-            json_object_set_new(mal, decode_reason_name(r), json_integer((json_int_t)ds.malformed[r]));
+            json_object_set_new(mal, decode_reason_name(r),
+                                json_integer((json_int_t)ds.malformed[r]));
     if (ss.parse_errors)
         json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss.parse_errors));
     cap = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:I, s:b}", "mode",
                     e->live ? "live" : "offline", "packets", (json_int_t)ci.packets, "bytes",
                     (json_int_t)ci.bytes, "start", ci.packets ? cw_ns_to_sec(ci.start) : 0.0, "end",
                     ci.packets ? cw_ns_to_sec(ci.end) : 0.0, "kernel_received",
-                    (json_int_t)ci.kernel_received, "kernel_dropped",
-                    (json_int_t)ci.kernel_dropped, "kernel_ifdropped",
-                    (json_int_t)ci.kernel_ifdropped, "malformed", mal, "sip_messages",
-                    (json_int_t)ss.messages, "finished", e->finished);
+                    (json_int_t)ci.kernel_received, "kernel_dropped", (json_int_t)ci.kernel_dropped,
+                    "kernel_ifdropped", (json_int_t)ci.kernel_ifdropped, "malformed", mal,
+                    "sip_messages", (json_int_t)ss.messages, "finished", e->finished);
     {
         json_t *files = json_array();
 
@@ -651,7 +657,8 @@ json_t *engine_status_json(engine_t *e)
     json_object_set_new(o, "capture", cap);
     json_object_set_new(o, "calls", calls);
     json_object_set_new(o, "active_calls", active);
-    json_object_set_new(o, "top_talkers", traffic_top_json(e->traffic, e->now - CW_SEC(60), e->now, 10));
+    json_object_set_new(o, "top_talkers",
+                        traffic_top_json(e->traffic, e->now - CW_SEC(60), e->now, 10));
     json_object_set_new(o, "open_incidents", corr_open_json(e->corr));
     {
         static const double bounds[] = { 1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4 };

@@ -22,11 +22,11 @@
 typedef struct engine engine_t;
 
 typedef struct engine_capture_info {
-    uint64_t packets; /* frames read from the sources */
-    uint64_t bytes;   /* their bytes on the wire */
+    uint64_t packets;   /* frames read from the sources */
+    uint64_t bytes;     /* their bytes on the wire */
     cw_ns_t start, end; /* first and last packet time; 0 if none */
     uint64_t kernel_received, kernel_dropped, kernel_ifdropped; /* live only */
-    uint64_t steps;   /* step ticks run */
+    uint64_t steps;                                             /* step ticks run */
     size_t nfiles;
     const char *const *files; /* names of the sources, in order */
     size_t nwarnings;

@@ -22,7 +22,8 @@ static json_t *capture_section(const engine_t *e)
         json_array_append_new(files, json_string(ci.files[i]));
     for (int r = 0; r < DR_COUNT; r++)
         if (ds.malformed[r])
-            json_object_set_new(mal, decode_reason_name(r), json_integer((json_int_t)ds.malformed[r]));
+            json_object_set_new(mal, decode_reason_name(r),
+                                json_integer((json_int_t)ds.malformed[r]));
 
     json_object_set_new(cap, "files", files);
     json_object_set_new(cap, "packets", json_integer((json_int_t)ci.packets));
@@ -231,13 +232,15 @@ static const char *fmt_time(double t, char *buf, size_t len)
 
 static void report_text_calls(FILE *out, const json_t *report)
 {
-    const json_t *calls = json_object_get(report, "calls"), *c, *inc = json_object_get(report, "incidents");
+    const json_t *calls = json_object_get(report, "calls"), *c,
+                 *inc = json_object_get(report, "incidents");
     size_t i;
     char t1[64];
 
     if (json_array_size(calls)) {
         fprintf(out, "\nCalls\n");
-        json_array_foreach(calls, i, c) {
+        json_array_foreach(calls, i, c)
+        {
             const json_t *code = json_object_get(c, "sip_code");
             const char *reason = json_string_value(json_object_get(c, "end_reason"));
             char cs[16] = "-";
@@ -254,7 +257,8 @@ static void report_text_calls(FILE *out, const json_t *report)
     }
     if (json_array_size(inc)) {
         fprintf(out, "\nIncidents\n");
-        json_array_foreach(inc, i, c) {
+        json_array_foreach(inc, i, c)
+        {
             fprintf(out, "  #%lld %s %s, %s\n      %s\n",
                     (long long)json_integer_value(json_object_get(c, "id")),
                     json_string_value(json_object_get(c, "kind")),
@@ -277,8 +281,7 @@ int report_write_text(FILE *out, const json_t *report)
     double end = json_real_value(json_object_get(cap, "end"));
 
     fprintf(out, "callwatch report\n\nCapture\n");
-    json_array_foreach(files, i, v)
-        fprintf(out, "  source    %s\n", json_string_value(v));
+    json_array_foreach(files, i, v) fprintf(out, "  source    %s\n", json_string_value(v));
     fprintf(out, "  packets   %lld (%lld bytes)\n",
             (long long)json_integer_value(json_object_get(cap, "packets")),
             (long long)json_integer_value(json_object_get(cap, "bytes")));

@@ -24,16 +24,16 @@
 /* libcurl, loaded when a webhook is configured (common/dl.h): it brings
  * some thirty libraries (TLS, Kerberos, LDAP...) that every other run would
  * load for nothing. */
-#define CURLLIB_FUNCS(X)                                                                         \
-    X(curl_global_init)                                                                       \
-    X(curl_global_cleanup)                                                                    \
-    X(curl_easy_init)                                                                         \
-    X(curl_easy_setopt)                                                                       \
-    X(curl_easy_perform)                                                                      \
-    X(curl_easy_getinfo)                                                                      \
-    X(curl_easy_strerror)                                                                     \
-    X(curl_easy_cleanup)                                                                      \
-    X(curl_slist_append)                                                                      \
+#define CURLLIB_FUNCS(X)                                                                           \
+    X(curl_global_init)                                                                            \
+    X(curl_global_cleanup)                                                                         \
+    X(curl_easy_init)                                                                              \
+    X(curl_easy_setopt)                                                                            \
+    X(curl_easy_perform)                                                                           \
+    X(curl_easy_getinfo)                                                                           \
+    X(curl_easy_strerror)                                                                          \
+    X(curl_easy_cleanup)                                                                           \
+    X(curl_slist_append)                                                                           \
     X(curl_slist_free_all)
 
 static struct curllib_fns {
@@ -55,8 +55,8 @@ static bool curl_load(char *err, size_t errlen)
     return false;
 }
 
-#define WEBHOOK_TRIES   5
-#define EXEC_TIMEOUT_S  30
+#define WEBHOOK_TRIES  5
+#define EXEC_TIMEOUT_S 30
 
 struct job {
     json_t *incident;
@@ -111,11 +111,13 @@ json_t *alert_webhook_body(const json_t *inc, bool resolved)
 
     /* alertname in Alertmanager's CamelCase habit. */
     json_object_set_new(labels, "alertname",
-                        json_string(!strcmp(kind, "drops_with_congestion") ? "CallsDroppedWithCongestion"
-                                    : !strcmp(kind, "congestion")          ? "NetworkCongestion"
-                                                                           : "CallDegradation"));
-    json_object_set_new(labels, "severity",
-                        json_string(!strcmp(kind, "drops_with_congestion") ? "critical" : "warning"));
+                        json_string(!strcmp(kind, "drops_with_congestion")
+                                        ? "CallsDroppedWithCongestion"
+                                    : !strcmp(kind, "congestion") ? "NetworkCongestion"
+                                                                  : "CallDegradation"));
+    json_object_set_new(
+        labels, "severity",
+        json_string(!strcmp(kind, "drops_with_congestion") ? "critical" : "warning"));
     json_object_set_new(labels, "kind", json_string(kind));
     snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(inc, "id")));
     json_object_set_new(labels, "incident", json_string(id));
@@ -172,8 +174,9 @@ static void do_syslog(alert_t *a, const json_t *inc, bool resolved)
            "incident=%lld state=%s kind=%s start=%.3f end=%.3f dropped_calls=%lld "
            "calls_affected=%lld link=%s link_util_max_pct=%.1f cpu=%s cpu_max_pct=%.1f "
            "top_talker=\"%s\" summary=\"%s\"",
-           (long long)json_integer_value(json_object_get(inc, "id")), resolved ? "resolved" : "open",
-           str(inc, "kind"), json_number_value(json_object_get(inc, "start")),
+           (long long)json_integer_value(json_object_get(inc, "id")),
+           resolved ? "resolved" : "open", str(inc, "kind"),
+           json_number_value(json_object_get(inc, "start")),
            json_number_value(json_object_get(inc, "end")),
            (long long)json_integer_value(json_object_get(inc, "dropped_calls")),
            (long long)json_integer_value(json_object_get(inc, "calls_affected")),
@@ -232,7 +235,8 @@ static bool do_webhook(alert_t *a, const json_t *inc, bool resolved)
         else if (attempt == 0 && rc == CURLE_OK)
             cw_log(CW_LOG_WARN, "webhook %s: HTTP status %ld; retrying", a->webhook, code);
         else if (attempt == 0)
-            cw_log(CW_LOG_WARN, "webhook %s: %s; retrying", a->webhook, curllib.curl_easy_strerror(rc));
+            cw_log(CW_LOG_WARN, "webhook %s: %s; retrying", a->webhook,
+                   curllib.curl_easy_strerror(rc));
         curllib.curl_easy_cleanup(c);
     }
     if (!ok)
@@ -267,7 +271,8 @@ static bool do_exec(alert_t *a, const json_t *inc, bool resolved)
         free(text);
         return false;
     }
-    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(json_object_get(inc, "id")));
+    snprintf(idbuf, sizeof(idbuf), "%lld",
+             (long long)json_integer_value(json_object_get(inc, "id")));
     pid = fork();
     if (pid == 0) {
         sigset_t pipe_sig = sigpipe_set();
@@ -453,8 +458,7 @@ bool alert_flush(alert_t *a, int timeout_ms)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&a->lock);
-    while ((a->head || a->busy) &&
-           pthread_cond_timedwait(&a->idle, &a->lock, &until) != ETIMEDOUT)
+    while ((a->head || a->busy) && pthread_cond_timedwait(&a->idle, &a->lock, &until) != ETIMEDOUT)
         ;
     done = !a->head && !a->busy;
     pthread_mutex_unlock(&a->lock);

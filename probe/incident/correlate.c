@@ -25,13 +25,13 @@ struct ring {
 /* One series watched for spikes. */
 struct watch {
     char metric[METRICS_NAME_MAX];
-    char name[72];   /* link or device name, "" for traffic */
-    int kind;        /* W_TRAFFIC, W_LINK, W_CPU */
+    char name[72]; /* link or device name, "" for traffic */
+    int kind;      /* W_TRAFFIC, W_LINK, W_CPU */
     double threshold;
-    bool was;        /* condition true at the last step */
-    cw_ns_t first;   /* start of the current run of true steps */
+    bool was;      /* condition true at the last step */
+    cw_ns_t first; /* start of the current run of true steps */
     cw_ns_t last_true;
-    long run;        /* consecutive true steps */
+    long run; /* consecutive true steps */
 };
 
 enum { W_TRAFFIC = 0, W_LINK, W_CPU };
@@ -359,23 +359,27 @@ static json_t *incident_json(corr_t *c, const struct incident *in)
             cw_strlcpy(best_cpu, c->w[i].name, sizeof(best_cpu));
         }
     }
-    json_object_set_new(ev, "traffic_peak_bps", json_integer((json_int_t)traffic_peak(c, from, to)));
+    json_object_set_new(ev, "traffic_peak_bps",
+                        json_integer((json_int_t)traffic_peak(c, from, to)));
     if (best_link[0])
-        json_object_set_new(ev, "link", json_pack("{s:s, s:f}", "name", best_link, "util_max_pct",
-                                                  round(link_max * 10) / 10));
+        json_object_set_new(
+            ev, "link",
+            json_pack("{s:s, s:f}", "name", best_link, "util_max_pct", round(link_max * 10) / 10));
     else
         json_object_set_new(ev, "link", json_null());
     if (best_cpu[0])
-        json_object_set_new(ev, "cpu", json_pack("{s:s, s:f}", "name", best_cpu, "max_pct",
-                                                 round(cpu_max * 10) / 10));
+        json_object_set_new(
+            ev, "cpu",
+            json_pack("{s:s, s:f}", "name", best_cpu, "max_pct", round(cpu_max * 10) / 10));
     else
         json_object_set_new(ev, "cpu", json_null());
-    json_object_set_new(ev, "mos_mean", nq ? json_real(round(mos_sum / nq * 100) / 100) : json_null());
+    json_object_set_new(ev, "mos_mean",
+                        nq ? json_real(round(mos_sum / nq * 100) / 100) : json_null());
     json_object_set_new(ev, "loss_pct_mean",
                         nq ? json_real(round(loss_sum / nq * 100) / 100) : json_null());
-    json_object_set_new(ev, "degraded_streams",
-                        json_integer((json_int_t)ring_count(&c->degraded, in->start - 1, in->end,
-                                                            NULL)));
+    json_object_set_new(
+        ev, "degraded_streams",
+        json_integer((json_int_t)ring_count(&c->degraded, in->start - 1, in->end, NULL)));
     json_object_set_new(ev, "dropped_call_ids", calls);
 
     top = traffic_top_json(c->tr, from, to, 5);
@@ -384,7 +388,8 @@ static json_t *incident_json(corr_t *c, const struct incident *in)
         json_t *k;
 
         /* Name the scanner if there is one, else the biggest talker. */
-        json_array_foreach(top, i, k) {
+        json_array_foreach(top, i, k)
+        {
             if (json_is_true(json_object_get(k, "scanner"))) {
                 cw_strlcpy(talker, json_string_value(json_object_get(k, "summary")),
                            sizeof(talker));
@@ -392,7 +397,8 @@ static json_t *incident_json(corr_t *c, const struct incident *in)
             }
         }
         if (!talker[0] && json_array_size(top))
-            cw_strlcpy(talker, json_string_value(json_object_get(json_array_get(top, 0), "summary")),
+            cw_strlcpy(talker,
+                       json_string_value(json_object_get(json_array_get(top, 0), "summary")),
                        sizeof(talker));
     }
     {
@@ -400,8 +406,8 @@ static json_t *incident_json(corr_t *c, const struct incident *in)
                          ndrops == 1 ? "" : "s");
 
         if (best_link[0])
-            n += snprintf(summary + n, sizeof(summary) - (size_t)n,
-                          "%slink %s at %.0f %%", n ? "; " : "", best_link, link_max);
+            n += snprintf(summary + n, sizeof(summary) - (size_t)n, "%slink %s at %.0f %%",
+                          n ? "; " : "", best_link, link_max);
         if (best_cpu[0])
             n += snprintf(summary + n, sizeof(summary) - (size_t)n, "%s%s's CPU at %.0f %%",
                           best_link[0] ? " and " : "; ", best_cpu, cpu_max);
@@ -523,17 +529,18 @@ void corr_step(corr_t *c, cw_ns_t t, double bps, double pps)
     if (c->cur) {
         struct incident *in = c->cur;
         bool dwc = strcmp(in->kind, "drops_with_congestion") == 0;
-        bool active = dwc ? (burst || spike) : strcmp(in->kind, "congestion") == 0 ? spike
-                                                                                   : (burst || degraded);
+        bool active = dwc                                   ? (burst || spike)
+                      : strcmp(in->kind, "congestion") == 0 ? spike
+                                                            : (burst || degraded);
 
         if (!dwc && burst && spike) {
             /* What looked like degradation or congestion alone is the real
              * thing: close it and open the incident that names both. */
             resolve(c, t);
             open_incident(c, "drops_with_congestion",
-                          first_drop && spike_start ? (first_drop < spike_start ? first_drop
-                                                                                : spike_start)
-                                                    : t,
+                          first_drop && spike_start
+                              ? (first_drop < spike_start ? first_drop : spike_start)
+                              : t,
                           t);
             return;
         }

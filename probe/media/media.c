@@ -13,11 +13,11 @@
 #include "media/rtcp.h"
 #include "media/rtp.h"
 
-#define CSET_BUCKETS    1024      /* distinct codec sets are few */
-#define FLOW_BUFFERED   8         /* packets kept while the detector decides */
-#define EXPECT_IDLE     CW_SEC(7200)
-#define FLOW_IDLE       CW_SEC(60)
-#define STREAM_IDLE     CW_SEC(300) /* live mode: forget a stream silent this long */
+#define CSET_BUCKETS  1024 /* distinct codec sets are few */
+#define FLOW_BUFFERED 8    /* packets kept while the detector decides */
+#define EXPECT_IDLE   CW_SEC(7200)
+#define FLOW_IDLE     CW_SEC(60)
+#define STREAM_IDLE   CW_SEC(300) /* live mode: forget a stream silent this long */
 
 /* Bytes kept of a Call-ID, its NUL included. */
 #define CALL_ID_MAX 256 /* as the call table keeps it */
@@ -44,13 +44,13 @@ struct codec_set {
 /* The far end's view of a stream, allocated with the first RTCP report
  * about it. */
 struct far_end {
-    uint64_t reports;      /* RR/SR report blocks about this stream */
-    double fraction_lost;  /* percent, from the last block */
+    uint64_t reports;     /* RR/SR report blocks about this stream */
+    double fraction_lost; /* percent, from the last block */
     int64_t cumulative_lost;
     double jitter_ms;
-    double rtt_ms;         /* NAN until an RR echoes an SR */
+    double rtt_ms; /* NAN until an RR echoes an SR */
     uint64_t sr_count;
-    uint32_t sr_packets;   /* the sender's own count, from its last SR */
+    uint32_t sr_packets; /* the sender's own count, from its last SR */
     bool has_xr;
     rtcp_xr_voip_t xr;
 };
@@ -62,14 +62,14 @@ struct stream {
     bool moved; /* packets since the calls were last told */
     uint32_t ssrc;
     uint32_t hash;
-    struct cid *call; /* NULL: no call */
-    struct codec_set *codecs; /* from the SDP; NULL if none */
-    struct far_end *far;      /* NULL until RTCP reports on the stream */
+    struct cid *call;                  /* NULL: no call */
+    struct codec_set *codecs;          /* from the SDP; NULL if none */
+    struct far_end *far;               /* NULL until RTCP reports on the stream */
     uint32_t step_expected, step_lost; /* at the previous step, modulo 2^32 */
-    struct stream *hnext;            /* by 5-tuple + SSRC */
-    struct stream *snext;            /* by SSRC */
-    struct stream *cnext;            /* by call */
-    struct stream *prev, *next;      /* LRU, least recently active first */
+    struct stream *hnext;              /* by 5-tuple + SSRC */
+    struct stream *snext;              /* by SSRC */
+    struct stream *cnext;              /* by call */
+    struct stream *prev, *next;        /* LRU, least recently active first */
     /* followed by the stream's rtp_stats_t, in the same pool object */
 };
 
@@ -121,9 +121,9 @@ struct flow {
     struct flow *hnext, *prev, *next;
 };
 
-#define LIST(T)                                                                          \
-    struct {                                                                             \
-        T *head, *tail;                                                                  \
+#define LIST(T)                                                                                    \
+    struct {                                                                                       \
+        T *head, *tail;                                                                            \
     }
 
 #define STREAMS_H_MIN 256 /* buckets; two streams a bucket at most */
@@ -134,9 +134,9 @@ struct media {
     media_hooks_t hooks;
     size_t nb_streams, nb_calls, nb_ssrc, nb_expect, nb_flows;
     struct stream **streams_h, **ssrc_h, **call_h;
-    struct cid **cid_h; /* nb_calls buckets */
+    struct cid **cid_h;        /* nb_calls buckets */
     struct codec_set **cset_h; /* CSET_BUCKETS */
-    cw_pool_t spool, epool; /* streams with their statistics; expectations */
+    cw_pool_t spool, epool;    /* streams with their statistics; expectations */
     struct expect **expect_h;
     struct flow **flow_h;
     LIST(struct stream) lru;
@@ -151,28 +151,28 @@ struct media {
     size_t nforgotten, capforgotten;
 };
 
-#define LRU_UNLINK(l, x)                   \
-    do {                                   \
-        if ((x)->prev)                     \
-            (x)->prev->next = (x)->next;   \
-        else                               \
-            (l).head = (x)->next;          \
-        if ((x)->next)                     \
-            (x)->next->prev = (x)->prev;   \
-        else                               \
-            (l).tail = (x)->prev;          \
-        (x)->prev = (x)->next = NULL;      \
+#define LRU_UNLINK(l, x)                                                                           \
+    do {                                                                                           \
+        if ((x)->prev)                                                                             \
+            (x)->prev->next = (x)->next;                                                           \
+        else                                                                                       \
+            (l).head = (x)->next;                                                                  \
+        if ((x)->next)                                                                             \
+            (x)->next->prev = (x)->prev;                                                           \
+        else                                                                                       \
+            (l).tail = (x)->prev;                                                                  \
+        (x)->prev = (x)->next = NULL;                                                              \
     } while (0)
 
-#define LRU_APPEND(l, x)                   \
-    do {                                   \
-        (x)->prev = (l).tail;              \
-        (x)->next = NULL;                  \
-        if ((l).tail)                      \
-            (l).tail->next = (x);          \
-        else                               \
-            (l).head = (x);                \
-        (l).tail = (x);                    \
+#define LRU_APPEND(l, x)                                                                           \
+    do {                                                                                           \
+        (x)->prev = (l).tail;                                                                      \
+        (x)->next = NULL;                                                                          \
+        if ((l).tail)                                                                              \
+            (l).tail->next = (x);                                                                  \
+        else                                                                                       \
+            (l).head = (x);                                                                        \
+        (l).tail = (x);                                                                            \
     } while (0)
 
 static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, uint16_t dp)
@@ -453,8 +453,7 @@ static bool expect_drop_oldest(media_t *m, bool expired_only, cw_ns_t now)
             equeue_push(m, equeue_pop(m));
             continue;
         }
-        if (expired_only &&
-            (int64_t)whole_seconds(now) - e->seen_s <= EXPECT_IDLE / CW_NS_PER_SEC)
+        if (expired_only && (int64_t)whole_seconds(now) - e->seen_s <= EXPECT_IDLE / CW_NS_PER_SEC)
             return false;
         (void)equeue_pop(m);
         expect_unhash(m, e);
@@ -662,7 +661,8 @@ static struct flow *flow_find(media_t *m, const decode_pkt_t *p, uint32_t h)
 
 static void flow_unhash(media_t *m, struct flow *f)
 {
-    struct flow **pp = &m->flow_h[flow_key(&f->src, f->sport, &f->dst, f->dport) & (m->nb_flows - 1)];
+    struct flow **pp =
+        &m->flow_h[flow_key(&f->src, f->sport, &f->dst, f->dport) & (m->nb_flows - 1)];
 
     while (*pp && *pp != f)
         pp = &(*pp)->hnext;
@@ -949,22 +949,21 @@ static json_t *stream_json(const struct stream *s)
 
     rtp_stats_get(stream_st(s), &sum);
     snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
-    o = json_pack("{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}",
-                  "call_id", s->call ? json_string(s->call->s) : json_null(), "src",
-                  cw_endpoint_str(&s->src, s->sport, src, sizeof(src)), "dst",
-                  cw_endpoint_str(&s->dst, s->dport, dst, sizeof(dst)), "ssrc", ssrc, "codec",
-                  sum.codec, "packets", (json_int_t)sum.packets, "expected",
-                  (json_int_t)sum.expected, "lost", (json_int_t)sum.lost, "loss_pct",
-                  round_to(sum.loss_pct, 0.001), "duplicates", (json_int_t)sum.duplicates,
-                  "out_of_order", (json_int_t)sum.out_of_order, "jitter_mean_ms",
-                  round_to(sum.jitter_mean_ms, 0.0001), "jitter_max_ms",
-                  round_to(sum.jitter_max_ms, 0.0001),
-                  "mos", sum.voice_packets ? json_real(round_to(sum.mos, 0.01)) : json_null(),
-                  "mos_min",
-                  sum.voice_packets ? json_real(round_to(sum.mos_min, 0.01)) : json_null());
-    json_object_set_new(o, "direction", json_string(!s->call ? "unknown"
-                                                    : s->from_caller ? "caller"
-                                                                     : "callee"));
+    o = json_pack(
+        "{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}", "call_id",
+        s->call ? json_string(s->call->s) : json_null(), "src",
+        cw_endpoint_str(&s->src, s->sport, src, sizeof(src)), "dst",
+        cw_endpoint_str(&s->dst, s->dport, dst, sizeof(dst)), "ssrc", ssrc, "codec", sum.codec,
+        "packets", (json_int_t)sum.packets, "expected", (json_int_t)sum.expected, "lost",
+        (json_int_t)sum.lost, "loss_pct", round_to(sum.loss_pct, 0.001), "duplicates",
+        (json_int_t)sum.duplicates, "out_of_order", (json_int_t)sum.out_of_order, "jitter_mean_ms",
+        round_to(sum.jitter_mean_ms, 0.0001), "jitter_max_ms", round_to(sum.jitter_max_ms, 0.0001),
+        "mos", sum.voice_packets ? json_real(round_to(sum.mos, 0.01)) : json_null(), "mos_min",
+        sum.voice_packets ? json_real(round_to(sum.mos_min, 0.01)) : json_null());
+    json_object_set_new(o, "direction",
+                        json_string(!s->call         ? "unknown"
+                                    : s->from_caller ? "caller"
+                                                     : "callee"));
     json_object_set_new(o, "pt", json_integer(sum.pt));
     json_object_set_new(o, "max_delta_ms", json_real(round_to(sum.max_delta_ms, 0.001)));
     json_object_set_new(o, "seq_resets", json_integer((json_int_t)sum.seq_resets));
@@ -995,11 +994,14 @@ static json_t *stream_json(const struct stream *s)
         if (far->has_xr) {
             const rtcp_xr_voip_t *x = &far->xr;
 
-            json_object_set_new(r, "xr", json_pack("{s:f, s:f, s:o, s:o, s:o}",
-                "loss_pct", x->loss_rate * 100.0 / 256, "discard_pct", x->discard_rate * 100.0 / 256,
-                "r_factor", x->r_factor == 127 ? json_null() : json_integer(x->r_factor),
-                "mos_lq", x->mos_lq == 127 ? json_null() : json_real(x->mos_lq / 10.0),
-                "round_trip_ms", x->round_trip_ms ? json_integer(x->round_trip_ms) : json_null()));
+            json_object_set_new(
+                r, "xr",
+                json_pack("{s:f, s:f, s:o, s:o, s:o}", "loss_pct", x->loss_rate * 100.0 / 256,
+                          "discard_pct", x->discard_rate * 100.0 / 256, "r_factor",
+                          x->r_factor == 127 ? json_null() : json_integer(x->r_factor), "mos_lq",
+                          x->mos_lq == 127 ? json_null() : json_real(x->mos_lq / 10.0),
+                          "round_trip_ms",
+                          x->round_trip_ms ? json_integer(x->round_trip_ms) : json_null()));
         }
         json_object_set_new(o, "rtcp", r);
     }

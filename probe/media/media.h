@@ -59,10 +59,10 @@ void media_tick(media_t *m, cw_ns_t now);
 
 /* The streams active in a step, summarised for the rtp.* metrics. */
 typedef struct media_step_summary {
-    unsigned streams;    /* streams with packets in the step */
-    unsigned rated;      /* of which voice streams with a MOS */
-    double loss_pct;     /* mean over the rated streams */
-    double jitter_ms;    /* mean interarrival jitter (the estimator's value) */
+    unsigned streams; /* streams with packets in the step */
+    unsigned rated;   /* of which voice streams with a MOS */
+    double loss_pct;  /* mean over the rated streams */
+    double jitter_ms; /* mean interarrival jitter (the estimator's value) */
     double mos_avg, mos_min;
 } media_step_summary_t;
 

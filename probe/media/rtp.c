@@ -382,7 +382,7 @@ struct ws_state {
     uint16_t start_seq, stop_seq;
     uint16_t cycles; /* modulo 2^16, as total_nr stops: at 2^32 packets */
     uint32_t first_ts;
-    uint32_t total_nr; /* 0 before the first packet; saturating */
+    uint32_t total_nr;     /* 0 before the first packet; saturating */
     double time_ms;        /* arrival of the last in-time-sequence packet */
     double lastnominal_ms; /* its timestamp, in ms since the first */
     double jitter, max_jitter, mean_jitter;
@@ -468,7 +468,7 @@ struct rtp_stats {
     /* Jitter buffer model, per epoch: transit times in microseconds from
      * the anchor, their minimum per block of JB_BLOCK packets. */
     uint32_t jb_last_ts;
-    uint32_t jb_us_unit; /* microseconds a media unit, when whole */
+    uint32_t jb_us_unit;         /* microseconds a media unit, when whole */
     int32_t jb_block[JB_BLOCKS]; /* minima of the last complete blocks */
     int32_t jb_open;             /* minimum of the open block */
     int32_t jb_low;              /* minimum of the complete blocks */

@@ -45,8 +45,8 @@ typedef struct rtp_hdr {
     uint32_t ts;
     uint32_t ssrc;
     uint32_t csrc[RTP_MAX_CSRC]; /* the first cc */
-    uint16_t ext_profile;    /* with extension: the "defined by profile" word */
-    const uint8_t *ext_data; /* with extension: its data, ext_len bytes */
+    uint16_t ext_profile;        /* with extension: the "defined by profile" word */
+    const uint8_t *ext_data;     /* with extension: its data, ext_len bytes */
     size_t ext_len;
     uint8_t pad_len;        /* with padding: bytes of padding, count included */
     const uint8_t *payload; /* points into buf */

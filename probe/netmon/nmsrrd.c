@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #include "rrd/rrdlib.h"
 #include "rrd/rrdlock.h"
 #include "netmon/snmp.h"

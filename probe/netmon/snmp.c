@@ -38,38 +38,38 @@
 /* net-snmp, loaded when the first SNMP target is configured: with its
  * crypto library it costs every other run the time to load it.  The calls
  * below go through this table (common/dl.h). */
-#define NETSNMP_FUNCS(X) \
-    X(create_user_from_session) \
-    X(debug_register_tokens) \
-    X(generate_Ku) \
-    X(init_snmp) \
-    X(netsnmp_config_remember) \
-    X(netsnmp_ds_set_boolean) \
-    X(netsnmp_large_fd_set_cleanup) \
-    X(netsnmp_large_fd_set_init) \
-    X(netsnmp_large_fd_setfd) \
-    X(netsnmp_memdup) \
-    X(netsnmp_oid_is_subtree) \
-    X(netsnmp_register_loghandler) \
-    X(netsnmp_set_mib_directory) \
-    X(snmp_add_null_var) \
-    X(snmp_api_errstring) \
-    X(snmp_clone_pdu) \
-    X(snmp_errstring) \
-    X(snmp_free_pdu) \
-    X(snmp_oid_compare) \
-    X(snmp_pdu_create) \
-    X(snmp_register_callback) \
-    X(snmp_sess_async_send) \
-    X(snmp_sess_close) \
-    X(snmp_sess_init) \
-    X(snmp_sess_open) \
-    X(snmp_sess_read2) \
-    X(snmp_sess_select_info2_flags) \
-    X(snmp_sess_session) \
-    X(snmp_sess_timeout) \
-    X(snmp_sess_transport) \
-    X(snmp_set_do_debugging) \
+#define NETSNMP_FUNCS(X)                                                                           \
+    X(create_user_from_session)                                                                    \
+    X(debug_register_tokens)                                                                       \
+    X(generate_Ku)                                                                                 \
+    X(init_snmp)                                                                                   \
+    X(netsnmp_config_remember)                                                                     \
+    X(netsnmp_ds_set_boolean)                                                                      \
+    X(netsnmp_large_fd_set_cleanup)                                                                \
+    X(netsnmp_large_fd_set_init)                                                                   \
+    X(netsnmp_large_fd_setfd)                                                                      \
+    X(netsnmp_memdup)                                                                              \
+    X(netsnmp_oid_is_subtree)                                                                      \
+    X(netsnmp_register_loghandler)                                                                 \
+    X(netsnmp_set_mib_directory)                                                                   \
+    X(snmp_add_null_var)                                                                           \
+    X(snmp_api_errstring)                                                                          \
+    X(snmp_clone_pdu)                                                                              \
+    X(snmp_errstring)                                                                              \
+    X(snmp_free_pdu)                                                                               \
+    X(snmp_oid_compare)                                                                            \
+    X(snmp_pdu_create)                                                                             \
+    X(snmp_register_callback)                                                                      \
+    X(snmp_sess_async_send)                                                                        \
+    X(snmp_sess_close)                                                                             \
+    X(snmp_sess_init)                                                                              \
+    X(snmp_sess_open)                                                                              \
+    X(snmp_sess_read2)                                                                             \
+    X(snmp_sess_select_info2_flags)                                                                \
+    X(snmp_sess_session)                                                                           \
+    X(snmp_sess_timeout)                                                                           \
+    X(snmp_sess_transport)                                                                         \
+    X(snmp_set_do_debugging)                                                                       \
     X(snmpv3_get_report_type)
 
 static struct snmplib_fns {
@@ -818,8 +818,10 @@ static void lib_init(void)
      * numbers here and nothing outside our own configuration applies. */
     snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
     snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD,
+                                   1);
+    snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE,
+                                   1);
     snmplib.netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
     snmplib.netsnmp_set_mib_directory("");
     snmplib.netsnmp_config_remember((char *)"mibs :");
@@ -997,9 +999,9 @@ static int open_session(struct target *t, char *err, size_t errlen)
             s.securityAuthProto = (oid *)t->auth_oid;
             s.securityAuthProtoLen = t->auth_oid_len;
             s.securityAuthKeyLen = USM_AUTH_KU_LEN;
-            if (snmplib.generate_Ku(t->auth_oid, (u_int)t->auth_oid_len, (const u_char *)c->auth_pass,
-                            strlen(c->auth_pass), s.securityAuthKey,
-                            &s.securityAuthKeyLen) != SNMPERR_SUCCESS) {
+            if (snmplib.generate_Ku(t->auth_oid, (u_int)t->auth_oid_len,
+                                    (const u_char *)c->auth_pass, strlen(c->auth_pass),
+                                    s.securityAuthKey, &s.securityAuthKeyLen) != SNMPERR_SUCCESS) {
                 snprintf(err, errlen, "cannot make a key from auth_pass");
                 return -EINVAL;
             }
@@ -1008,9 +1010,9 @@ static int open_session(struct target *t, char *err, size_t errlen)
             s.securityPrivProto = (oid *)t->priv_oid;
             s.securityPrivProtoLen = t->priv_oid_len;
             s.securityPrivKeyLen = USM_PRIV_KU_LEN;
-            if (snmplib.generate_Ku(t->auth_oid, (u_int)t->auth_oid_len, (const u_char *)c->priv_pass,
-                            strlen(c->priv_pass), s.securityPrivKey,
-                            &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
+            if (snmplib.generate_Ku(t->auth_oid, (u_int)t->auth_oid_len,
+                                    (const u_char *)c->priv_pass, strlen(c->priv_pass),
+                                    s.securityPrivKey, &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
                 snprintf(err, errlen, "cannot make a key from priv_pass");
                 return -EINVAL;
             }
@@ -2075,7 +2077,8 @@ static void on_get(struct target *t, netsnmp_pdu *r)
     }
     if (r->errstat != SNMP_ERR_NOERROR) {
         fail(t, r->errstat == SNMP_ERR_NOSUCHNAME ? ST_NOSUCH : ST_ERROR,
-             "the agent answered %s (varbind %ld)", snmplib.snmp_errstring((int)r->errstat), r->errindex);
+             "the agent answered %s (varbind %ld)", snmplib.snmp_errstring((int)r->errstat),
+             r->errindex);
         return;
     }
     for (netsnmp_variable_list *v = r->variables; v && i < t->nslots; v = v->next_variable, i++) {
@@ -2222,7 +2225,7 @@ static void poll_once(snmp_poller_t *p)
                 wake_at = t->deadline;
             snmplib.netsnmp_large_fd_set_init(&lfds, FD_SETSIZE);
             snmplib.snmp_sess_select_info2_flags(t->sess, &numfds, &lfds, &tv, &block,
-                                         NETSNMP_SELECT_NOALARMS);
+                                                 NETSNMP_SELECT_NOALARMS);
             snmplib.netsnmp_large_fd_set_cleanup(&lfds);
             if (!block) {
                 cw_ns_t due = now + (cw_ns_t)tv.tv_sec * CW_NS_PER_SEC + (cw_ns_t)tv.tv_usec * 1000;

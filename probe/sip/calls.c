@@ -888,8 +888,8 @@ enum call_outcome call_outcome(const call_t *c)
 
 const char *call_outcome_name(enum call_outcome o)
 {
-    static const char *const names[] = { "active",     "answered",   "failed",
-                                         "cancelled",  "unanswered", "dropped" };
+    static const char *const names[] = { "active",    "answered",   "failed",
+                                         "cancelled", "unanswered", "dropped" };
 
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "active";
 }
@@ -986,18 +986,20 @@ json_t *call_json(const call_t *c, bool with_messages)
     json_object_set_new(o, "outcome", json_string(call_outcome_name(call_outcome(c))));
     json_object_set_new(o, "sip_code", c->final_code ? json_integer(c->final_code) : json_null());
     json_object_set_new(o, "end_reason", str_or_null(c->end_reason));
-    json_object_set_new(o, "setup_ms",
-                        c->answered ? json_integer((c->answered - c->start + CW_NS_PER_MS / 2) / CW_NS_PER_MS)
-                                    : json_null());
-    json_object_set_new(o, "pdd_ms",
-                        c->first_prov ? json_integer((c->first_prov - c->start + CW_NS_PER_MS / 2) / CW_NS_PER_MS)
-                                      : json_null());
+    json_object_set_new(
+        o, "setup_ms",
+        c->answered ? json_integer((c->answered - c->start + CW_NS_PER_MS / 2) / CW_NS_PER_MS)
+                    : json_null());
+    json_object_set_new(
+        o, "pdd_ms",
+        c->first_prov ? json_integer((c->first_prov - c->start + CW_NS_PER_MS / 2) / CW_NS_PER_MS)
+                      : json_null());
     json_object_set_new(o, "from_display", wire_string(s[CS_FROM_DISPLAY]));
     json_object_set_new(o, "to_display", wire_string(s[CS_TO_DISPLAY]));
-    json_object_set_new(o, "caller", json_string(cw_endpoint_str(&c->caller, c->caller_port, ep,
-                                                                 sizeof(ep))));
-    json_object_set_new(o, "callee", json_string(cw_endpoint_str(&c->callee, c->callee_port, ep,
-                                                                 sizeof(ep))));
+    json_object_set_new(o, "caller",
+                        json_string(cw_endpoint_str(&c->caller, c->caller_port, ep, sizeof(ep))));
+    json_object_set_new(o, "callee",
+                        json_string(cw_endpoint_str(&c->callee, c->callee_port, ep, sizeof(ep))));
     json_object_set_new(o, "transport", json_string(c->transport == IPPROTO_TCP ? "tcp" : "udp"));
     json_object_set_new(o, "user_agent", wire_string(s[CS_USER_AGENT]));
     json_object_set_new(o, "callee_agent", wire_string(s[CS_CALLEE_AGENT]));

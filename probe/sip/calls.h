@@ -97,8 +97,8 @@ const char *call_outcome_name(enum call_outcome o);
 const char *call_end_reason(const call_t *c); /* "" while up */
 int call_sip_code(const call_t *c);           /* final response to the INVITE, 0 if none */
 cw_ns_t call_start(const call_t *c);
-cw_ns_t call_answered(const call_t *c);       /* 0 if never */
-cw_ns_t call_end(const call_t *c);            /* 0 while up */
+cw_ns_t call_answered(const call_t *c); /* 0 if never */
+cw_ns_t call_end(const call_t *c);      /* 0 while up */
 bool call_ended(const call_t *c);
 bool call_one_way(const call_t *c);
 /* The caller's signalling address (source of the INVITE) and the callee's

@@ -14,8 +14,8 @@ enum sdp_dir { SDP_SENDRECV = 0, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
 
 typedef struct sdp_codec {
     uint8_t pt;
-    char name[24];      /* from rtpmap, or the static name; "" if unknown */
-    uint32_t clock_hz;  /* from rtpmap, or the static rate; 0 if unknown */
+    char name[24];     /* from rtpmap, or the static name; "" if unknown */
+    uint32_t clock_hz; /* from rtpmap, or the static rate; 0 if unknown */
 } sdp_codec_t;
 
 typedef struct sdp_stream {

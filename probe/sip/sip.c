@@ -103,13 +103,9 @@ static void arena_end(void)
     arena_on = NULL;
 }
 #else
-static void arena_begin(void)
-{
-}
+static void arena_begin(void) {}
 
-static void arena_end(void)
-{
-}
+static void arena_end(void) {}
 #endif
 
 static void do_init(void)
@@ -129,11 +125,21 @@ void sip_init(void)
 }
 
 static const char *const method_names[] = {
-    [SIP_OTHER] = "",          [SIP_INVITE] = "INVITE",   [SIP_ACK] = "ACK",
-    [SIP_BYE] = "BYE",         [SIP_CANCEL] = "CANCEL",   [SIP_OPTIONS] = "OPTIONS",
-    [SIP_REGISTER] = "REGISTER", [SIP_PRACK] = "PRACK",   [SIP_UPDATE] = "UPDATE",
-    [SIP_INFO] = "INFO",       [SIP_REFER] = "REFER",     [SIP_NOTIFY] = "NOTIFY",
-    [SIP_SUBSCRIBE] = "SUBSCRIBE", [SIP_MESSAGE] = "MESSAGE", [SIP_PUBLISH] = "PUBLISH",
+    [SIP_OTHER] = "",
+    [SIP_INVITE] = "INVITE",
+    [SIP_ACK] = "ACK",
+    [SIP_BYE] = "BYE",
+    [SIP_CANCEL] = "CANCEL",
+    [SIP_OPTIONS] = "OPTIONS",
+    [SIP_REGISTER] = "REGISTER",
+    [SIP_PRACK] = "PRACK",
+    [SIP_UPDATE] = "UPDATE",
+    [SIP_INFO] = "INFO",
+    [SIP_REFER] = "REFER",
+    [SIP_NOTIFY] = "NOTIFY",
+    [SIP_SUBSCRIBE] = "SUBSCRIBE",
+    [SIP_MESSAGE] = "MESSAGE",
+    [SIP_PUBLISH] = "PUBLISH",
 };
 
 enum sip_method sip_method_from_name(const char *name)
@@ -153,9 +159,9 @@ const char *sip_method_name(enum sip_method m)
 
 static bool is_token_char(uint8_t c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '!' || c == '%' || c == '*' || c == '_' || c == '+' ||
-           c == '`' || c == '\'' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '!' || c == '%' || c == '*' || c == '_' || c == '+' || c == '`' ||
+           c == '\'' || c == '~';
 }
 
 bool sip_looks_like(const uint8_t *buf, size_t len)
@@ -166,8 +172,8 @@ bool sip_looks_like(const uint8_t *buf, size_t len)
     if (len < 12 || !is_token_char(buf[0]))
         return false;
     if (memcmp(buf, "SIP/2.0 ", 8) == 0)
-        return buf[8] >= '1' && buf[8] <= '6' && buf[9] >= '0' && buf[9] <= '9' &&
-               buf[10] >= '0' && buf[10] <= '9';
+        return buf[8] >= '1' && buf[8] <= '6' && buf[9] >= '0' && buf[9] <= '9' && buf[10] >= '0' &&
+               buf[10] <= '9';
     /* Request line: token SP Request-URI SP "SIP/2.0" CRLF */
     for (i = 0; i < len && i < 32 && is_token_char(buf[i]); i++)
         ;

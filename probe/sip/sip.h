@@ -33,7 +33,7 @@ typedef struct sip_msg {
     bool is_request;
     enum sip_method method; /* requests */
     char method_name[24];
-    int status;             /* responses */
+    int status; /* responses */
     char reason_phrase[64];
     char request_uri[160];
     char call_id[256];

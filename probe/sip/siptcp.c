@@ -9,8 +9,8 @@
 #include "sip/sip.h"
 
 #define FLOW_BUF     65536u
-#define MAX_OOO      8u     /* out-of-order segments held per flow */
-#define OOO_PATIENCE 32u    /* segments to wait for a hole to fill */
+#define MAX_OOO      8u  /* out-of-order segments held per flow */
+#define OOO_PATIENCE 32u /* segments to wait for a hole to fill */
 
 struct ooo_seg {
     uint32_t seq;

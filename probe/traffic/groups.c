@@ -58,11 +58,14 @@ uint32_t groups_match(const groups_t *g, const cw_addr_t *a)
     return mask;
 }
 
-#define EACH(g, mask, i) for (size_t i = 0; (g) && i < (g)->n; i++) if ((mask) & (1u << i))
+#define EACH(g, mask, i)                                                                           \
+    for (size_t i = 0; (g) && i < (g)->n; i++)                                                     \
+        if ((mask) & (1u << i))
 
 void groups_packet(groups_t *g, uint32_t mask, uint32_t wirelen, enum traffic_class cls)
 {
-    EACH(g, mask, i) {
+    EACH(g, mask, i)
+    {
         g->g[i].bytes[cls] += wirelen;
         g->g[i].packets[cls]++;
     }
@@ -75,7 +78,8 @@ void groups_call_attempt(groups_t *g, uint32_t mask)
 
 void groups_call_answered(groups_t *g, uint32_t mask)
 {
-    EACH(g, mask, i) {
+    EACH(g, mask, i)
+    {
         g->g[i].answered++;
         g->g[i].active++;
     }
@@ -83,7 +87,8 @@ void groups_call_answered(groups_t *g, uint32_t mask)
 
 void groups_call_ended(groups_t *g, uint32_t mask, bool was_up, bool failed, bool dropped)
 {
-    EACH(g, mask, i) {
+    EACH(g, mask, i)
+    {
         if (was_up && g->g[i].active > 0)
             g->g[i].active--;
         if (failed)
@@ -95,7 +100,8 @@ void groups_call_ended(groups_t *g, uint32_t mask, bool was_up, bool failed, boo
 
 void groups_stream(groups_t *g, uint32_t mask, double mos, double loss_pct, double jitter_ms)
 {
-    EACH(g, mask, i) {
+    EACH(g, mask, i)
+    {
         struct group *gr = &g->g[i];
 
         gr->streams++;

@@ -99,8 +99,7 @@ struct traffic {
     size_t hist_head, hist_n;
 };
 
-static bool same_key(const traffic_talker_t *a, const cw_addr_t *src, uint8_t proto,
-                     uint16_t dport)
+static bool same_key(const traffic_talker_t *a, const cw_addr_t *src, uint8_t proto, uint16_t dport)
 {
     return a->proto == proto && a->dport == dport && cw_addr_equal(&a->src, src);
 }
@@ -197,8 +196,8 @@ static void unchain(struct topk *tk, unsigned idx)
         *pp = e->next;
 }
 
-static struct entry *topk_find(struct topk *tk, const cw_addr_t *src, uint32_t srch,
-                               uint8_t proto, uint16_t dport)
+static struct entry *topk_find(struct topk *tk, const cw_addr_t *src, uint32_t srch, uint8_t proto,
+                               uint16_t dport)
 {
     for (int i = tk->buckets[key_bucket(tk, srch, proto, dport)]; i >= 0; i = tk->e[i].next)
         if (same_key(&tk->e[i].k, src, proto, dport))
@@ -208,8 +207,8 @@ static struct entry *topk_find(struct topk *tk, const cw_addr_t *src, uint32_t s
 
 /* Finds or takes over an entry for the key (space-saving: a new key
  * replaces the smallest and inherits its count as error). */
-static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint32_t srch,
-                               uint8_t proto, uint16_t dport)
+static struct entry *topk_slot(struct topk *tk, const cw_addr_t *src, uint32_t srch, uint8_t proto,
+                               uint16_t dport)
 {
     struct entry *e = topk_find(tk, src, srch, proto, dport);
     unsigned idx;
@@ -447,8 +446,8 @@ size_t traffic_top(traffic_t *t, cw_ns_t from, cw_ns_t to, traffic_talker_t *out
         /* The window still open counts too. */
         if (t->win_start && t->win_start <= to && t->win_start + t->cfg.window > from) {
             cur = cw_calloc(t->cfg.topk, sizeof(*cur));
-            n = merge(acc, n, cap,
-                      cur, topk_snapshot(&t->win, t->cfg.scan_hosts, cur, t->cfg.topk));
+            n = merge(acc, n, cap, cur,
+                      topk_snapshot(&t->win, t->cfg.scan_hosts, cur, t->cfg.topk));
             free(cur);
         }
         qsort(acc, n, sizeof(*acc), cmp_talker);
@@ -479,8 +478,8 @@ void traffic_talker_str(const traffic_talker_t *k, char *buf, size_t len)
     char ip[CW_ADDR_STRLEN], pn[8];
 
     cw_addr_str(&k->src, ip, sizeof(ip));
-    snprintf(buf, len, "%s %s/%u to %llu hosts", ip, proto_name(k->proto, pn, sizeof(pn)),
-             k->dport, (unsigned long long)k->fanout);
+    snprintf(buf, len, "%s %s/%u to %llu hosts", ip, proto_name(k->proto, pn, sizeof(pn)), k->dport,
+             (unsigned long long)k->fanout);
 }
 
 json_t *traffic_top_json(traffic_t *t, cw_ns_t from, cw_ns_t to, size_t max)
@@ -497,9 +496,9 @@ json_t *traffic_top_json(traffic_t *t, cw_ns_t from, cw_ns_t to, size_t max)
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "src",
                            cw_addr_str(&k->src, ip, sizeof(ip)), "proto",
-                           proto_name(k->proto, pn, sizeof(pn)), "dport", (int)k->dport,
-                           "packets", (json_int_t)k->packets, "bytes", (json_int_t)k->bytes,
-                           "fanout", (json_int_t)k->fanout, "syn", (json_int_t)k->syn, "synack",
+                           proto_name(k->proto, pn, sizeof(pn)), "dport", (int)k->dport, "packets",
+                           (json_int_t)k->packets, "bytes", (json_int_t)k->bytes, "fanout",
+                           (json_int_t)k->fanout, "syn", (json_int_t)k->syn, "synack",
                            (json_int_t)k->synack, "scanner", k->scanner, "summary", desc));
     }
     free(top);

@@ -23,10 +23,10 @@ typedef struct traffic traffic_t;
 enum traffic_class { TRAFFIC_OTHER = 0, TRAFFIC_SIP, TRAFFIC_RTP, TRAFFIC_CLASSES };
 
 typedef struct traffic_cfg {
-    size_t topk;        /* talkers tracked per window; 0: 1024 */
-    long scan_hosts;    /* distinct hosts on one port in a window that make a scan; 0: 100 */
-    cw_ns_t window;     /* 0: 60 s */
-    size_t history;     /* windows kept; 0: 60 */
+    size_t topk;     /* talkers tracked per window; 0: 1024 */
+    long scan_hosts; /* distinct hosts on one port in a window that make a scan; 0: 100 */
+    cw_ns_t window;  /* 0: 60 s */
+    size_t history;  /* windows kept; 0: 60 */
 } traffic_cfg_t;
 
 typedef struct traffic_talker {
@@ -34,7 +34,7 @@ typedef struct traffic_talker {
     uint8_t proto;
     uint16_t dport;
     uint64_t bytes, packets;
-    uint64_t error; /* space-saving overestimate bound, in bytes */
+    uint64_t error;  /* space-saving overestimate bound, in bytes */
     uint64_t fanout; /* distinct destinations (estimate) */
     uint64_t syn, synack;
     bool scanner;

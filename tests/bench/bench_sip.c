@@ -99,8 +99,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nframes; i++) {
         decode_pkt_t dp;
 
-        if (decode_frame(dec, 1, frames[i].ts, frames[i].data, frames[i].len, frames[i].len,
-                         &dp) == DECODE_OK) {
+        if (decode_frame(dec, 1, frames[i].ts, frames[i].data, frames[i].len, frames[i].len, &dp) ==
+            DECODE_OK) {
             payloads[nmsgs] = dp.payload;
             plens[nmsgs] = dp.payload_len;
             nmsgs++;
@@ -144,8 +144,10 @@ int main(int argc, char **argv)
             e = engine_new(&cfg, NULL);
             t0 = now_s();
             for (size_t i = 0; i < nframes; i++) {
-                capture_pkt_t p = { .ts = frames[i].ts, .caplen = frames[i].len,
-                                    .wirelen = frames[i].len, .data = frames[i].data };
+                capture_pkt_t p = { .ts = frames[i].ts,
+                                    .caplen = frames[i].len,
+                                    .wirelen = frames[i].len,
+                                    .data = frames[i].data };
 
                 engine_packet(e, 1, &p);
             }

@@ -240,8 +240,8 @@ static long long generate_wide(const char *path, long calls)
     for (long k = 0; k < WIDE_PACKETS; k++) {
         for (long c = 0; c < calls; c++) {
             for (int d = 0; d < 2; d++, n++)
-                put_rtp(g, CW_SEC(1700000001) + k * tick + (2 * c + d) * rtp_gap, c, d,
-                        (uint16_t)k, (uint32_t)(k * 160));
+                put_rtp(g, CW_SEC(1700000001) + k * tick + (2 * c + d) * rtp_gap, c, d, (uint16_t)k,
+                        (uint32_t)(k * 160));
             if (tick_n > 1000)
                 flush_tick(g);
         }
@@ -443,8 +443,8 @@ int main(int argc, char **argv)
                 ng = c;
         }
         unlink(path);
-        printf("  callwatch, as pcapng:   %12.0f packets/s  (%.2f s, one core)\n", (double)read / ng,
-               ng);
+        printf("  callwatch, as pcapng:   %12.0f packets/s  (%.2f s, one core)\n",
+               (double)read / ng, ng);
     }
 
     /* Memory per stream: the same run with few and with many streams at
@@ -469,8 +469,8 @@ int main(int argc, char **argv)
         }
         if (!getenv("CW_BENCH_WIDE"))
             unlink(path);
-        printf("  %ld streams at once:   peak RSS %.1f MB; with %ld: %.1f MB\n",
-               2 * counts[1], rss[1] / 1024.0, 2 * counts[0], rss[0] / 1024.0);
+        printf("  %ld streams at once:   peak RSS %.1f MB; with %ld: %.1f MB\n", 2 * counts[1],
+               rss[1] / 1024.0, 2 * counts[0], rss[0] / 1024.0);
         printf("  memory per stream:      %12.2f KB  (target <= 1 KB over a fixed base)\n",
                (double)(rss[1] - rss[0]) / (double)(2 * (counts[1] - counts[0])));
     }

@@ -11,8 +11,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const int dlts[] = { DLT_EN10MB, DLT_LINUX_SLL, 276 /* SLL2 */, DLT_RAW,
-                            228 /* IPv4 */, 229 /* IPv6 */, DLT_NULL, DLT_LOOP };
+static const int dlts[] = { DLT_EN10MB,     DLT_LINUX_SLL,  276 /* SLL2 */, DLT_RAW,
+                            228 /* IPv4 */, 229 /* IPv6 */, DLT_NULL,       DLT_LOOP };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
