@@ -1,0 +1,58 @@
+#include "autoconf.h"
+
+#include "engine/websources.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "rrd/graph.h"
+
+static int series(void *ud, const char *metric, time_t start, time_t end, json_t **out, char *err,
+                  size_t errlen)
+{
+    const websources_t *ws = ud;
+
+    *out = rrdstore_series(ws->store, metric, start, end, err, errlen);
+    if (*out)
+        return 0;
+    return errno == ENOENT ? -ENOENT : errno == EINVAL ? -EINVAL : -EIO;
+}
+
+static int graph(void *ud, const char *name, time_t start, time_t end, int width, int height,
+                 const web_window_t *shade, size_t nshade, unsigned char **png, size_t *len,
+                 char *err, size_t errlen)
+{
+    const websources_t *ws = ud;
+    rrdgraph_window_t win[RRDGRAPH_MAX_WINDOWS];
+    rrdgraph_req_t req = {
+        .name = name, .start = start, .end = end, .width = width, .height = height, .windows = win
+    };
+
+    for (size_t i = 0; i < nshade && i < RRDGRAPH_MAX_WINDOWS; i++) {
+        win[i].start = shade[i].start;
+        win[i].end = shade[i].end;
+        req.nwindows++;
+    }
+    return rrdgraph_png(ws->store, &req, png, len, err, errlen);
+}
+
+static json_t *targets(void *ud)
+{
+    const websources_t *ws = ud;
+
+    return ws->col ? collectors_targets_json(ws->col) : json_array();
+}
+
+void websources_fill(const websources_t *ws, web_sources_t *src)
+{
+    memset(src, 0, sizeof(*src));
+    src->status = ws->status;
+    src->db = ws->db;
+    src->metrics = ws->metrics;
+    if (ws->store) {
+        src->series = series;
+        src->graph = graph;
+    }
+    src->targets = targets;
+    src->ud = (void *)ws;
+}
