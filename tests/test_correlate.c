@@ -3,6 +3,7 @@
 #include "autoconf.h"
 
 #include <math.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,30 +96,30 @@ static void test_timelines(void **state)
         metrics_t *m = metrics_new();
         traffic_t *tr = traffic_new(NULL);
         struct seen s = { "", 0, 0 };
-        corr_t *c;
+        correlate_t *c;
         size_t d = 0;
 
         watched(&conf, tl->link_pct_spike > 0, tl->cpu_pct_spike > 0);
-        c = corr_new(NULL, &conf, m, tr, notify, &s);
+        c = correlate_new(NULL, &conf, m, tr, notify, &s);
         for (int t = STEP; t <= tl->end; t += STEP) {
             bool in = t > tl->spike_from && t <= tl->spike_to;
 
             while (tl->drops[d] && tl->drops[d] <= t) {
-                corr_call_dropped(c, CW_SEC(tl->drops[d]), "call", 3.0, 5.0);
+                correlate_call_dropped(c, CW_SEC(tl->drops[d]), "call", 3.0, 5.0);
                 d++;
             }
             if (tl->link_pct_spike > 0)
                 metrics_put(m, "link.wan0.util_pct", CW_SEC(t), in ? tl->link_pct_spike : 20);
             if (tl->cpu_pct_spike > 0)
                 metrics_put(m, "cpu.fw1.pct", CW_SEC(t), in ? tl->cpu_pct_spike : 15);
-            corr_step(c, CW_SEC(t), in ? tl->spike_bps : tl->base_bps, 100);
+            correlate_step(c, CW_SEC(t), in ? tl->spike_bps : tl->base_bps, 100);
         }
-        corr_finish(c, CW_SEC(tl->end));
+        correlate_finish(c, CW_SEC(tl->end));
         if (strcmp(s.kinds, tl->kinds) != 0)
             fail_msg("%s: incidents \"%s\", expected \"%s\"", tl->name, s.kinds, tl->kinds);
         /* Everything opened was resolved by the end (a quiet tail). */
         assert_int_equal(s.opens, s.resolves);
-        corr_free(c);
+        correlate_free(c);
         traffic_free(tr);
         metrics_free(m);
         config_free(&conf);
@@ -134,7 +135,7 @@ static void test_coarse_nms_series(void **state)
     metrics_t *m = metrics_new();
     traffic_t *tr = traffic_new(NULL);
     struct seen s = { "", 0, 0 };
-    corr_t *c;
+    correlate_t *c;
     json_t *all;
 
     (void)state;
@@ -144,14 +145,14 @@ static void test_coarse_nms_series(void **state)
         metrics_put(m, "link.wan0.util_pct", CW_SEC(t), t == 900 ? 96 : 30);
         metrics_put(m, "cpu.fw1.pct", CW_SEC(t), t == 900 ? 93 : 20);
     }
-    c = corr_new(NULL, &conf, m, tr, notify, &s);
+    c = correlate_new(NULL, &conf, m, tr, notify, &s);
     for (int t = 10; t <= 1500; t += 10) {
         if (t == 630 || t == 640 || t == 650 || t == 660)
-            corr_call_dropped(c, CW_SEC(t), "call", 3.0, 5.0);
-        corr_step(c, CW_SEC(t), 300e3, 100);
+            correlate_call_dropped(c, CW_SEC(t), "call", 3.0, 5.0);
+        correlate_step(c, CW_SEC(t), 300e3, 100);
     }
     assert_string_equal(s.kinds, "drops_with_congestion");
-    all = corr_incidents_json(c);
+    all = correlate_incidents_json(c);
     assert_true(json_real_value(json_object_get(
                     json_object_get(json_object_get(json_array_get(all, 0), "evidence"), "link"),
                     "util_max_pct")) == 96.0);
@@ -159,7 +160,7 @@ static void test_coarse_nms_series(void **state)
                     json_object_get(json_object_get(json_array_get(all, 0), "evidence"), "cpu"),
                     "max_pct")) == 93.0);
     json_decref(all);
-    corr_free(c);
+    correlate_free(c);
     traffic_free(tr);
     metrics_free(m);
     config_free(&conf);
@@ -170,23 +171,23 @@ static void test_evidence(void **state)
     cw_config_t conf;
     metrics_t *m = metrics_new();
     traffic_t *tr = traffic_new(NULL);
-    corr_t *c;
+    correlate_t *c;
     json_t *all, *inc, *ev;
 
     (void)state;
     watched(&conf, true, true);
-    c = corr_new(NULL, &conf, m, tr, NULL, NULL);
-    corr_set_next_id(c, 41);
+    c = correlate_new(NULL, &conf, m, tr, NULL, NULL);
+    correlate_set_next_id(c, 41);
     for (int t = 10; t <= 1200; t += 10) {
         bool in = t > 600 && t <= 720;
 
         metrics_put(m, "link.wan0.util_pct", CW_SEC(t) - CW_SEC(3), in ? 96.5 + (t % 20) / 10 : 30);
         metrics_put(m, "cpu.fw1.pct", CW_SEC(t) - CW_SEC(3), in ? 99 : 20);
         if (t >= 640 && t <= 680)
-            corr_call_dropped(c, CW_SEC(t), t == 640 ? "a" : "b", 2.0, 12.0);
-        corr_step(c, CW_SEC(t), in ? 2e6 : 2e5, 100);
+            correlate_call_dropped(c, CW_SEC(t), t == 640 ? "a" : "b", 2.0, 12.0);
+        correlate_step(c, CW_SEC(t), in ? 2e6 : 2e5, 100);
     }
-    all = corr_incidents_json(c);
+    all = correlate_incidents_json(c);
     assert_int_equal(json_array_size(all), 1);
     inc = json_array_get(all, 0);
     assert_int_equal(json_integer_value(json_object_get(inc, "id")), 41);
@@ -207,8 +208,81 @@ static void test_evidence(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(inc, "summary")),
                            "5 calls dropped; link wan0 at 98 % and fw1's CPU at 99 %"));
     json_decref(all);
-    assert_int_equal(corr_open_count(c), 0);
-    corr_free(c);
+    assert_int_equal(correlate_open_count(c), 0);
+    correlate_free(c);
+    traffic_free(tr);
+    metrics_free(m);
+    config_free(&conf);
+}
+
+static decode_pkt_t pkt(const char *src, const char *dst, uint8_t proto, uint16_t dport,
+                        uint8_t flags, uint32_t len, cw_ns_t t)
+{
+    decode_pkt_t p;
+
+    memset(&p, 0, sizeof(p));
+    cw_addr_parse(src, &p.src);
+    cw_addr_parse(dst, &p.dst);
+    p.proto = proto;
+    p.sport = 40000;
+    p.dport = dport;
+    p.tcp_flags = flags;
+    p.wirelen = len;
+    p.ts = t;
+    p.src_hash = cw_addr_hash(&p.src, 0); /* as decode sets them */
+    p.dst_hash = cw_addr_hash(&p.dst, 0);
+    return p;
+}
+
+/* The incident names the scanner as its top talker even when a bigger
+ * talker moved more bytes; the talkers themselves are listed biggest
+ * first. */
+static void test_culprit(void **state)
+{
+    cw_config_t conf;
+    metrics_t *m = metrics_new();
+    traffic_t *tr = traffic_new(NULL);
+    correlate_t *c;
+    json_t *all, *inc, *top;
+    char dst[32];
+
+    (void)state;
+    watched(&conf, true, false);
+    c = correlate_new(NULL, &conf, m, tr, NULL, NULL);
+    for (int t = 10; t <= 1200; t += 10) {
+        bool in = t > 600 && t <= 720;
+
+        if (in) {
+            for (int i = 0; i < 50; i++) {
+                decode_pkt_t big = pkt("10.1.0.9", "203.0.113.5", IPPROTO_UDP, 9000, 0, 1400,
+                                       CW_SEC(t) - CW_SEC(5));
+
+                traffic_packet(tr, &big, TRAFFIC_OTHER);
+                snprintf(dst, sizeof(dst), "198.51.%d.%d", t / 10 % 256, i);
+                decode_pkt_t syn =
+                    pkt("10.20.0.17", dst, IPPROTO_TCP, 445, 0x02, 60, CW_SEC(t) - CW_SEC(5));
+                traffic_packet(tr, &syn, TRAFFIC_OTHER);
+            }
+            traffic_tick(tr, CW_SEC(t));
+        }
+        metrics_put(m, "link.wan0.util_pct", CW_SEC(t) - CW_SEC(3), in ? 97 : 30);
+        if (t >= 640 && t <= 680)
+            correlate_call_dropped(c, CW_SEC(t), "a", 2.0, 12.0);
+        correlate_step(c, CW_SEC(t), in ? 2e6 : 2e5, 100);
+    }
+    all = correlate_incidents_json(c);
+    assert_int_equal(json_array_size(all), 1);
+    inc = json_array_get(all, 0);
+    top = json_object_get(inc, "top_talkers");
+    assert_true(json_array_size(top) >= 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(top, 0), "src")),
+                        "10.1.0.9");
+    assert_false(json_is_true(json_object_get(json_array_get(top, 0), "scanner")));
+    assert_true(json_is_true(json_object_get(json_array_get(top, 1), "scanner")));
+    assert_non_null(strstr(json_string_value(json_object_get(inc, "summary")),
+                           "; top talker 10.20.0.17 tcp/445 to "));
+    json_decref(all);
+    correlate_free(c);
     traffic_free(tr);
     metrics_free(m);
     config_free(&conf);
@@ -220,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_timelines),
         cmocka_unit_test(test_evidence),
         cmocka_unit_test(test_coarse_nms_series),
+        cmocka_unit_test(test_culprit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

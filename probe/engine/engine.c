@@ -59,7 +59,7 @@ struct engine {
     traffic_t *traffic;
     groups_t *groups; /* NULL without [group] sections */
     media_t *media;
-    corr_t *corr;
+    correlate_t *corr;
     alert_t *alert;       /* not owned */
     status_t *status;     /* where a snapshot is published every second, or NULL */
     cw_ns_t last_publish; /* wall time */
@@ -103,7 +103,7 @@ static void on_media_quality(void *ud, const char *id, const cw_addr_t *src, con
 {
     engine_t *e = ud;
 
-    corr_stream_quality(e->corr, t, id, mos, loss_pct);
+    correlate_stream_quality(e->corr, t, id, mos, loss_pct);
     if (e->groups)
         groups_stream(e->groups, groups_match(e->groups, src) | groups_match(e->groups, dst), mos,
                       loss_pct, jitter_ms);
@@ -174,7 +174,7 @@ static void on_call_end(void *ud, call_t *c)
         double mos, loss;
 
         call_quality(e, c, &mos, &loss);
-        corr_call_dropped(e->corr, call_end(c), call_id(c), mos, loss);
+        correlate_call_dropped(e->corr, call_end(c), call_id(c), mos, loss);
     }
     if (e->db)
         calldb_put(e->db, call_record(e, c, true));
@@ -225,7 +225,7 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
         e->media = media_new(0, 0, true, &mh);
     }
     {
-        corr_cfg_t cc = {
+        correlate_cfg_t cc = {
             .window = CW_SEC(cfg->inc_window_s),
             .min_drops = cfg->inc_min_drops,
             .link_pct = cfg->inc_link_pct,
@@ -239,7 +239,7 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
             .min_degraded = cfg->inc_min_degraded,
         };
 
-        e->corr = corr_new(&cc, cfg, m, e->traffic, on_incident, e);
+        e->corr = correlate_new(&cc, cfg, m, e->traffic, on_incident, e);
     }
     e->sipmsg = cw_calloc(1, sizeof(*e->sipmsg));
     e->siptcp = siptcp_new(0, on_tcp_message, e);
@@ -297,7 +297,7 @@ void engine_set_calldb(engine_t *e, calldb_t *db)
 {
     e->db = db;
     if (db)
-        corr_set_next_id(e->corr, calldb_max_incident_id(db) + 1);
+        correlate_set_next_id(e->corr, calldb_max_incident_id(db) + 1);
 }
 
 void engine_set_alert(engine_t *e, alert_t *a)
@@ -313,7 +313,7 @@ void engine_free(engine_t *e)
     siptcp_free(e->siptcp);
     calls_free(e->calls);
     media_free(e->media);
-    corr_free(e->corr);
+    correlate_free(e->corr);
     groups_free(e->groups);
     traffic_free(e->traffic);
     free(e->sipmsg);
@@ -375,7 +375,8 @@ static void step_tick(engine_t *e, cw_ns_t start)
         put(e, "rtp.mos_avg", end, ms.mos_avg);
         put(e, "rtp.mos_min", end, ms.mos_min);
     }
-    corr_step(e->corr, end, (double)e->step_bytes * 8.0 / secs, (double)e->step_packets / secs);
+    correlate_step(e->corr, end, (double)e->step_bytes * 8.0 / secs,
+                   (double)e->step_packets / secs);
     groups_step(e->groups, e->metrics, end, secs);
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);
@@ -510,9 +511,9 @@ void engine_finish(engine_t *e)
     if (e->next_step) {
         housekeep(e, e->now);
         calls_finish(e->calls, e->now);
-        corr_finish(e->corr, e->now);
+        correlate_finish(e->corr, e->now);
         if (e->db) {
-            json_t *open = corr_open_json(e->corr);
+            json_t *open = correlate_open_json(e->corr);
             size_t i;
             json_t *inc;
 
@@ -579,7 +580,7 @@ int engine_streams_foreach(engine_t *e, int (*fn)(void *ud, json_t *stream), voi
 
 json_t *engine_incidents(engine_t *e)
 {
-    return corr_incidents_json(e->corr);
+    return correlate_incidents_json(e->corr);
 }
 
 json_t *engine_top_talkers(engine_t *e, cw_ns_t from, cw_ns_t to, size_t max)
@@ -659,7 +660,7 @@ json_t *engine_status_json(engine_t *e)
     json_object_set_new(o, "active_calls", active);
     json_object_set_new(o, "top_talkers",
                         traffic_top_json(e->traffic, e->now - CW_SEC(60), e->now, 10));
-    json_object_set_new(o, "open_incidents", corr_open_json(e->corr));
+    json_object_set_new(o, "open_incidents", correlate_open_json(e->corr));
     {
         static const double bounds[] = { 1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4 };
         const size_t nb = sizeof(bounds) / sizeof(bounds[0]);
@@ -676,7 +677,8 @@ json_t *engine_status_json(engine_t *e)
                             json_pack("{s:o, s:o, s:f, s:I}", "bounds", jb, "counts", jc, "sum",
                                       sum, "count", (json_int_t)count));
     }
-    json_object_set_new(o, "incidents_open", json_integer((json_int_t)corr_open_count(e->corr)));
+    json_object_set_new(o, "incidents_open",
+                        json_integer((json_int_t)correlate_open_count(e->corr)));
     return o;
 }
 

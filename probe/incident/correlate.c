@@ -45,11 +45,11 @@ struct incident {
     bool open;
 };
 
-struct corr {
-    corr_cfg_t cfg;
+struct correlate {
+    correlate_cfg_t cfg;
     metrics_t *m;
     traffic_t *tr;
-    corr_notify_fn notify;
+    correlate_notify_fn notify;
     void *ud;
     struct ring drops, degraded;
     cw_ns_t *step_t;
@@ -101,7 +101,7 @@ static size_t ring_count(const struct ring *r, cw_ns_t from, cw_ns_t to, cw_ns_t
     return n;
 }
 
-static void add_watch(corr_t *c, const char *metric, const char *name, int kind, double thr)
+static void add_watch(correlate_t *c, const char *metric, const char *name, int kind, double thr)
 {
     struct watch *w;
 
@@ -114,10 +114,10 @@ static void add_watch(corr_t *c, const char *metric, const char *name, int kind,
     w->threshold = thr;
 }
 
-corr_t *corr_new(const corr_cfg_t *cfg, const cw_config_t *conf, metrics_t *m, traffic_t *tr,
-                 corr_notify_fn notify, void *ud)
+correlate_t *correlate_new(const correlate_cfg_t *cfg, const cw_config_t *conf, metrics_t *m,
+                           traffic_t *tr, correlate_notify_fn notify, void *ud)
 {
-    corr_t *c = cw_calloc(1, sizeof(*c));
+    correlate_t *c = cw_calloc(1, sizeof(*c));
     char metric[METRICS_NAME_MAX];
 
     if (cfg)
@@ -168,7 +168,7 @@ corr_t *corr_new(const corr_cfg_t *cfg, const cw_config_t *conf, metrics_t *m, t
     return c;
 }
 
-void corr_free(corr_t *c)
+void correlate_free(correlate_t *c)
 {
     if (!c)
         return;
@@ -182,18 +182,20 @@ void corr_free(corr_t *c)
     free(c);
 }
 
-void corr_set_next_id(corr_t *c, long next_id)
+void correlate_set_next_id(correlate_t *c, long next_id)
 {
     if (next_id > c->next_id)
         c->next_id = next_id;
 }
 
-void corr_call_dropped(corr_t *c, cw_ns_t t, const char *call_id, double mos, double loss_pct)
+void correlate_call_dropped(correlate_t *c, cw_ns_t t, const char *call_id, double mos,
+                            double loss_pct)
 {
     ring_add(&c->drops, t, call_id, mos, loss_pct);
 }
 
-void corr_stream_quality(corr_t *c, cw_ns_t t, const char *call_id, double mos, double loss_pct)
+void correlate_stream_quality(correlate_t *c, cw_ns_t t, const char *call_id, double mos,
+                              double loss_pct)
 {
     if (mos < c->cfg.mos_collapse)
         ring_add(&c->degraded, t, call_id, mos, loss_pct);
@@ -207,7 +209,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Median traffic over the baseline before t (NAN if too little history). */
-static double baseline_bps(const corr_t *c, cw_ns_t t)
+static double baseline_bps(const correlate_t *c, cw_ns_t t)
 {
     double *v = cw_calloc(MAX_STEPS, sizeof(*v)), med = NAN;
     size_t n = 0;
@@ -238,7 +240,7 @@ static double baseline_bps(const corr_t *c, cw_ns_t t)
  * none. */
 #define COVER_HORIZON CW_SEC(3600)
 
-static double metric_max(corr_t *c, const char *metric, cw_ns_t from, cw_ns_t to, cw_ns_t *at)
+static double metric_max(correlate_t *c, const char *metric, cw_ns_t from, cw_ns_t to, cw_ns_t *at)
 {
     cw_ns_t *ts = cw_calloc(METRICS_HISTORY, sizeof(*ts)), prev_t = 0;
     double *vs = cw_calloc(METRICS_HISTORY, sizeof(*vs)), best = NAN, prev_v = NAN;
@@ -283,7 +285,7 @@ static double metric_max(corr_t *c, const char *metric, cw_ns_t from, cw_ns_t to
     return best;
 }
 
-static bool watch_true(corr_t *c, struct watch *w, cw_ns_t t, double bps)
+static bool watch_true(correlate_t *c, struct watch *w, cw_ns_t t, double bps)
 {
     if (w->kind == W_TRAFFIC) {
         double base = baseline_bps(c, t);
@@ -293,7 +295,7 @@ static bool watch_true(corr_t *c, struct watch *w, cw_ns_t t, double bps)
     return metric_max(c, w->metric, t - c->step_ns, t, NULL) >= w->threshold;
 }
 
-static double traffic_peak(const corr_t *c, cw_ns_t from, cw_ns_t to)
+static double traffic_peak(const correlate_t *c, cw_ns_t from, cw_ns_t to)
 {
     double peak = 0;
 
@@ -306,30 +308,39 @@ static double traffic_peak(const corr_t *c, cw_ns_t from, cw_ns_t to)
     return peak;
 }
 
-static json_t *incident_json(corr_t *c, const struct incident *in)
-{
-    cw_ns_t from = in->start - c->cfg.window, to = in->end;
-    json_t *o = json_object(), *ev = json_object(), *calls = json_array();
-    size_t ndrops = 0;
-    double mos_sum = 0, loss_sum = 0;
-    size_t nq = 0;
-    char best_link[72] = "", best_cpu[72] = "", summary[512], talker[160] = "";
-    double link_max = NAN, cpu_max = NAN;
-    json_t *top;
+#define TOP_TALKERS  5
+#define MAX_CALL_IDS 100 /* dropped calls named in an incident */
 
-    /* The dropped calls of the incident and the quality around them. */
+/* What an incident's JSON says, gathered from the correlator's state. */
+struct evidence {
+    size_t dropped, affected, degraded;
+    size_t nq; /* streams with a quality figure */
+    double mos_sum, loss_sum;
+    const char *call_ids[MAX_CALL_IDS]; /* the dropped calls, newest first */
+    size_t ncall_ids;
+    char link[72], cpu[72]; /* the busiest watched link and CPU; "" if none */
+    double link_max, cpu_max;
+    double traffic_peak_bps;
+    traffic_talker_t top[TOP_TALKERS];
+    size_t ntop;
+};
+
+/* The dropped calls of the incident, and the quality of the dropped and
+ * degraded streams around it. */
+static void gather_calls(const correlate_t *c, const struct incident *in, struct evidence *ev)
+{
     for (size_t i = 0; i < c->drops.n; i++) {
         const struct event *e = &c->drops.ev[(c->drops.head + MAX_EVENTS - 1 - i) % MAX_EVENTS];
 
         if (e->t < in->start || e->t > in->end)
             continue;
-        ndrops++;
-        if (json_array_size(calls) < 100)
-            json_array_append_new(calls, json_string(e->call_id));
+        ev->dropped++;
+        if (ev->ncall_ids < MAX_CALL_IDS)
+            ev->call_ids[ev->ncall_ids++] = e->call_id;
         if (!isnan(e->mos)) {
-            mos_sum += e->mos;
-            loss_sum += e->loss;
-            nq++;
+            ev->mos_sum += e->mos;
+            ev->loss_sum += e->loss;
+            ev->nq++;
         }
     }
     for (size_t i = 0; i < c->degraded.n; i++) {
@@ -338,10 +349,41 @@ static json_t *incident_json(corr_t *c, const struct incident *in)
 
         if (e->t < in->start || e->t > in->end)
             continue;
-        mos_sum += e->mos;
-        loss_sum += e->loss;
-        nq++;
+        ev->mos_sum += e->mos;
+        ev->loss_sum += e->loss;
+        ev->nq++;
     }
+    ev->degraded = ring_count(&c->degraded, in->start - 1, in->end, NULL);
+}
+
+/* Distinct calls among the dropped and the degraded. */
+static size_t calls_affected(const correlate_t *c, const struct incident *in)
+{
+    const struct ring *rings[2] = { &c->drops, &c->degraded };
+    const char **seen = cw_calloc(2 * MAX_EVENTS, sizeof(*seen));
+    size_t affected = 0;
+
+    for (int r = 0; r < 2; r++) {
+        for (size_t i = 0; i < rings[r]->n; i++) {
+            const struct event *e = &rings[r]->ev[i];
+            bool dup = false;
+
+            if (e->t < in->start || e->t > in->end || !e->call_id[0])
+                continue;
+            for (size_t j = 0; j < affected && !dup; j++)
+                dup = strcmp(seen[j], e->call_id) == 0;
+            if (!dup)
+                seen[affected++] = e->call_id;
+        }
+    }
+    free(seen);
+    return affected;
+}
+
+/* The busiest watched link and CPU over [from, to]. */
+static void gather_devices(correlate_t *c, cw_ns_t from, cw_ns_t to, struct evidence *ev)
+{
+    ev->link_max = ev->cpu_max = NAN;
     for (size_t i = 0; i < c->nw; i++) {
         double v;
 
@@ -350,105 +392,107 @@ static json_t *incident_json(corr_t *c, const struct incident *in)
         v = metric_max(c, c->w[i].metric, from, to, NULL);
         if (isnan(v))
             continue;
-        if (c->w[i].kind == W_LINK && (isnan(link_max) || v > link_max)) {
-            link_max = v;
-            cw_strlcpy(best_link, c->w[i].name, sizeof(best_link));
+        if (c->w[i].kind == W_LINK && (isnan(ev->link_max) || v > ev->link_max)) {
+            ev->link_max = v;
+            cw_strlcpy(ev->link, c->w[i].name, sizeof(ev->link));
         }
-        if (c->w[i].kind == W_CPU && (isnan(cpu_max) || v > cpu_max)) {
-            cpu_max = v;
-            cw_strlcpy(best_cpu, c->w[i].name, sizeof(best_cpu));
+        if (c->w[i].kind == W_CPU && (isnan(ev->cpu_max) || v > ev->cpu_max)) {
+            ev->cpu_max = v;
+            cw_strlcpy(ev->cpu, c->w[i].name, sizeof(ev->cpu));
         }
     }
-    json_object_set_new(ev, "traffic_peak_bps",
-                        json_integer((json_int_t)traffic_peak(c, from, to)));
-    if (best_link[0])
-        json_object_set_new(
-            ev, "link",
-            json_pack("{s:s, s:f}", "name", best_link, "util_max_pct", round(link_max * 10) / 10));
-    else
-        json_object_set_new(ev, "link", json_null());
-    if (best_cpu[0])
-        json_object_set_new(
-            ev, "cpu",
-            json_pack("{s:s, s:f}", "name", best_cpu, "max_pct", round(cpu_max * 10) / 10));
-    else
-        json_object_set_new(ev, "cpu", json_null());
-    json_object_set_new(ev, "mos_mean",
-                        nq ? json_real(round(mos_sum / nq * 100) / 100) : json_null());
-    json_object_set_new(ev, "loss_pct_mean",
-                        nq ? json_real(round(loss_sum / nq * 100) / 100) : json_null());
-    json_object_set_new(
-        ev, "degraded_streams",
-        json_integer((json_int_t)ring_count(&c->degraded, in->start - 1, in->end, NULL)));
-    json_object_set_new(ev, "dropped_call_ids", calls);
+}
 
-    top = traffic_top_json(c->tr, from, to, 5);
-    {
-        size_t i;
-        json_t *k;
+static void gather_evidence(correlate_t *c, const struct incident *in, struct evidence *ev)
+{
+    cw_ns_t from = in->start - c->cfg.window, to = in->end;
 
-        /* Name the scanner if there is one, else the biggest talker. */
-        json_array_foreach(top, i, k)
-        {
-            if (json_is_true(json_object_get(k, "scanner"))) {
-                cw_strlcpy(talker, json_string_value(json_object_get(k, "summary")),
-                           sizeof(talker));
-                break;
-            }
-        }
-        if (!talker[0] && json_array_size(top))
-            cw_strlcpy(talker,
-                       json_string_value(json_object_get(json_array_get(top, 0), "summary")),
-                       sizeof(talker));
+    memset(ev, 0, sizeof(*ev));
+    gather_calls(c, in, ev);
+    ev->affected = calls_affected(c, in);
+    gather_devices(c, from, to, ev);
+    ev->traffic_peak_bps = traffic_peak(c, from, to);
+    ev->ntop = traffic_top(c->tr, from, to, ev->top, TOP_TALKERS);
+}
+
+/* The talker an incident names: the scanner if there is one, else the
+ * biggest; NULL when there is none. */
+static const traffic_talker_t *culprit(const struct evidence *ev)
+{
+    for (size_t i = 0; i < ev->ntop; i++)
+        if (ev->top[i].scanner)
+            return &ev->top[i];
+    return ev->ntop ? &ev->top[0] : NULL;
+}
+
+/* "12 calls dropped; link wan0 at 97 % and fw1's CPU at 99 %; top talker
+ * 10.20.0.17 tcp/445 to 4312 hosts" */
+static void summarize(const struct evidence *ev, char *buf, size_t len)
+{
+    const traffic_talker_t *k = culprit(ev);
+    int n = snprintf(buf, len, "%zu call%s dropped", ev->dropped, ev->dropped == 1 ? "" : "s");
+
+    if (ev->link[0])
+        n += snprintf(buf + n, len - (size_t)n, "%slink %s at %.0f %%", n ? "; " : "", ev->link,
+                      ev->link_max);
+    if (ev->cpu[0])
+        n += snprintf(buf + n, len - (size_t)n, "%s%s's CPU at %.0f %%",
+                      ev->link[0] ? " and " : "; ", ev->cpu, ev->cpu_max);
+    if (k) {
+        char talker[160];
+
+        traffic_talker_str(k, talker, sizeof(talker));
+        snprintf(buf + n, len - (size_t)n, "; top talker %s", talker);
     }
-    {
-        int n = snprintf(summary, sizeof(summary), "%zu call%s dropped", ndrops,
-                         ndrops == 1 ? "" : "s");
+}
 
-        if (best_link[0])
-            n += snprintf(summary + n, sizeof(summary) - (size_t)n, "%slink %s at %.0f %%",
-                          n ? "; " : "", best_link, link_max);
-        if (best_cpu[0])
-            n += snprintf(summary + n, sizeof(summary) - (size_t)n, "%s%s's CPU at %.0f %%",
-                          best_link[0] ? " and " : "; ", best_cpu, cpu_max);
-        if (talker[0])
-            snprintf(summary + n, sizeof(summary) - (size_t)n, "; top talker %s", talker);
-    }
+static json_t *evidence_json(const struct evidence *ev)
+{
+    json_t *o = json_object(), *ids = json_array();
+
+    json_object_set_new(o, "traffic_peak_bps", json_integer((json_int_t)ev->traffic_peak_bps));
+    json_object_set_new(o, "link",
+                        ev->link[0] ? json_pack("{s:s, s:f}", "name", ev->link, "util_max_pct",
+                                                round(ev->link_max * 10) / 10)
+                                    : json_null());
+    json_object_set_new(o, "cpu",
+                        ev->cpu[0] ? json_pack("{s:s, s:f}", "name", ev->cpu, "max_pct",
+                                               round(ev->cpu_max * 10) / 10)
+                                   : json_null());
+    json_object_set_new(o, "mos_mean",
+                        ev->nq ? json_real(round(ev->mos_sum / ev->nq * 100) / 100) : json_null());
+    json_object_set_new(o, "loss_pct_mean",
+                        ev->nq ? json_real(round(ev->loss_sum / ev->nq * 100) / 100) : json_null());
+    json_object_set_new(o, "degraded_streams", json_integer((json_int_t)ev->degraded));
+    for (size_t i = 0; i < ev->ncall_ids; i++)
+        json_array_append_new(ids, json_string(ev->call_ids[i]));
+    json_object_set_new(o, "dropped_call_ids", ids);
+    return o;
+}
+
+static json_t *incident_json(correlate_t *c, const struct incident *in)
+{
+    struct evidence *ev = cw_calloc(1, sizeof(*ev));
+    json_t *o = json_object();
+    char summary[512];
+
+    gather_evidence(c, in, ev);
+    summarize(ev, summary, sizeof(summary));
     json_object_set_new(o, "id", json_integer(in->id));
     json_object_set_new(o, "kind", json_string(in->kind));
     json_object_set_new(o, "state", json_string(in->open ? "open" : "resolved"));
     json_object_set_new(o, "start", json_real(cw_ns_to_sec(in->start)));
     json_object_set_new(o, "end", json_real(cw_ns_to_sec(in->end)));
-    json_object_set_new(o, "dropped_calls", json_integer((json_int_t)ndrops));
-    {
-        /* Distinct calls among the dropped and the degraded. */
-        size_t affected = 0;
-        char **seen = cw_calloc(2 * MAX_EVENTS, sizeof(*seen));
-        struct ring *rings[2] = { &c->drops, &c->degraded };
-
-        for (int r = 0; r < 2; r++) {
-            for (size_t i = 0; i < rings[r]->n; i++) {
-                struct event *e = &rings[r]->ev[i];
-                bool dup = false;
-
-                if (e->t < in->start || e->t > in->end || !e->call_id[0])
-                    continue;
-                for (size_t j = 0; j < affected && !dup; j++)
-                    dup = strcmp(seen[j], e->call_id) == 0;
-                if (!dup)
-                    seen[affected++] = e->call_id;
-            }
-        }
-        free(seen);
-        json_object_set_new(o, "calls_affected", json_integer((json_int_t)affected));
-    }
-    json_object_set_new(o, "evidence", ev);
-    json_object_set_new(o, "top_talkers", top);
+    json_object_set_new(o, "dropped_calls", json_integer((json_int_t)ev->dropped));
+    json_object_set_new(o, "calls_affected", json_integer((json_int_t)ev->affected));
+    json_object_set_new(o, "evidence", evidence_json(ev));
+    json_object_set_new(o, "top_talkers", traffic_talkers_json(ev->top, ev->ntop));
     json_object_set_new(o, "summary", json_string(summary));
+    free(ev);
     return o;
 }
 
-static void open_incident(corr_t *c, const char *kind, cw_ns_t start, cw_ns_t t)
+static void open_incident(correlate_t *c, const char *kind, cw_ns_t start, cw_ns_t t)
 {
     struct incident *in;
     json_t *j;
@@ -470,7 +514,7 @@ static void open_incident(corr_t *c, const char *kind, cw_ns_t start, cw_ns_t t)
     }
 }
 
-static void resolve(corr_t *c, cw_ns_t end)
+static void resolve(correlate_t *c, cw_ns_t end)
 {
     struct incident *in = c->cur;
     json_t *j;
@@ -487,7 +531,7 @@ static void resolve(corr_t *c, cw_ns_t end)
     }
 }
 
-void corr_step(corr_t *c, cw_ns_t t, double bps, double pps)
+void correlate_step(correlate_t *c, cw_ns_t t, double bps, double pps)
 {
     cw_ns_t W = c->cfg.window, first_drop = 0, spike_start = 0;
     bool burst, degraded, spike = false, sustained = false;
@@ -589,14 +633,14 @@ void corr_step(corr_t *c, cw_ns_t t, double bps, double pps)
     c->pending = P_NONE;
 }
 
-void corr_finish(corr_t *c, cw_ns_t t)
+void correlate_finish(correlate_t *c, cw_ns_t t)
 {
     (void)t;
     /* Open incidents stay open: the capture ended, the trouble may not
      * have. */
 }
 
-json_t *corr_incidents_json(corr_t *c)
+json_t *correlate_incidents_json(correlate_t *c)
 {
     json_t *arr = json_array();
 
@@ -605,7 +649,7 @@ json_t *corr_incidents_json(corr_t *c)
     return arr;
 }
 
-json_t *corr_open_json(corr_t *c)
+json_t *correlate_open_json(correlate_t *c)
 {
     json_t *arr = json_array();
 
@@ -614,7 +658,7 @@ json_t *corr_open_json(corr_t *c)
     return arr;
 }
 
-size_t corr_open_count(const corr_t *c)
+size_t correlate_open_count(const correlate_t *c)
 {
     return c->cur ? 1 : 0;
 }

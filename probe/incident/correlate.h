@@ -20,9 +20,9 @@
 #include "traffic/traffic.h"
 #include "common/util.h"
 
-typedef struct corr corr_t;
+typedef struct correlate correlate_t;
 
-typedef struct corr_cfg {
+typedef struct correlate_cfg {
     cw_ns_t window;         /* drop-burst window; 0: 60 s */
     long min_drops;         /* dropped calls in a window for a burst; 0: 3 */
     double link_pct;        /* link utilisation spike; 0: 80 */
@@ -34,38 +34,40 @@ typedef struct corr_cfg {
     long congestion_steps;  /* a spike alone must last this many steps; 0: 3 */
     double mos_collapse;    /* streams under this MOS count as degraded; 0: 3.1 */
     long min_degraded;      /* degraded streams in a window for a MOS collapse; 0: 3 */
-} corr_cfg_t;
+} correlate_cfg_t;
 
 /* Called when an incident opens (resolved false) or resolves (true), with
  * the INCIDENT object (borrowed for the call). */
-typedef void (*corr_notify_fn)(void *ud, const json_t *incident, bool resolved);
+typedef void (*correlate_notify_fn)(void *ud, const json_t *incident, bool resolved);
 
 /* links, cpus: the configured names (link.NAME.util_pct, cpu.NAME.pct are
  * read from m). */
-corr_t *corr_new(const corr_cfg_t *cfg, const cw_config_t *conf, metrics_t *m, traffic_t *tr,
-                 corr_notify_fn notify, void *ud);
-void corr_free(corr_t *c);
+correlate_t *correlate_new(const correlate_cfg_t *cfg, const cw_config_t *conf, metrics_t *m,
+                           traffic_t *tr, correlate_notify_fn notify, void *ud);
+void correlate_free(correlate_t *c);
 
 /* Incident ids continue after this one (from the database). */
-void corr_set_next_id(corr_t *c, long next_id);
+void correlate_set_next_id(correlate_t *c, long next_id);
 
 /* A call dropped at time t (for rtp_timeout: when its media stopped). */
-void corr_call_dropped(corr_t *c, cw_ns_t t, const char *call_id, double mos, double loss_pct);
+void correlate_call_dropped(correlate_t *c, cw_ns_t t, const char *call_id, double mos,
+                            double loss_pct);
 
 /* A stream's quality measured over a window ending at t. */
-void corr_stream_quality(corr_t *c, cw_ns_t t, const char *call_id, double mos, double loss_pct);
+void correlate_stream_quality(correlate_t *c, cw_ns_t t, const char *call_id, double mos,
+                              double loss_pct);
 
 /* The step ending at t is over: traffic in bits and packets per second. */
-void corr_step(corr_t *c, cw_ns_t t, double bps, double pps);
+void correlate_step(correlate_t *c, cw_ns_t t, double bps, double pps);
 
 /* End of input: open incidents stay open (their end is the last step). */
-void corr_finish(corr_t *c, cw_ns_t t);
+void correlate_finish(correlate_t *c, cw_ns_t t);
 
 /* Every incident so far, oldest first (INCIDENT objects). */
-json_t *corr_incidents_json(corr_t *c);
+json_t *correlate_incidents_json(correlate_t *c);
 
 /* Incidents still open. */
-json_t *corr_open_json(corr_t *c);
-size_t corr_open_count(const corr_t *c);
+json_t *correlate_open_json(correlate_t *c);
+size_t correlate_open_count(const correlate_t *c);
 
 #endif

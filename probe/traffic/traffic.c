@@ -486,6 +486,14 @@ json_t *traffic_top_json(traffic_t *t, cw_ns_t from, cw_ns_t to, size_t max)
 {
     traffic_talker_t *top = cw_calloc(max ? max : 1, sizeof(*top));
     size_t n = traffic_top(t, from, to, top, max);
+    json_t *arr = traffic_talkers_json(top, n);
+
+    free(top);
+    return arr;
+}
+
+json_t *traffic_talkers_json(const traffic_talker_t *top, size_t n)
+{
     json_t *arr = json_array();
     char ip[CW_ADDR_STRLEN], pn[8], desc[128];
 
@@ -501,6 +509,5 @@ json_t *traffic_top_json(traffic_t *t, cw_ns_t from, cw_ns_t to, size_t max)
                            (json_int_t)k->fanout, "syn", (json_int_t)k->syn, "synack",
                            (json_int_t)k->synack, "scanner", k->scanner, "summary", desc));
     }
-    free(top);
     return arr;
 }

@@ -65,6 +65,9 @@ size_t traffic_top(traffic_t *t, cw_ns_t from, cw_ns_t to, traffic_talker_t *out
  * syn, synack, scanner}. */
 json_t *traffic_top_json(traffic_t *t, cw_ns_t from, cw_ns_t to, size_t max);
 
+/* The same array for n talkers already taken with traffic_top(). */
+json_t *traffic_talkers_json(const traffic_talker_t *top, size_t n);
+
 /* "10.20.0.17 tcp/445 to 4312 hosts" */
 void traffic_talker_str(const traffic_talker_t *k, char *buf, size_t len);
 
