@@ -376,7 +376,7 @@ static int open_calldb(struct probe *p)
 static int start_web(struct probe *p)
 {
     const cw_config_t *cfg = &p->cfg;
-    web_options_t wo = { .listen = cfg->web_listen ? cfg->web_listen : "127.0.0.1:8080",
+    web_options_t wo = { .listen = cfg->web_listen ? cfg->web_listen : CW_DEF_WEB_LISTEN,
                          .users_file = cfg->web_users,
                          .tls_cert = cfg->web_tls_cert,
                          .tls_key = cfg->web_tls_key };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "calldb/calldb.h"
+#include "common/config.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/util.h"
@@ -655,8 +656,9 @@ static int memory_series(const web_sources_t *s, const char *metric, double star
     }
     if (step <= 0 && n >= 2)
         step = cw_ns_to_sec(ts[1] - ts[0]);
-    *out = json_pack("{s:s, s:o, s:o, s:s}", "metric", metric, "step",
-                     time_json(step > 0 ? step : 10), "points", points, "source", "memory");
+    *out =
+        json_pack("{s:s, s:o, s:o, s:s}", "metric", metric, "step",
+                  time_json(step > 0 ? step : CW_DEF_STEP_S), "points", points, "source", "memory");
     free(ts);
     free(vals);
     return 0;

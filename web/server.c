@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/dl.h"
 #include "common/util.h"
 #include "web/webint.h"
@@ -768,7 +769,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
         snprintf(w->etags[i], sizeof(w->etags[i]), "\"%016llx\"",
                  (unsigned long long)cw_hash64(web_assets[i].data, web_assets[i].len, 0));
 
-    fd = open_listener(w, opt->listen ? opt->listen : "127.0.0.1:8080", err, errlen);
+    fd = open_listener(w, opt->listen ? opt->listen : CW_DEF_WEB_LISTEN, err, errlen);
     if (fd < 0) {
         rc = fd;
         goto fail;

@@ -11,9 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define DEFAULT_DATA_DIR "/var/lib/callwatch"
-#define DEFAULT_LISTEN   "127.0.0.1:8080"
-
 enum key_type {
     K_STRING,
     K_LONG,
@@ -156,14 +153,27 @@ struct parse_ctx {
 void config_init(cw_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->rtp_timeout_s = 10;
-    cfg->step_s = 10;
-    cfg->snaplen = 262144;
-    cfg->buffer_mb = 32;
+    cfg->rtp_timeout_s = CW_DEF_RTP_TIMEOUT_S;
+    cfg->step_s = CW_DEF_STEP_S;
+    cfg->snaplen = CW_DEF_SNAPLEN;
+    cfg->buffer_mb = CW_DEF_BUFFER_MB;
     cfg->promisc = true;
-    cfg->max_calls = 100000;
-    cfg->idle_timeout_s = 3600;
-    cfg->retention_days = 90;
+    cfg->max_calls = CW_DEF_MAX_CALLS;
+    cfg->idle_timeout_s = CW_DEF_IDLE_TIMEOUT_S;
+    cfg->retention_days = CW_DEF_RETENTION_DAYS;
+    cfg->alert_rate_limit = CW_DEF_ALERT_RATE_LIMIT;
+    cfg->inc_window_s = CW_DEF_INC_WINDOW_S;
+    cfg->inc_min_drops = CW_DEF_INC_MIN_DROPS;
+    cfg->inc_link_pct = CW_DEF_INC_LINK_PCT;
+    cfg->inc_cpu_pct = CW_DEF_INC_CPU_PCT;
+    cfg->inc_spike_factor = CW_DEF_INC_SPIKE_FACTOR;
+    cfg->inc_baseline_s = CW_DEF_INC_BASELINE_S;
+    cfg->inc_min_traffic_bps = CW_DEF_INC_MIN_TRAFFIC_BPS;
+    cfg->inc_resolve_windows = CW_DEF_INC_RESOLVE_WINDOWS;
+    cfg->inc_congestion_steps = CW_DEF_INC_CONGESTION_STEPS;
+    cfg->inc_mos = CW_DEF_INC_MOS;
+    cfg->inc_min_degraded = CW_DEF_INC_MIN_DEGRADED;
+    cfg->scan_hosts = CW_DEF_SCAN_HOSTS;
 }
 
 bool config_sip_port(const cw_config_t *cfg, uint16_t port)
@@ -173,10 +183,10 @@ bool config_sip_port(const cw_config_t *cfg, uint16_t port)
 
 static void snmp_defaults(cw_snmp_cfg_t *s)
 {
-    s->version = 2;
-    s->interval_s = 10;
-    s->timeout_ms = 1000;
-    s->retries = 2;
+    s->version = CW_DEF_SNMP_VERSION;
+    s->interval_s = CW_DEF_SNMP_INTERVAL_S;
+    s->timeout_ms = CW_DEF_SNMP_TIMEOUT_MS;
+    s->retries = CW_DEF_SNMP_RETRIES;
 }
 
 static void snmp_free(cw_snmp_cfg_t *s)

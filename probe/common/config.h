@@ -58,6 +58,35 @@ typedef struct cw_cpu_cfg {
     int line;
 } cw_cpu_cfg_t;
 
+/* The default of every configuration key, in one place: config_init() and
+ * the section parsers apply them, and a module whose own settings leave a
+ * field 0 falls back to the same value (docs/config.md lists them). */
+#define CW_DEF_RTP_TIMEOUT_S        10
+#define CW_DEF_STEP_S               10
+#define CW_DEF_SNAPLEN              262144
+#define CW_DEF_BUFFER_MB            32
+#define CW_DEF_MAX_CALLS            100000
+#define CW_DEF_IDLE_TIMEOUT_S       3600
+#define CW_DEF_RETENTION_DAYS       90
+#define CW_DEF_WEB_LISTEN           "127.0.0.1:8080"
+#define CW_DEF_ALERT_RATE_LIMIT     20 /* per minute per channel */
+#define CW_DEF_INC_WINDOW_S         60
+#define CW_DEF_INC_MIN_DROPS        3
+#define CW_DEF_INC_LINK_PCT         80
+#define CW_DEF_INC_CPU_PCT          85
+#define CW_DEF_INC_SPIKE_FACTOR     3
+#define CW_DEF_INC_BASELINE_S       1800
+#define CW_DEF_INC_MIN_TRAFFIC_BPS  500000
+#define CW_DEF_INC_RESOLVE_WINDOWS  2
+#define CW_DEF_INC_CONGESTION_STEPS 18
+#define CW_DEF_INC_MOS              3.1
+#define CW_DEF_INC_MIN_DEGRADED     3
+#define CW_DEF_SCAN_HOSTS           100
+#define CW_DEF_SNMP_VERSION         2
+#define CW_DEF_SNMP_INTERVAL_S      10
+#define CW_DEF_SNMP_TIMEOUT_MS      1000
+#define CW_DEF_SNMP_RETRIES         2
+
 typedef struct cw_config {
     char *path; /* file read, or NULL for defaults only */
 

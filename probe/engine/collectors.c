@@ -73,11 +73,10 @@ static json_t *num_or_null(double v)
 
 static json_t *snmp_target_json(const snmp_target_status_t *st)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name", st->name,
-                          "kind", st->kind, "source", "snmp", "agent", st->agent, "state",
-                          st->state, "error", st->error, "polls", (json_int_t)st->polls,
-                          "failures", (json_int_t)st->failures, "restarts",
-                          (json_int_t)st->restarts);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name", st->name, "kind",
+                          st->kind, "source", "snmp", "agent", st->agent, "state", st->state,
+                          "error", st->error, "polls", (json_int_t)st->polls, "failures",
+                          (json_int_t)st->failures, "restarts", (json_int_t)st->restarts);
 
     json_object_set_new(o, "note", json_string(st->note));
     json_object_set_new(o, "last_ok",

@@ -213,7 +213,7 @@ engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
     e->cfg = cfg;
     e->metrics = m;
     e->dec = decoder_new(0, 0);
-    e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : 10);
+    e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : CW_DEF_STEP_S);
     sip_init();
     e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
     e->groups = groups_new(cfg);

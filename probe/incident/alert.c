@@ -404,7 +404,7 @@ int alert_new(const cw_config_t *cfg, alert_t **out, char *err, size_t errlen)
     a->syslog = cfg->alert_syslog;
     a->webhook = cw_strdup(cfg->alert_webhook);
     a->exec = cw_strdup(cfg->alert_exec);
-    a->per_minute = cfg->alert_rate_limit > 0 ? cfg->alert_rate_limit : 20;
+    a->per_minute = cfg->alert_rate_limit > 0 ? cfg->alert_rate_limit : CW_DEF_ALERT_RATE_LIMIT;
     if (a->syslog)
         openlog("callwatch", LOG_PID, LOG_DAEMON);
     if (a->webhook)

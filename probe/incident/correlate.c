@@ -123,33 +123,33 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, const cw_config_t *conf, 
     if (cfg)
         c->cfg = *cfg;
     if (!c->cfg.window)
-        c->cfg.window = CW_SEC(60);
+        c->cfg.window = CW_SEC(CW_DEF_INC_WINDOW_S);
     if (!c->cfg.min_drops)
-        c->cfg.min_drops = 3;
+        c->cfg.min_drops = CW_DEF_INC_MIN_DROPS;
     if (c->cfg.link_pct <= 0)
-        c->cfg.link_pct = 80;
+        c->cfg.link_pct = CW_DEF_INC_LINK_PCT;
     if (c->cfg.cpu_pct <= 0)
-        c->cfg.cpu_pct = 85;
+        c->cfg.cpu_pct = CW_DEF_INC_CPU_PCT;
     if (c->cfg.spike_factor <= 0)
-        c->cfg.spike_factor = 3;
+        c->cfg.spike_factor = CW_DEF_INC_SPIKE_FACTOR;
     if (!c->cfg.baseline)
-        c->cfg.baseline = CW_SEC(1800);
+        c->cfg.baseline = CW_SEC(CW_DEF_INC_BASELINE_S);
     if (c->cfg.min_traffic_bps <= 0)
-        c->cfg.min_traffic_bps = 500e3;
+        c->cfg.min_traffic_bps = CW_DEF_INC_MIN_TRAFFIC_BPS;
     if (!c->cfg.resolve_windows)
-        c->cfg.resolve_windows = 2;
+        c->cfg.resolve_windows = CW_DEF_INC_RESOLVE_WINDOWS;
     if (!c->cfg.congestion_steps)
-        c->cfg.congestion_steps = 18;
+        c->cfg.congestion_steps = CW_DEF_INC_CONGESTION_STEPS;
     if (c->cfg.mos_collapse <= 0)
-        c->cfg.mos_collapse = 3.1;
+        c->cfg.mos_collapse = CW_DEF_INC_MOS;
     if (!c->cfg.min_degraded)
-        c->cfg.min_degraded = 3;
+        c->cfg.min_degraded = CW_DEF_INC_MIN_DEGRADED;
     c->m = m;
     c->tr = tr;
     c->notify = notify;
     c->ud = ud;
     c->next_id = 1;
-    c->step_ns = CW_SEC(conf && conf->step_s > 0 ? conf->step_s : 10);
+    c->step_ns = CW_SEC(conf && conf->step_s > 0 ? conf->step_s : CW_DEF_STEP_S);
     ring_init(&c->drops);
     ring_init(&c->degraded);
     c->step_t = cw_calloc(MAX_STEPS, sizeof(*c->step_t));

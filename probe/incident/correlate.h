@@ -31,7 +31,7 @@ typedef struct correlate_cfg {
     cw_ns_t baseline;       /* trailing median over; 0: 30 min */
     double min_traffic_bps; /* a relative traffic spike must also exceed this; 0: 500 kbit/s */
     long resolve_windows;   /* quiet windows before resolving; 0: 2 */
-    long congestion_steps;  /* a spike alone must last this many steps; 0: 3 */
+    long congestion_steps;  /* a spike alone must last this many steps; 0: 18 */
     double mos_collapse;    /* streams under this MOS count as degraded; 0: 3.1 */
     long min_degraded;      /* degraded streams in a window for a MOS collapse; 0: 3 */
 } correlate_cfg_t;

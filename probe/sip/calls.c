@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
+
 #define NBUCKETS      65536u
 #define CALL_MAX_MSGS 100u
 #define MSG_TEXT_MAX  40         /* a ladder message's method or reason phrase is cut to it */
@@ -142,15 +144,15 @@ calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks)
     if (hooks)
         t->hooks = *hooks;
     if (!t->cfg.max_calls)
-        t->cfg.max_calls = 100000;
+        t->cfg.max_calls = CW_DEF_MAX_CALLS;
     if (!t->cfg.invite_timeout)
         t->cfg.invite_timeout = CW_SEC(32);
     if (!t->cfg.ringing_timeout)
         t->cfg.ringing_timeout = CW_SEC(180);
     if (!t->cfg.idle_timeout)
-        t->cfg.idle_timeout = CW_SEC(3600);
+        t->cfg.idle_timeout = CW_SEC(CW_DEF_IDLE_TIMEOUT_S);
     if (!t->cfg.rtp_timeout)
-        t->cfg.rtp_timeout = CW_SEC(10);
+        t->cfg.rtp_timeout = CW_SEC(CW_DEF_RTP_TIMEOUT_S);
     return t;
 }
 

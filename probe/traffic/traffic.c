@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
+
 /* ---- HyperLogLog (Flajolet et al. 2007), p = 8: about 6.5 % error. */
 
 #define HLL_P 8
@@ -320,7 +322,7 @@ traffic_t *traffic_new(const traffic_cfg_t *cfg)
     if (!t->cfg.topk)
         t->cfg.topk = 1024;
     if (!t->cfg.scan_hosts)
-        t->cfg.scan_hosts = 100;
+        t->cfg.scan_hosts = CW_DEF_SCAN_HOSTS;
     if (!t->cfg.window)
         t->cfg.window = CW_SEC(60);
     if (!t->cfg.history)
