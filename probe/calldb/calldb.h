@@ -50,7 +50,7 @@ json_t *calldb_get(calldb_t *db, const char *call_id);
 /* Calls written so far (committed), for tests and the status page. */
 long calldb_count(calldb_t *db);
 
-/* Queues an incident (an INCIDENT object per DESIGN.md with an integer
+/* Queues an incident (an INCIDENT object of docs/report.md with an integer
  * "id"); one with the same id replaces the earlier.  Takes ownership. */
 void calldb_put_incident(calldb_t *db, json_t *incident);
 

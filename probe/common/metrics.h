@@ -2,7 +2,7 @@
  *
  * Producers (the engine's step tick, the SNMP poller, the NMS import) put
  * samples; consumers (the RRD store, the correlator, the web API) read them
- * or listen.  Names follow DESIGN.md: "calls.active", "link.wan0.util_pct",
+ * or listen.  Names follow docs/metrics.md: "calls.active", "link.wan0.util_pct",
  * "cpu.fw1.pct", ...  A NAN value is a gap (no sample), never a zero.
  * All functions are thread-safe. */
 #ifndef CW_METRICS_H

@@ -1,4 +1,4 @@
-/* report: the offline analysis report (DESIGN.md "offline report"). */
+/* report: the offline analysis report (docs/report.md). */
 #ifndef CW_REPORT_H
 #define CW_REPORT_H
 

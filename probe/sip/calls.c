@@ -8,13 +8,11 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "sip/ladder.h"
 
-#define NBUCKETS      65536u
-#define CALL_MAX_MSGS 100u
-#define MSG_TEXT_MAX  40         /* a ladder message's method or reason phrase is cut to it */
-#define LINGER_NS     CW_SEC(32) /* ended calls absorb late retransmissions */
-#define CALL_ID_MAX   256        /* a longer Call-ID is cut to 255 bytes */
-#define LABEL_MAX     56         /* a ladder label, NUL included */
+#define NBUCKETS    65536u
+#define LINGER_NS   CW_SEC(32) /* ended calls absorb late retransmissions */
+#define CALL_ID_MAX 256        /* a longer Call-ID is cut to 255 bytes */
 
 enum call_state {
     ST_TRYING = 0, /* INVITE sent, nothing back */
@@ -23,46 +21,6 @@ enum call_state {
     ST_CONFIRMED,  /* 2xx */
     ST_ENDED,
 };
-
-/* One message of a call's ladder.  Its label ("INVITE", "180 Ringing") is
- * built when the ladder is output: the method of a request, or the status
- * and reason phrase of a response. */
-struct call_msg {
-    cw_ns_t t;
-    uint32_t cseq;
-    int32_t status;    /* responses */
-    uint16_t text_off; /* the method or the reason phrase, in the ladder's text */
-    uint8_t text_len;  /* at most MSG_TEXT_MAX; no NUL */
-    uint8_t src, dst;  /* in the ladder's endpoints */
-    bool request, sdp;
-};
-
-/* A signalling address and port of a call, kept once however many of its
- * messages come from or go to it (most calls have two). */
-struct call_ep {
-    cw_addr_t addr;
-    uint16_t port;
-};
-
-/* A call's ladder in one block: this header, then cap_msgs messages,
- * cap_eps endpoints and cap_text bytes of text, each section filled from
- * its start. */
-struct ladder {
-    uint16_t ntext, cap_text;
-    uint8_t nmsgs, cap_msgs;
-    uint8_t neps, cap_eps;
-    struct call_msg msgs[];
-};
-
-#define LADDER_MAX_EPS  (2 * CALL_MAX_MSGS)
-#define LADDER_MAX_TEXT (MSG_TEXT_MAX * CALL_MAX_MSGS)
-
-_Static_assert(sizeof(((sip_msg_t *)0)->method_name) <= MSG_TEXT_MAX + 1,
-               "a method fits a ladder message whole");
-_Static_assert(CALL_MAX_MSGS <= UINT8_MAX && LADDER_MAX_EPS <= UINT8_MAX,
-               "message and endpoint counts fit a ladder's uint8_t");
-_Static_assert(MSG_TEXT_MAX <= UINT8_MAX && LADDER_MAX_TEXT <= UINT16_MAX,
-               "text lengths and offsets fit a ladder's uint16_t");
 
 /* A call's strings other than its Call-ID, in the order of its string
  * block.  The From tag, read for every in-dialog message, comes first. */
@@ -92,7 +50,7 @@ struct call {
     struct call *prev, *next; /* in progress: by last activity; ended: by end time */
     cw_ns_t start, invite_t, first_prov, last_prov, answered, end, last_sip;
     cw_ns_t last_media[2]; /* [0] from the caller's side, [1] from the callee's */
-    struct ladder *ladder; /* NULL until the first message */
+    ladder_t *ladder;      /* NULL until the first message */
     /* The enum call_str strings back to back, each NUL-terminated ("" when
      * unset); any change rebuilds the block. */
     char *strs;
@@ -158,7 +116,7 @@ calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks)
 
 static void call_destroy(call_t *c)
 {
-    free(c->ladder);
+    ladder_free(c->ladder);
     free(c->strs);
     free(c);
 }
@@ -371,127 +329,13 @@ static void forget(calls_t *t, struct call *c)
         call_destroy(c);
 }
 
-/* ---- messages */
-
-static struct call_ep *ladder_eps(struct ladder *l)
-{
-    return (struct call_ep *)(l->msgs + l->cap_msgs);
-}
-
-static char *ladder_text(struct ladder *l)
-{
-    return (char *)(ladder_eps(l) + l->cap_eps);
-}
-
-/* A section's capacity for need items: by half again and a little, so
- * that a ladder is moved a few times at most, never beyond max. */
-static unsigned ladder_cap(unsigned cap, unsigned need, unsigned max)
-{
-    if (need <= cap)
-        return cap;
-    cap += cap / 2 + 2;
-    if (cap < need)
-        cap = need;
-    return cap < max ? cap : max;
-}
-
-/* Makes room in c's ladder for more messages, endpoints and text bytes
- * (within the limits).  A ladder that grows is copied, section by section,
- * into a new block.  The first block fits a short call: 3 messages, 2
- * endpoints and 16 bytes of text (INVITE, OK, ACK). */
-static void ladder_reserve(struct call *c, unsigned more_msgs, unsigned more_eps,
-                           unsigned more_text)
-{
-    struct ladder *old = c->ladder, *l;
-    unsigned nmsgs = old ? old->nmsgs : 0, neps = old ? old->neps : 0;
-    unsigned ntext = old ? old->ntext : 0;
-    unsigned cap_msgs = old ? old->cap_msgs : 3, cap_eps = old ? old->cap_eps : 2;
-    unsigned cap_text = old ? old->cap_text : 16;
-
-    if (old && nmsgs + more_msgs <= cap_msgs && neps + more_eps <= cap_eps &&
-        ntext + more_text <= cap_text)
-        return;
-    cap_msgs = ladder_cap(cap_msgs, nmsgs + more_msgs, CALL_MAX_MSGS);
-    cap_eps = ladder_cap(cap_eps, neps + more_eps, LADDER_MAX_EPS);
-    cap_text = ladder_cap(cap_text, ntext + more_text, LADDER_MAX_TEXT);
-    l = cw_calloc(1, sizeof(*l) + cap_msgs * sizeof(struct call_msg) +
-                         cap_eps * sizeof(struct call_ep) + cap_text);
-    l->cap_msgs = (uint8_t)cap_msgs;
-    l->cap_eps = (uint8_t)cap_eps;
-    l->cap_text = (uint16_t)cap_text;
-    if (old) {
-        l->nmsgs = old->nmsgs;
-        l->neps = old->neps;
-        l->ntext = old->ntext;
-        memcpy(l->msgs, old->msgs, nmsgs * sizeof(struct call_msg));
-        memcpy(ladder_eps(l), ladder_eps(old), neps * sizeof(struct call_ep));
-        memcpy(ladder_text(l), ladder_text(old), ntext);
-        free(old);
-    }
-    c->ladder = l;
-}
-
-/* The index of (addr, port) in c's ladder endpoints, added if new. */
-static uint8_t ladder_endpoint(struct call *c, const cw_addr_t *addr, uint16_t port)
-{
-    struct call_ep *ep = ladder_eps(c->ladder);
-    struct ladder *l;
-
-    for (unsigned i = 0; i < c->ladder->neps; i++) {
-        if (ep[i].port == port && cw_addr_equal(&ep[i].addr, addr))
-            return (uint8_t)i;
-    }
-    ladder_reserve(c, 0, 1, 0);
-    l = c->ladder;
-    ep = &ladder_eps(l)[l->neps];
-    ep->addr = *addr;
-    ep->port = port;
-    return l->neps++;
-}
-
 static void record_msg(struct call *c, const sip_msg_t *m, const decode_pkt_t *p)
 {
-    const char *text = m->is_request ? m->method_name : m->reason_phrase;
-    size_t len = strnlen(text, MSG_TEXT_MAX); /* a method is whole: asserted above */
-    struct call_msg *cm;
-    struct ladder *l;
-    uint8_t src, dst;
-
-    if (c->ladder && c->ladder->nmsgs >= CALL_MAX_MSGS) {
+    if (!ladder_add(&c->ladder, m, p)) {
         c->msgs_dropped++;
         return;
     }
-    ladder_reserve(c, 1, 0, len);
-    /* Each may move the ladder. */
-    src = ladder_endpoint(c, &p->src, p->sport);
-    dst = ladder_endpoint(c, &p->dst, p->dport);
-    l = c->ladder;
-    cm = &l->msgs[l->nmsgs++];
-    memset(cm, 0, sizeof(*cm));
     c->dirty = true;
-    cm->t = p->ts;
-    cm->src = src;
-    cm->dst = dst;
-    cm->cseq = m->cseq;
-    cm->request = m->is_request;
-    cm->sdp = m->has_sdp;
-    if (!m->is_request)
-        cm->status = m->status;
-    cm->text_off = l->ntext;
-    cm->text_len = (uint8_t)len;
-    memcpy(ladder_text(l) + l->ntext, text, len);
-    l->ntext += (uint16_t)len;
-}
-
-static const char *msg_label(struct ladder *l, const struct call_msg *cm, char *buf, size_t len)
-{
-    const char *text = ladder_text(l) + cm->text_off;
-
-    if (cm->request)
-        snprintf(buf, len, "%.*s", (int)cm->text_len, text);
-    else
-        snprintf(buf, len, "%d %.*s", cm->status, (int)cm->text_len, text);
-    return buf;
 }
 
 static void note_codecs(struct call *c, const sdp_info_t *sdp)
@@ -956,32 +800,16 @@ static json_t *str_or_null(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
-/* Strings off the wire may not be UTF-8; jansson refuses those, so they
- * are passed through with invalid bytes replaced. */
-static json_t *wire_string(const char *s)
-{
-    json_t *j = json_string(s);
-    char buf[512];
-    size_t i;
-
-    if (j)
-        return j;
-    for (i = 0; s[i] && i < sizeof(buf) - 1; i++)
-        buf[i] = (s[i] & 0x80) ? '?' : s[i];
-    buf[i] = '\0';
-    return json_string(buf);
-}
-
 json_t *call_json(const call_t *c, bool with_messages)
 {
     json_t *o = json_object();
-    char ep[CW_ENDPOINT_STRLEN], label[LABEL_MAX];
+    char ep[CW_ENDPOINT_STRLEN];
     const char *s[CS_COUNT];
 
     strs_split(c, s);
-    json_object_set_new(o, "call_id", wire_string(c->id));
-    json_object_set_new(o, "from", wire_string(s[CS_FROM_URI]));
-    json_object_set_new(o, "to", wire_string(s[CS_TO_URI]));
+    json_object_set_new(o, "call_id", sip_json_string(c->id));
+    json_object_set_new(o, "from", sip_json_string(s[CS_FROM_URI]));
+    json_object_set_new(o, "to", sip_json_string(s[CS_TO_URI]));
     json_object_set_new(o, "start", json_real(cw_ns_to_sec(c->start)));
     json_object_set_new(o, "answered", time_or_null(c->answered));
     json_object_set_new(o, "end", time_or_null(call_end(c)));
@@ -996,43 +824,24 @@ json_t *call_json(const call_t *c, bool with_messages)
         o, "pdd_ms",
         c->first_prov ? json_integer((c->first_prov - c->start + CW_NS_PER_MS / 2) / CW_NS_PER_MS)
                       : json_null());
-    json_object_set_new(o, "from_display", wire_string(s[CS_FROM_DISPLAY]));
-    json_object_set_new(o, "to_display", wire_string(s[CS_TO_DISPLAY]));
+    json_object_set_new(o, "from_display", sip_json_string(s[CS_FROM_DISPLAY]));
+    json_object_set_new(o, "to_display", sip_json_string(s[CS_TO_DISPLAY]));
     json_object_set_new(o, "caller",
                         json_string(cw_endpoint_str(&c->caller, c->caller_port, ep, sizeof(ep))));
     json_object_set_new(o, "callee",
                         json_string(cw_endpoint_str(&c->callee, c->callee_port, ep, sizeof(ep))));
     json_object_set_new(o, "transport", json_string(c->transport == IPPROTO_TCP ? "tcp" : "udp"));
-    json_object_set_new(o, "user_agent", wire_string(s[CS_USER_AGENT]));
-    json_object_set_new(o, "callee_agent", wire_string(s[CS_CALLEE_AGENT]));
+    json_object_set_new(o, "user_agent", sip_json_string(s[CS_USER_AGENT]));
+    json_object_set_new(o, "callee_agent", sip_json_string(s[CS_CALLEE_AGENT]));
     json_object_set_new(o, "codec", str_or_null(s[CS_CODEC]));
     json_object_set_new(o, "hangup_by", str_or_null(c->hangup_by));
-    json_object_set_new(o, "reason", s[CS_REASON][0] ? wire_string(s[CS_REASON]) : json_null());
+    json_object_set_new(o, "reason", s[CS_REASON][0] ? sip_json_string(s[CS_REASON]) : json_null());
     json_object_set_new(o, "q850_cause", c->q850 >= 0 ? json_integer(c->q850) : json_null());
     json_object_set_new(o, "retransmissions", json_integer(c->retrans));
     json_object_set_new(o, "challenges", json_integer(c->challenges));
     json_object_set_new(o, "one_way_audio", json_boolean(c->one_way));
     if (with_messages) {
-        struct ladder *l = c->ladder;
-        json_t *msgs = json_array();
-
-        for (unsigned i = 0; l && i < l->nmsgs; i++) {
-            const struct call_msg *cm = &l->msgs[i];
-            const struct call_ep *src = &ladder_eps(l)[cm->src], *dst = &ladder_eps(l)[cm->dst];
-            json_t *jm = json_object();
-
-            json_object_set_new(jm, "t", json_real(cw_ns_to_sec(cm->t)));
-            json_object_set_new(
-                jm, "src", json_string(cw_endpoint_str(&src->addr, src->port, ep, sizeof(ep))));
-            json_object_set_new(
-                jm, "dst", json_string(cw_endpoint_str(&dst->addr, dst->port, ep, sizeof(ep))));
-            json_object_set_new(jm, "label", wire_string(msg_label(l, cm, label, sizeof(label))));
-            json_object_set_new(jm, "request", json_boolean(cm->request));
-            json_object_set_new(jm, "cseq", json_integer(cm->cseq));
-            json_object_set_new(jm, "sdp", json_boolean(cm->sdp));
-            json_array_append_new(msgs, jm);
-        }
-        json_object_set_new(o, "messages", msgs);
+        json_object_set_new(o, "messages", ladder_json(c->ladder));
         json_object_set_new(o, "messages_dropped", json_integer(c->msgs_dropped));
     }
     return o;

@@ -2,7 +2,7 @@
  *
  * A call is one Call-ID: forked early dialogs, challenges (401/407 then a
  * new INVITE) and spirals through a proxy stay one call.  Outcomes follow
- * DESIGN.md exactly:
+ * docs/report.md exactly:
  *   answered    2xx to the INVITE, ended by BYE with no error cause
  *   failed      final response >= 300 other than 401/407 and 487
  *   cancelled   the caller sent CANCEL before any final response
@@ -110,8 +110,8 @@ const cw_addr_t *call_callee_addr(const call_t *c);
  * answered call was found dropped afterwards. */
 unsigned call_end_reports(const call_t *c);
 
-/* The call as a report object per DESIGN.md (without "streams", which
- * the caller adds).  with_messages adds the SIP ladder. */
+/* The call as a report object (docs/report.md) without "streams", which
+ * the caller adds; with_messages adds the SIP ladder. */
 json_t *call_json(const call_t *c, bool with_messages);
 
 #endif

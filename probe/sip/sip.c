@@ -373,3 +373,17 @@ out:
     arena_end();
     return rc;
 }
+
+json_t *sip_json_string(const char *s)
+{
+    json_t *j = json_string(s);
+    char buf[512];
+    size_t i;
+
+    if (j)
+        return j;
+    for (i = 0; s[i] && i < sizeof(buf) - 1; i++)
+        buf[i] = (s[i] & 0x80) ? '?' : s[i];
+    buf[i] = '\0';
+    return json_string(buf);
+}

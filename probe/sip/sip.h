@@ -3,6 +3,7 @@
 #ifndef CW_SIP_H
 #define CW_SIP_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,5 +67,10 @@ const char *sip_method_name(enum sip_method m);
 /* Reads a Reason header value such as `Q.850;cause=16;text="..."`: sets
  * *q850 / *sip to the cause or -1. */
 void sip_reason_parse(const char *value, int *q850, int *sip);
+
+/* Text from a message as a JSON string.  Text off the wire may not be
+ * UTF-8, which jansson refuses: such text is passed with every byte above
+ * 0x7f replaced by '?' (and cut to 511 bytes). */
+json_t *sip_json_string(const char *s);
 
 #endif
