@@ -339,128 +339,153 @@ static json_t *query_db(calldb_t *db, const calldb_filter_t *f, web_reply_t *r)
     return res;
 }
 
-void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
+/* Reads /api/calls's parameters into f, limit and offset; false when one
+ * is bad (r holds the 400). */
+static bool calls_params(const web_query_t *q, calldb_filter_t *f, long *limit, long *offset,
+                         web_reply_t *r)
 {
     static const char *const allowed[] = { "from", "to",    "outcome", "state",  "party", "addr",
                                            "sort", "order", "limit",   "offset", NULL };
-    calldb_filter_t f;
     const char *order = NULL;
     bool has_from, has_to;
+
+    memset(f, 0, sizeof(*f));
+    if (check_allowed(q, allowed, r) || time_param(q, "from", &f->from, &has_from, r) ||
+        time_param(q, "to", &f->to, &has_to, r) ||
+        choice_param(q, "outcome", outcomes, &f->outcome, r) ||
+        choice_param(q, "state", states, &f->state, r) ||
+        choice_param(q, "sort", sorts, &f->sort, r) ||
+        choice_param(q, "order", orders, &order, r) ||
+        long_param(q, "limit", 1, CALLS_LIMIT_MAX, limit, r) ||
+        long_param(q, "offset", 0, 1000000000L, offset, r))
+        return false;
+    if (has_from && has_to && f->from > f->to) {
+        web_reply_error(r, 400, "from: must not come after to");
+        return false;
+    }
+    f->party = web_query_get(q, "party");
+    f->addr = web_query_get(q, "addr");
+    if (f->party && !*f->party)
+        f->party = NULL;
+    if (f->addr && !*f->addr)
+        f->addr = NULL;
+    if ((f->party && strlen(f->party) > FILTER_TEXT_MAX) ||
+        (f->addr && strlen(f->addr) > FILTER_TEXT_MAX)) {
+        web_reply_error(r, 400, "%s: longer than %d bytes",
+                        f->party && strlen(f->party) > FILTER_TEXT_MAX ? "party" : "addr",
+                        FILTER_TEXT_MAX);
+        return false;
+    }
+    f->descending = order && strcmp(order, "desc") == 0;
+    return true;
+}
+
+/* The page [offset, offset + limit) of the union of the database's calls
+ * and extras, the calls only the live snapshot has (consumed), in the
+ * order sc gives.  Every row of the union that can land on the page lies
+ * within nextra rows before the page in the database's own order.  NULL
+ * when the query fails (r holds the error); else *res is the database's
+ * answer and *nmerged how many extras took part. */
+static json_t *merged_page(const web_sources_t *s, calldb_filter_t *f, json_t *extras,
+                           const struct sort_ctx *sc, long limit, long offset, json_t **res,
+                           json_int_t *nmerged, web_reply_t *r)
+{
+    size_t nextra = json_array_size(extras), k = 0, di = 0, nd;
+    long off2 = offset > (long)nextra ? offset - (long)nextra : 0;
+    json_t **ev = cw_calloc(nextra, sizeof(*ev));
+    json_t *db_calls, *page = NULL;
+    long idx;
+
+    for (size_t i = 0; i < nextra; i++)
+        ev[i] = json_array_get(extras, i);
+    sort_calls(ev, nextra, sc);
+    f->offset = off2;
+    f->limit = limit + (offset - off2);
+    if (!(*res = query_db(s->db, f, r)))
+        goto out;
+    db_calls = json_object_get(*res, "calls");
+    nd = json_array_size(db_calls);
+    /* Drop extras the database has meanwhile recorded. */
+    for (size_t i = 0; i < nextra; i++)
+        for (size_t j = 0; j < nd && ev[i]; j++)
+            if (same_call(ev[i], json_array_get(db_calls, j)))
+                ev[i] = NULL;
+    *nmerged = (json_int_t)nextra;
+    page = json_array();
+    if (off2 > 0 && nd > 0)
+        while (k < nextra && (!ev[k] || cmp_calls(ev[k], json_array_get(db_calls, 0), sc) < 0))
+            k++;
+    idx = off2 + (long)k;
+    while ((di < nd || k < nextra) && idx < offset + limit) {
+        json_t *pick;
+
+        if (k < nextra && !ev[k]) {
+            k++;
+            continue;
+        }
+        if (di < nd && (k >= nextra || cmp_calls(ev[k], json_array_get(db_calls, di), sc) >= 0))
+            pick = json_array_get(db_calls, di++);
+        else
+            pick = ev[k++];
+        if (idx >= offset)
+            json_array_append(page, pick);
+        idx++;
+    }
+out:
+    free(ev);
+    json_decref(extras);
+    return page;
+}
+
+/* A page past the end has no rows to carry the total: ask for one row. */
+static json_int_t total_past_end(const web_sources_t *s, const calldb_filter_t *f, json_int_t total,
+                                 json_int_t nmerged)
+{
+    calldb_filter_t f1 = *f;
+    char err1[256];
+    json_t *r1;
+
+    f1.offset = 0;
+    f1.limit = 1;
+    if ((r1 = calldb_query(s->db, &f1, err1, sizeof(err1)))) {
+        json_int_t t1 = json_integer_value(json_object_get(r1, "total")) + nmerged;
+
+        if (t1 > total)
+            total = t1;
+        json_decref(r1);
+    }
+    return total;
+}
+
+void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
+{
+    calldb_filter_t f;
     long limit = CALLS_LIMIT_DEF, offset = 0;
-    json_t *extras, *res, *db_calls, *page;
+    json_t *extras, *res, *page;
     json_int_t total, nmerged = 0;
     struct sort_ctx sc;
 
-    memset(&f, 0, sizeof(f));
-    if (check_allowed(q, allowed, r) || time_param(q, "from", &f.from, &has_from, r) ||
-        time_param(q, "to", &f.to, &has_to, r) ||
-        choice_param(q, "outcome", outcomes, &f.outcome, r) ||
-        choice_param(q, "state", states, &f.state, r) ||
-        choice_param(q, "sort", sorts, &f.sort, r) || choice_param(q, "order", orders, &order, r) ||
-        long_param(q, "limit", 1, CALLS_LIMIT_MAX, &limit, r) ||
-        long_param(q, "offset", 0, 1000000000L, &offset, r))
+    if (!calls_params(q, &f, &limit, &offset, r))
         return;
-    if (has_from && has_to && f.from > f.to) {
-        web_reply_error(r, 400, "from: must not come after to");
-        return;
-    }
-    f.party = web_query_get(q, "party");
-    f.addr = web_query_get(q, "addr");
-    if (f.party && !*f.party)
-        f.party = NULL;
-    if (f.addr && !*f.addr)
-        f.addr = NULL;
-    if ((f.party && strlen(f.party) > FILTER_TEXT_MAX) ||
-        (f.addr && strlen(f.addr) > FILTER_TEXT_MAX)) {
-        web_reply_error(r, 400, "%s: longer than %d bytes",
-                        f.party && strlen(f.party) > FILTER_TEXT_MAX ? "party" : "addr",
-                        FILTER_TEXT_MAX);
-        return;
-    }
     if (!s->db) {
         web_reply_error(r, 503, "the call database is not available");
         return;
     }
-    f.descending = order && strcmp(order, "desc") == 0;
     sc.key = f.sort ? f.sort : "start";
     sc.desc = f.descending;
-
     extras = snapshot_calls(s, &f);
     if (!extras) {
         f.limit = limit;
         f.offset = offset;
         if (!(res = query_db(s->db, &f, r)))
             return;
-        total = json_integer_value(json_object_get(res, "total"));
         page = json_incref(json_object_get(res, "calls"));
-    } else {
-        /* Merge the calls only the snapshot has into the database's order:
-         * every row of the union that can land on the page lies within
-         * nextra rows before the page in the database's own order. */
-        size_t nextra = json_array_size(extras), k = 0, di = 0, nd;
-        long off2 = offset > (long)nextra ? offset - (long)nextra : 0;
-        json_t **ev = cw_calloc(nextra, sizeof(*ev));
-        long idx;
-
-        for (size_t i = 0; i < nextra; i++)
-            ev[i] = json_array_get(extras, i);
-        sort_calls(ev, nextra, &sc);
-        f.offset = off2;
-        f.limit = limit + (offset - off2);
-        if (!(res = query_db(s->db, &f, r))) {
-            free(ev);
-            json_decref(extras);
-            return;
-        }
-        db_calls = json_object_get(res, "calls");
-        nd = json_array_size(db_calls);
-        /* Drop extras the database has meanwhile recorded. */
-        for (size_t i = 0; i < nextra; i++)
-            for (size_t j = 0; j < nd && ev[i]; j++)
-                if (same_call(ev[i], json_array_get(db_calls, j)))
-                    ev[i] = NULL;
-        nmerged = (json_int_t)nextra;
-        total = json_integer_value(json_object_get(res, "total")) + nmerged;
-        page = json_array();
-        if (off2 > 0 && nd > 0)
-            while (k < nextra && (!ev[k] || cmp_calls(ev[k], json_array_get(db_calls, 0), &sc) < 0))
-                k++;
-        idx = off2 + (long)k;
-        while ((di < nd || k < nextra) && idx < offset + limit) {
-            json_t *pick;
-
-            if (k < nextra && !ev[k]) {
-                k++;
-                continue;
-            }
-            if (di < nd &&
-                (k >= nextra || cmp_calls(ev[k], json_array_get(db_calls, di), &sc) >= 0))
-                pick = json_array_get(db_calls, di++);
-            else
-                pick = ev[k++];
-            if (idx >= offset)
-                json_array_append(page, pick);
-            idx++;
-        }
-        free(ev);
-        json_decref(extras);
+    } else if (!(page = merged_page(s, &f, extras, &sc, limit, offset, &res, &nmerged, r))) {
+        return;
     }
-    if (json_array_size(page) == 0 && offset > 0) {
-        /* calldb reports the total with the rows: ask for one row. */
-        calldb_filter_t f1 = f;
-        char err1[256];
-        json_t *r1;
-
-        f1.offset = 0;
-        f1.limit = 1;
-        if ((r1 = calldb_query(s->db, &f1, err1, sizeof(err1)))) {
-            json_int_t t1 = json_integer_value(json_object_get(r1, "total")) + nmerged;
-
-            if (t1 > total)
-                total = t1;
-            json_decref(r1);
-        }
-    }
+    total = json_integer_value(json_object_get(res, "total")) + nmerged;
+    if (json_array_size(page) == 0 && offset > 0)
+        total = total_past_end(s, &f, total, nmerged);
     json_decref(res);
     web_reply_json(r, 200,
                    json_pack("{s:o, s:I, s:I, s:I}", "calls", page, "total", total, "limit",
