@@ -77,7 +77,7 @@ static void usage(FILE *out)
             "\n"
             "Options:\n"
             "  -f, --filter BPF          capture filter in tcpdump syntax, e.g. \"udp or tcp\"\n"
-            "  -c, --config FILE         INI configuration (see the README); command-line\n"
+            "  -c, --config FILE         INI configuration (docs/config.md); command-line\n"
             "                            options override it\n"
             "  -d, --data-dir DIR        where RRD files and the call database go (created\n"
             "                            if missing); without one nothing is kept, except\n"

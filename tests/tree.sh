@@ -54,4 +54,13 @@ expect_eq "library code never calls exit()" "$exits" ""
 cites=$(grep -rn -e 'DESIGN\.md' -e '\.\./shared' probe rrd web tests --include='*.[ch]' || true)
 expect_eq "no comment cites a document outside the repository" "$cites" ""
 
+# Every link from the README and docs/ to a file of the tree resolves.
+broken=$(for md in README.md docs/*.md captures/*/README.md; do
+    grep -o '](\([^)#]*\)' "$md" | sed 's/^](//' | grep -v '^[a-z]*:' | while read -r link; do
+        [ -z "$link" ] || [ -e "$(dirname "$md")/$link" ] || echo "$md -> $link"
+    done
+done)
+expect_eq "links in README.md and docs/ resolve" "$broken" ""
+[ -n "$(ls docs/*.md 2>/dev/null)" ] || fail "docs/ has no pages"
+
 finish

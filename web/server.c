@@ -48,7 +48,7 @@ static const cw_dlsym_t mhdlib_syms[] = { MHDLIB_FUNCS(MHDLIB_SYM) };
 #undef MHDLIB_SYM
 static cw_dllib_t mhd_lib = CW_DLLIB(MHD_SONAME, "libmicrohttpd12", mhdlib, mhdlib_syms);
 
-/* Limits (documented in the README, "Security"). */
+/* Limits (documented in docs/http.md, "Security"). */
 #define WEB_THREADS         4     /* request threads */
 #define WEB_MAX_CONN        512   /* open connections in all */
 #define WEB_MAX_CONN_PER_IP 128   /* from one client address */

@@ -28,7 +28,7 @@ typedef struct web_window {
 typedef struct web_sources {
     /* The probe's latest snapshot (engine_status_json()): /api/status,
      * /metrics, active calls, open incidents ("open_incidents" array) and
-     * the MOS histogram ("mos_histogram", see the README). */
+     * the MOS histogram ("mos_histogram", see docs/http.md). */
     struct status *status;
     /* Call records and incidents: /api/calls, /api/calls/{id},
      * /api/incidents. */

@@ -1,4 +1,4 @@
-/* cwconfig (prefix config_): the INI configuration file (see README "Configuration").
+/* config: the INI configuration file (docs/config.md lists every key).
  *
  * Unknown sections and keys are errors; every error names file:line. */
 #ifndef CW_CONFIG_H

@@ -78,8 +78,8 @@ void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out);
  * run that ends with a report). */
 void engine_set_live(engine_t *e, bool keep);
 
-/* A snapshot of the engine's state is published to s every second of
- * packet time and at the end (see engine_status_json()). */
+/* A snapshot of the engine's state is published to s at most once a
+ * second of wall time, and at the end (see engine_status_json()). */
 struct status;
 void engine_set_status(engine_t *e, struct status *s);
 
