@@ -12,6 +12,8 @@
 #include "media/mos.h"
 #include "media/rtcp.h"
 #include "media/rtp.h"
+#include "media/rtpdetect.h"
+#include "media/rtpstats.h"
 
 #define CSET_BUCKETS  1024 /* distinct codec sets are few */
 #define FLOW_BUFFERED 8    /* packets kept while the detector decides */
@@ -36,7 +38,7 @@ struct codec_set {
     struct codec_set *hnext;
     uint32_t hash;
     uint32_t refs;
-    rtp_codec_map_t *map; /* what the streams' statistics read */
+    rtpstats_codec_map_t *map; /* what the streams' statistics read */
     uint8_t n;
     sdp_codec_t c[]; /* the key, in SDP order */
 };
@@ -70,21 +72,21 @@ struct stream {
     struct stream *snext;              /* by SSRC */
     struct stream *cnext;              /* by call */
     struct stream *prev, *next;        /* LRU, least recently active first */
-    /* followed by the stream's rtp_stats_t, in the same pool object */
+    /* followed by the stream's rtpstats_t, in the same pool object */
 };
 
-_Static_assert(sizeof(struct stream) % RTP_STATS_ALIGN == 0,
+_Static_assert(sizeof(struct stream) % RTPSTATS_ALIGN == 0,
                "the statistics after a stream are aligned");
 
-static rtp_stats_t *stream_st(const struct stream *s)
+static rtpstats_t *stream_st(const struct stream *s)
 {
-    return (rtp_stats_t *)(uintptr_t)(s + 1);
+    return (rtpstats_t *)(uintptr_t)(s + 1);
 }
 
 /* The stream's latest packet. */
 static cw_ns_t stream_last(const struct stream *s)
 {
-    return rtp_stats_last_arrival(stream_st(s));
+    return rtpstats_last_arrival(stream_st(s));
 }
 
 /* An RTP endpoint from SDP.  Its RTCP endpoint is the next port up
@@ -115,7 +117,7 @@ struct flow {
     uint16_t sport, dport;
     int verdict;
     uint8_t nbuf, capbuf;
-    rtp_detector_t *det;
+    rtpdetect_t *det;
     struct buffered *buf; /* grown as packets are held */
     cw_ns_t last;
     struct flow *hnext, *prev, *next;
@@ -277,9 +279,9 @@ static struct codec_set *codecs_get(media_t *m, const sdp_stream_t *md)
     cs->refs = 1;
     cs->n = n;
     memcpy(cs->c, named, n * sizeof(cs->c[0]));
-    cs->map = rtp_codec_map_new();
+    cs->map = rtpstats_codec_map_new();
     for (uint8_t i = 0; i < n; i++)
-        (void)rtp_codec_map_set(cs->map, named[i].pt, named[i].name, named[i].clock_hz);
+        (void)rtpstats_codec_map_set(cs->map, named[i].pt, named[i].name, named[i].clock_hz);
     cs->hnext = *b;
     *b = cs;
     return cs;
@@ -291,7 +293,7 @@ static void codecs_put(media_t *m, struct codec_set *cs)
     if (!cs || --cs->refs)
         return;
     unchain(&m->cset_h[cs->hash & (CSET_BUCKETS - 1)], cs, offsetof(struct codec_set, hnext));
-    rtp_codec_map_free(cs->map);
+    rtpstats_codec_map_free(cs->map);
     free(cs);
 }
 
@@ -326,7 +328,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
     m->cid_h = cw_calloc(m->nb_calls, sizeof(*m->cid_h));
     m->cset_h = cw_calloc(CSET_BUCKETS, sizeof(*m->cset_h));
-    cw_pool_init(&m->spool, sizeof(struct stream) + rtp_stats_size(), 64);
+    cw_pool_init(&m->spool, sizeof(struct stream) + rtpstats_size(), 64);
     cw_pool_init(&m->epool, sizeof(struct expect), 256);
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
     m->flow_h = cw_calloc(m->nb_flows, sizeof(*m->flow_h));
@@ -336,7 +338,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
 
 static void flow_destroy(struct flow *f)
 {
-    rtp_detector_free(f->det);
+    rtpdetect_free(f->det);
     free(f->buf);
     free(f);
 }
@@ -344,7 +346,7 @@ static void flow_destroy(struct flow *f)
 static void stream_destroy(media_t *m, struct stream *s)
 {
     cid_put(m, s->call);
-    rtp_stats_fini(stream_st(s));
+    rtpstats_fini(stream_st(s));
     codecs_put(m, s->codecs);
     free(s->far);
     cw_pool_free(&m->spool, s);
@@ -548,10 +550,10 @@ static void stream_forget(media_t *m, struct stream *s)
         unchain(&m->call_h[s->call->hash & (m->nb_calls - 1)], s, offsetof(struct stream, cnext));
     m->nstreams--;
     if (!m->keep) {
-        rtp_summary_t sum;
+        rtpstats_summary_t sum;
 
         /* Live: keep what the MOS histogram needs of it. */
-        rtp_stats_get(stream_st(s), &sum);
+        rtpstats_get(stream_st(s), &sum);
         if (sum.voice_packets && m->nforgotten < 10000000) {
             if (m->nforgotten == m->capforgotten) {
                 m->capforgotten = m->capforgotten ? m->capforgotten * 2 : 1024;
@@ -591,7 +593,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         stream_forget(m, m->lru.head);
     }
     s = cw_pool_alloc(&m->spool);
-    rtp_stats_init(stream_st(s));
+    rtpstats_init(stream_st(s));
     s->src = p->src;
     s->dst = p->dst;
     s->sport = p->sport;
@@ -607,7 +609,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         if (e->codecs) {
             s->codecs = e->codecs;
             s->codecs->refs++;
-            rtp_stats_use_codecs(stream_st(s), s->codecs->map);
+            rtpstats_use_codecs(stream_st(s), s->codecs->map);
         }
     }
     s->hnext = m->streams_h[h & (m->nb_streams - 1)];
@@ -639,7 +641,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
 
 static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t *h)
 {
-    rtp_stats_packet(stream_st(s), t, h);
+    rtpstats_packet(stream_st(s), t, h);
     s->moved = true;
     if (m->lru.tail != s) {
         LRU_UNLINK(m->lru, s);
@@ -691,7 +693,7 @@ static struct flow *flow_create(media_t *m, const decode_pkt_t *p, uint32_t h)
     f->dst = p->dst;
     f->sport = p->sport;
     f->dport = p->dport;
-    f->det = rtp_detector_new();
+    f->det = rtpdetect_new();
     f->hnext = m->flow_h[h & (m->nb_flows - 1)];
     m->flow_h[h & (m->nb_flows - 1)] = f;
     LRU_APPEND(m->flru, f);
@@ -723,7 +725,7 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
         const rtcp_block_t *b = &ri->blocks[i];
 
         for (struct stream *s = m->ssrc_h[b->ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
-            rtp_summary_t sum;
+            rtpstats_summary_t sum;
             struct far_end *far;
             double rtt;
 
@@ -733,11 +735,11 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
             far->reports++;
             far->fraction_lost = b->fraction_lost * 100.0 / 256.0;
             far->cumulative_lost = b->cumulative_lost;
-            rtp_stats_get(stream_st(s), &sum);
+            rtpstats_get(stream_st(s), &sum);
             far->jitter_ms = sum.clock_rate ? b->jitter * 1000.0 / sum.clock_rate : NAN;
             if (rtcp_rtt_ms(rtcp_ntp_mid(p->ts), b->lsr, b->dlsr, &rtt) == 0 && rtt < 10000) {
                 far->rtt_ms = rtt;
-                rtp_stats_set_delay_ms(stream_st(s), rtt / 2);
+                rtpstats_set_delay_ms(stream_st(s), rtt / 2);
             }
         }
     }
@@ -826,10 +828,10 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     if (!f)
         f = flow_create(m, p, key);
     f->last = p->ts;
-    if (f->verdict == RTP_DETECT_NO)
+    if (f->verdict == RTPDETECT_NO)
         return false;
-    f->verdict = rtp_detector_feed(f->det, p->ts, p->payload, p->payload_len);
-    if (f->verdict == RTP_DETECT_MAYBE) {
+    f->verdict = rtpdetect_feed(f->det, p->ts, p->payload, p->payload_len);
+    if (f->verdict == RTPDETECT_MAYBE) {
         if (f->nbuf < FLOW_BUFFERED) {
             if (f->nbuf == f->capbuf) {
                 f->capbuf = f->capbuf ? (uint8_t)(f->capbuf * 2) : 1;
@@ -842,7 +844,7 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         }
         return false;
     }
-    if (f->verdict == RTP_DETECT_NO) {
+    if (f->verdict == RTPDETECT_NO) {
         free(f->buf);
         f->buf = NULL;
         f->nbuf = f->capbuf = 0;
@@ -891,14 +893,14 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
     memset(out, 0, sizeof(*out));
     out->mos_min = NAN;
     for (struct stream *s = m->lru.tail; s && stream_last(s) > t - step_ns; s = s->prev) {
-        rtp_summary_t sum;
+        rtpstats_summary_t sum;
         int64_t de, dl;
         double ppl;
         mos_params_t mp;
         const mos_codec_t *codec;
         double mos;
 
-        rtp_stats_get(stream_st(s), &sum);
+        rtpstats_get(stream_st(s), &sum);
         /* The step's part, modulo 2^32 (a step's are far fewer).  Lost may
          * go down: a late packet counted lost at the previous step. */
         de = (int32_t)((uint32_t)sum.expected - s->step_expected);
@@ -943,11 +945,11 @@ static double round_to(double v, double q)
 static json_t *stream_json(const struct stream *s)
 {
     const struct far_end *far = s->far;
-    rtp_summary_t sum;
+    rtpstats_summary_t sum;
     char src[CW_ENDPOINT_STRLEN], dst[CW_ENDPOINT_STRLEN], ssrc[16];
     json_t *o;
 
-    rtp_stats_get(stream_st(s), &sum);
+    rtpstats_get(stream_st(s), &sum);
     snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
     o = json_pack(
         "{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}", "call_id",
@@ -1068,9 +1070,9 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
     *count = 0;
     if (m->keep) {
         for (size_t i = 0; i < m->nall; i++) {
-            rtp_summary_t st;
+            rtpstats_summary_t st;
 
-            rtp_stats_get(stream_st(m->all[i]), &st);
+            rtpstats_get(stream_st(m->all[i]), &st);
             if (!st.voice_packets)
                 continue;
             hist_add(st.mos, bounds, nbounds, counts);

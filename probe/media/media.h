@@ -1,8 +1,8 @@
 /* media: the stream table.  Every RTP stream, keyed by source, destination
- * and SSRC, measured with rtp_stats and linked to its call through the
+ * and SSRC, measured with rtpstats and linked to its call through the
  * endpoints that call's SDP announced (both directions, re-INVITEs, and
  * symmetric RTP behind NAT where only one end matches the SDP).  RTP no SDP
- * announced is found by its shape (rtp_detector) and kept with no call.
+ * announced is found by its shape (rtpdetect) and kept with no call.
  * RTCP reports are attached to the streams they describe, as the far end's
  * view beside our own measurement.  Memory is bounded: at most max_streams
  * streams and max_flows undecided flows, the idle ones evicted first.  Not
