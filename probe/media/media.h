@@ -70,7 +70,7 @@ typedef struct media_step_summary {
  * active in it, to the on_quality hook and summarised into out. */
 void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *out);
 
-/* STREAM objects per DESIGN.md: of one call, or of every stream when
+/* STREAM objects (docs/report.md): of one call, or of every stream when
  * call_id is NULL. */
 json_t *media_streams_json(media_t *m, const char *call_id);
 

@@ -151,3 +151,179 @@ uint8_t rtpdetect_pt(const rtpdetect_t *d)
 {
     return d->pt;
 }
+
+/* ================================================================ flows */
+
+#define FLOW_HELD    8 /* packets held while the detector decides */
+#define FLOW_IDLE    CW_SEC(60)
+#define FLOW_BUCKETS 65536
+
+struct flow {
+    cw_addr_t src, dst;
+    uint16_t sport, dport;
+    int verdict;
+    uint8_t nheld, capheld;
+    rtpdetect_t *det;
+    rtpdetect_held_t *held; /* grown as packets are held */
+    cw_ns_t last;
+    struct flow *hnext, *prev, *next;
+};
+
+/* Flows in the order they were made: the oldest is evicted and expires
+ * first. */
+struct rtpdetect_flows {
+    size_t max, n;
+    uint64_t evicted;
+    struct flow **h; /* FLOW_BUCKETS */
+    struct flow *head, *tail;
+};
+
+rtpdetect_flows_t *rtpdetect_flows_new(size_t max_flows)
+{
+    rtpdetect_flows_t *fl = cw_calloc(1, sizeof(*fl));
+
+    fl->max = max_flows ? max_flows : 65536;
+    fl->h = cw_calloc(FLOW_BUCKETS, sizeof(*fl->h));
+    return fl;
+}
+
+static void flow_destroy(struct flow *f)
+{
+    rtpdetect_free(f->det);
+    free(f->held);
+    free(f);
+}
+
+void rtpdetect_flows_free(rtpdetect_flows_t *fl)
+{
+    if (!fl)
+        return;
+    for (struct flow *f = fl->head, *n; f; f = n) {
+        n = f->next;
+        flow_destroy(f);
+    }
+    free(fl->h);
+    free(fl);
+}
+
+/* The bucket of a flow, from the packet's address hashes or from the
+ * flow's addresses: the same either way. */
+static uint32_t pkt_key(const decode_pkt_t *p)
+{
+    return cw_mix32(p->src_hash ^ p->sport, p->dst_hash * 31u + p->dport);
+}
+
+static uint32_t flow_key(const struct flow *f)
+{
+    return cw_mix32(cw_addr_hash(&f->src, 0) ^ f->sport, cw_addr_hash(&f->dst, 0) * 31u + f->dport);
+}
+
+static struct flow *flow_find(rtpdetect_flows_t *fl, const decode_pkt_t *p, uint32_t key)
+{
+    for (struct flow *f = fl->h[key & (FLOW_BUCKETS - 1)]; f; f = f->hnext)
+        if (f->sport == p->sport && f->dport == p->dport && cw_addr_equal(&f->src, &p->src) &&
+            cw_addr_equal(&f->dst, &p->dst))
+            return f;
+    return NULL;
+}
+
+static void flow_drop(rtpdetect_flows_t *fl, struct flow *f)
+{
+    struct flow **pp = &fl->h[flow_key(f) & (FLOW_BUCKETS - 1)];
+
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        fl->head = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else
+        fl->tail = f->prev;
+    flow_destroy(f);
+    fl->n--;
+}
+
+static struct flow *flow_create(rtpdetect_flows_t *fl, const decode_pkt_t *p, uint32_t key)
+{
+    struct flow *f;
+
+    if (fl->n >= fl->max && fl->head) {
+        fl->evicted++;
+        flow_drop(fl, fl->head);
+    }
+    f = cw_calloc(1, sizeof(*f));
+    f->src = p->src;
+    f->dst = p->dst;
+    f->sport = p->sport;
+    f->dport = p->dport;
+    f->det = rtpdetect_new();
+    f->hnext = fl->h[key & (FLOW_BUCKETS - 1)];
+    fl->h[key & (FLOW_BUCKETS - 1)] = f;
+    f->prev = fl->tail;
+    if (fl->tail)
+        fl->tail->next = f;
+    else
+        fl->head = f;
+    fl->tail = f;
+    fl->n++;
+    return f;
+}
+
+/* Keeps h while the detector decides; the first FLOW_HELD packets only. */
+static void flow_hold(struct flow *f, cw_ns_t arrival, const rtp_hdr_t *h)
+{
+    if (f->nheld >= FLOW_HELD)
+        return;
+    if (f->nheld == f->capheld) {
+        f->capheld = f->capheld ? (uint8_t)(f->capheld * 2) : 1;
+        f->held = cw_realloc(f->held, f->capheld * sizeof(*f->held));
+    }
+    f->held[f->nheld].arrival = arrival;
+    f->held[f->nheld].h = *h;
+    f->held[f->nheld].h.payload = NULL;
+    f->nheld++;
+}
+
+int rtpdetect_flows_feed(rtpdetect_flows_t *fl, const decode_pkt_t *p, const rtp_hdr_t *h,
+                         void (*replay)(void *ud, const rtpdetect_held_t *held), void *ud)
+{
+    uint32_t key = pkt_key(p);
+    struct flow *f = flow_find(fl, p, key);
+
+    if (!f)
+        f = flow_create(fl, p, key);
+    f->last = p->ts;
+    if (f->verdict == RTPDETECT_NO)
+        return RTPDETECT_NO;
+    f->verdict = rtpdetect_feed(f->det, p->ts, p->payload, p->payload_len);
+    if (f->verdict == RTPDETECT_MAYBE) {
+        flow_hold(f, p->ts, h);
+    } else if (f->verdict == RTPDETECT_NO) {
+        /* The flow stays known, so that its later packets end here at
+         * once, but needs nothing held. */
+        free(f->held);
+        f->held = NULL;
+        f->nheld = f->capheld = 0;
+    } else {
+        for (unsigned i = 0; i < f->nheld; i++)
+            replay(ud, &f->held[i]);
+        flow_drop(fl, f);
+        return RTPDETECT_YES;
+    }
+    return f->verdict;
+}
+
+void rtpdetect_flows_expire(rtpdetect_flows_t *fl, cw_ns_t now)
+{
+    while (fl->head && now - fl->head->last > FLOW_IDLE)
+        flow_drop(fl, fl->head);
+}
+
+uint64_t rtpdetect_flows_evicted(const rtpdetect_flows_t *fl)
+{
+    return fl->evicted;
+}

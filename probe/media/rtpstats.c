@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "media/mos.h"
+#include "sip/sdp.h"
 
 /* RFC 3550 A.1 thresholds. */
 #define MAX_DROPOUT  3000
@@ -339,6 +340,119 @@ int rtpstats_codec_map_set(rtpstats_codec_map_t *cm, uint8_t pt, const char *nam
     m->clock = clock_rate ? clock_rate : rtp_name_clock_rate(name);
     m->kind = (uint8_t)rtp_name_kind(name);
     return 0;
+}
+
+/* ---------------------------------------------------------------- codec sets */
+
+#define CSET_BUCKETS 1024 /* distinct codec sets are few */
+
+/* The named codecs of one SDP media line and the map made of them. */
+struct codec_set {
+    struct codec_set *hnext;
+    uint32_t hash;
+    uint32_t refs;
+    rtpstats_codec_map_t map; /* what the streams' statistics read */
+    uint8_t n;
+    sdp_codec_t c[]; /* the key, in SDP order */
+};
+
+struct rtpstats_codec_sets {
+    struct codec_set *h[CSET_BUCKETS];
+};
+
+rtpstats_codec_sets_t *rtpstats_codec_sets_new(void)
+{
+    return cw_calloc(1, sizeof(rtpstats_codec_sets_t));
+}
+
+void rtpstats_codec_sets_free(rtpstats_codec_sets_t *sets)
+{
+    free(sets);
+}
+
+static struct codec_set *set_of(const rtpstats_codec_map_t *cm)
+{
+    return (struct codec_set *)(uintptr_t)((const char *)cm - offsetof(struct codec_set, map));
+}
+
+static bool codec_equal(const sdp_codec_t *a, const sdp_codec_t *b)
+{
+    return a->pt == b->pt && a->clock_hz == b->clock_hz && strcmp(a->name, b->name) == 0;
+}
+
+static struct codec_set *set_find(struct codec_set *cs, uint32_t h, const sdp_codec_t *named,
+                                  uint8_t n)
+{
+    for (; cs; cs = cs->hnext) {
+        uint8_t i = 0;
+
+        if (cs->hash != h || cs->n != n)
+            continue;
+        while (i < n && codec_equal(&cs->c[i], &named[i]))
+            i++;
+        if (i == n)
+            return cs;
+    }
+    return NULL;
+}
+
+static struct codec_set *set_make(uint32_t h, const sdp_codec_t *named, uint8_t n)
+{
+    struct codec_set *cs = cw_calloc(1, sizeof(*cs) + n * sizeof(cs->c[0]));
+
+    cs->hash = h;
+    cs->n = n;
+    memcpy(cs->c, named, n * sizeof(cs->c[0]));
+    for (uint8_t i = 0; i < n; i++)
+        (void)rtpstats_codec_map_set(&cs->map, named[i].pt, named[i].name, named[i].clock_hz);
+    return cs;
+}
+
+const rtpstats_codec_map_t *rtpstats_codec_sets_get(rtpstats_codec_sets_t *sets,
+                                                    const sdp_stream_t *md)
+{
+    sdp_codec_t named[SDP_MAX_PT];
+    uint32_t h = CW_HASH32_INIT;
+    uint8_t n = 0;
+    struct codec_set **b, *cs;
+
+    for (unsigned i = 0; i < md->npts; i++)
+        if (md->pts[i].name[0]) {
+            named[n] = md->pts[i];
+            h = cw_hash32_add(h, named[n].pt ^ (named[n].clock_hz << 8));
+            h ^= cw_hash32_str(named[n].name);
+            n++;
+        }
+    if (!n)
+        return NULL;
+    b = &sets->h[h & (CSET_BUCKETS - 1)];
+    cs = set_find(*b, h, named, n);
+    if (!cs) {
+        cs = set_make(h, named, n);
+        cs->hnext = *b;
+        *b = cs;
+    }
+    cs->refs++;
+    return &cs->map;
+}
+
+void rtpstats_codec_sets_ref(const rtpstats_codec_map_t *cm)
+{
+    set_of(cm)->refs++;
+}
+
+void rtpstats_codec_sets_put(rtpstats_codec_sets_t *sets, const rtpstats_codec_map_t *cm)
+{
+    struct codec_set *cs, **pp;
+
+    if (!cm || --(cs = set_of(cm))->refs)
+        return;
+    pp = &sets->h[cs->hash & (CSET_BUCKETS - 1)];
+    while (*pp && *pp != cs)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = cs->hnext;
+    free(cs);
 }
 
 static void slots_refill(rtpstats_t *st)

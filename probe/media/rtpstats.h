@@ -30,6 +30,7 @@
 
 #include "common/util.h"
 #include "media/rtp.h"
+#include "sip/sdp.h"
 
 typedef struct rtpstats rtpstats_t;
 
@@ -103,6 +104,26 @@ rtpstats_codec_map_t *rtpstats_codec_map_new(void);
 void rtpstats_codec_map_free(rtpstats_codec_map_t *cm);
 int rtpstats_codec_map_set(rtpstats_codec_map_t *cm, uint8_t pt, const char *name,
                            uint32_t clock_rate);
+
+/* The codec maps of the SDP media lines seen: one per distinct list of
+ * named codecs, shared by every stream and expectation that announces it
+ * (calls repeat a few lists endlessly) and freed with its last reference.
+ * Every map got must be put before the table is freed. */
+typedef struct rtpstats_codec_sets rtpstats_codec_sets_t;
+
+rtpstats_codec_sets_t *rtpstats_codec_sets_new(void);
+void rtpstats_codec_sets_free(rtpstats_codec_sets_t *sets);
+
+/* The map of md's named codecs, with one more reference; NULL when it
+ * names none. */
+const rtpstats_codec_map_t *rtpstats_codec_sets_get(rtpstats_codec_sets_t *sets,
+                                                    const sdp_stream_t *md);
+
+/* One more reference to a map from rtpstats_codec_sets_get(). */
+void rtpstats_codec_sets_ref(const rtpstats_codec_map_t *cm);
+
+/* Drops a reference to cm (NULL allowed), freeing it with the last. */
+void rtpstats_codec_sets_put(rtpstats_codec_sets_t *sets, const rtpstats_codec_map_t *cm);
 
 /* Makes st read its mappings from cm, which is not copied: cm must outlive
  * st and stay unchanged.  A later rtpstats_set_codec() copies it first. */
