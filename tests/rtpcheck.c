@@ -28,6 +28,8 @@
 #include "capture/capture.h"
 #include "decode/decode.h"
 #include "media/rtp.h"
+#include "media/rtpdetect.h"
+#include "media/rtpstats.h"
 
 #define NBUCKETS 4096
 #define MAX_SDP  256
@@ -40,7 +42,7 @@ struct flow_key {
 
 struct flow {
     struct flow_key key;
-    rtp_detector_t *det;
+    rtpdetect_t *det;
     int verdict;
     struct flow *next;
 };
@@ -48,7 +50,7 @@ struct flow {
 struct stream {
     struct flow_key key;
     uint32_t ssrc;
-    rtp_stats_t *st;
+    rtpstats_t *st;
     struct flow *flow;
     struct stream *next;     /* bucket chain */
     struct stream *next_all; /* order of appearance */
@@ -61,7 +63,7 @@ struct sdp_media {
     struct {
         uint8_t pt;
         uint32_t rate;
-        char name[RTP_CODEC_NAME_MAX];
+        char name[RTPSTATS_CODEC_NAME_MAX];
     } maps[MAX_MAPS];
 };
 
@@ -100,7 +102,7 @@ static struct flow *flow_get(const struct flow_key *k)
             return f;
     f = cw_calloc(1, sizeof(*f));
     f->key = *k;
-    f->det = rtp_detector_new();
+    f->det = rtpdetect_new();
     f->next = flows[h];
     flows[h] = f;
     return f;
@@ -112,7 +114,7 @@ static void apply_sdp(struct stream *s)
         if (sdp[i].port != s->key.sport && sdp[i].port != s->key.dport)
             continue;
         for (size_t j = 0; j < sdp[i].nmaps; j++)
-            rtp_stats_set_codec(s->st, sdp[i].maps[j].pt, sdp[i].maps[j].name, sdp[i].maps[j].rate);
+            rtpstats_set_codec(s->st, sdp[i].maps[j].pt, sdp[i].maps[j].name, sdp[i].maps[j].rate);
     }
 }
 
@@ -127,7 +129,7 @@ static struct stream *stream_get(const struct flow_key *k, uint32_t ssrc)
     s = cw_calloc(1, sizeof(*s));
     s->key = *k;
     s->ssrc = ssrc;
-    s->st = rtp_stats_new();
+    s->st = rtpstats_new();
     s->next = buckets[h];
     buckets[h] = s;
     *all_tail = s;
@@ -149,7 +151,7 @@ static void scan_sdp(const uint8_t *p, uint32_t len)
             text[i] = ' ';
     for (line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
         unsigned port, pt, rate;
-        char name[RTP_CODEC_NAME_MAX];
+        char name[RTPSTATS_CODEC_NAME_MAX];
 
         if (sscanf(line, "m=%*s %u", &port) == 1 && port > 0 && port < 65536) {
             cur = NULL;
@@ -175,7 +177,7 @@ static void scan_sdp(const uint8_t *p, uint32_t len)
             cw_strlcpy(cur->maps[j].name, name, sizeof(cur->maps[j].name));
             for (struct stream *s = all_head; s; s = s->next_all)
                 if (s->key.sport == cur->port || s->key.dport == cur->port)
-                    rtp_stats_set_codec(s->st, (uint8_t)pt, name, rate);
+                    rtpstats_set_codec(s->st, (uint8_t)pt, name, rate);
         }
     }
     free(text);
@@ -195,13 +197,13 @@ static void packet(const decode_pkt_t *dp)
     if (only && (frameno > only_max || !(only[frameno / 8] & (1u << (frameno % 8)))))
         return;
     f = flow_get(&k);
-    f->verdict = rtp_detector_feed(f->det, dp->ts, dp->payload, dp->payload_len);
+    f->verdict = rtpdetect_feed(f->det, dp->ts, dp->payload, dp->payload_len);
     if (rtp_is_rtcp(dp->payload, dp->payload_len) ||
         rtp_parse(dp->payload, dp->payload_len, &h) != 0)
         return;
     s = stream_get(&k, h.ssrc);
     s->flow = f;
-    rtp_stats_packet(s->st, dp->ts, &h);
+    rtpstats_packet(s->st, dp->ts, &h);
 }
 
 static int read_file(const char *path)
@@ -231,7 +233,7 @@ static int read_file(const char *path)
 
 static const char *verdict_name(int v)
 {
-    return v == RTP_DETECT_YES ? "yes" : v == RTP_DETECT_NO ? "no" : "maybe";
+    return v == RTPDETECT_YES ? "yes" : v == RTPDETECT_NO ? "no" : "maybe";
 }
 
 static int read_frames(const char *path)
@@ -275,10 +277,10 @@ int main(int argc, char **argv)
             rc = 1;
     for (struct stream *s = all_head, *next; s; s = next) {
         char a[CW_ADDR_STRLEN], b[CW_ADDR_STRLEN];
-        rtp_summary_t m;
+        rtpstats_summary_t m;
 
         next = s->next_all;
-        rtp_stats_get(s->st, &m);
+        rtpstats_get(s->st, &m);
         printf("%s %u %s %u 0x%08X pt=%u codec=%s clock=%u detect=%s packets=%llu voice=%llu "
                "events=%llu cn=%llu expected=%llu lost=%llu ws_lost=%lld dups=%llu ooo=%llu "
                "resets=%llu stray=%llu jitter_mean=%.6f jitter_max=%.6f max_delta=%.6f "
@@ -293,13 +295,13 @@ int main(int argc, char **argv)
                (unsigned long long)m.seq_resets, (unsigned long long)m.stray, m.jitter_mean_ms,
                m.jitter_max_ms, m.max_delta_ms, (unsigned long long)m.jb_discarded, m.burst_r,
                m.r_factor, m.mos, m.mos_min);
-        rtp_stats_free(s->st);
+        rtpstats_free(s->st);
         free(s);
     }
     for (size_t i = 0; i < NBUCKETS; i++)
         for (struct flow *f = flows[i], *next; f; f = next) {
             next = f->next;
-            rtp_detector_free(f->det);
+            rtpdetect_free(f->det);
             free(f);
         }
     free(only);

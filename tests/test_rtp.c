@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "media/rtp.h"
+#include "media/rtpdetect.h"
+#include "media/rtpstats.h"
 
 #define MS CW_NS_PER_MS
 static const cw_ns_t T0 = CW_SEC(1700000000);
@@ -36,7 +38,7 @@ static size_t build(uint8_t *b, uint8_t pt, bool marker, uint16_t seq, uint32_t 
 }
 
 /* Parses a built packet and feeds it. */
-static void feed(rtp_stats_t *st, cw_ns_t t, uint8_t pt, bool marker, uint16_t seq, uint32_t ts,
+static void feed(rtpstats_t *st, cw_ns_t t, uint8_t pt, bool marker, uint16_t seq, uint32_t ts,
                  uint32_t ssrc)
 {
     uint8_t b[200];
@@ -44,7 +46,7 @@ static void feed(rtp_stats_t *st, cw_ns_t t, uint8_t pt, bool marker, uint16_t s
     size_t n = build(b, pt, marker, seq, ts, ssrc, 160);
 
     assert_int_equal(rtp_parse(b, n, &h), 0);
-    assert_int_equal(rtp_stats_packet(st, t, &h), 0);
+    assert_int_equal(rtpstats_packet(st, t, &h), 0);
 }
 
 /* ================================================================ parsing */
@@ -275,17 +277,17 @@ struct detect_case {
 };
 
 static const struct detect_case detect_cases[] = {
-    { "PCMU", F_RTP, RTP_DETECT_YES, RTP_DETECT_PACKETS },
-    { "PCMU with comfort noise", F_RTP_CN, RTP_DETECT_YES, RTP_DETECT_PACKETS },
-    { "PCMU losing every other", F_RTP_LOSSY, RTP_DETECT_YES, RTP_DETECT_PACKETS },
-    { "RTCP", F_RTCP, RTP_DETECT_NO, 0 },
-    { "SIP", F_SIP, RTP_DETECT_NO, 0 },
-    { "DNS", F_DNS, RTP_DETECT_NO, 0 },
-    { "STUN", F_STUN, RTP_DETECT_NO, 0 },
-    { "random bytes", F_RANDOM, RTP_DETECT_NO, 0 },
-    { "SSRC changing", F_SSRC_HOPS, RTP_DETECT_NO, 0 },
-    { "timestamps too fast", F_TS_TOO_FAST, RTP_DETECT_NO, 0 },
-    { "timestamps going back", F_TS_BACK, RTP_DETECT_NO, 0 },
+    { "PCMU", F_RTP, RTPDETECT_YES, RTPDETECT_PACKETS },
+    { "PCMU with comfort noise", F_RTP_CN, RTPDETECT_YES, RTPDETECT_PACKETS },
+    { "PCMU losing every other", F_RTP_LOSSY, RTPDETECT_YES, RTPDETECT_PACKETS },
+    { "RTCP", F_RTCP, RTPDETECT_NO, 0 },
+    { "SIP", F_SIP, RTPDETECT_NO, 0 },
+    { "DNS", F_DNS, RTPDETECT_NO, 0 },
+    { "STUN", F_STUN, RTPDETECT_NO, 0 },
+    { "random bytes", F_RANDOM, RTPDETECT_NO, 0 },
+    { "SSRC changing", F_SSRC_HOPS, RTPDETECT_NO, 0 },
+    { "timestamps too fast", F_TS_TOO_FAST, RTPDETECT_NO, 0 },
+    { "timestamps going back", F_TS_BACK, RTPDETECT_NO, 0 },
 };
 
 static size_t flow_packet(enum flow_kind k, unsigned i, uint8_t *b, uint32_t *lcg)
@@ -343,30 +345,30 @@ static void test_detector(void **state)
     (void)state;
     for (size_t c = 0; c < sizeof(detect_cases) / sizeof(detect_cases[0]); c++) {
         const struct detect_case *dc = &detect_cases[c];
-        rtp_detector_t *d = rtp_detector_new();
+        rtpdetect_t *d = rtpdetect_new();
         uint32_t lcg = 1;
         unsigned yes_at = 0;
-        int v = RTP_DETECT_MAYBE;
+        int v = RTPDETECT_MAYBE;
 
         for (unsigned i = 0; i < 20; i++) {
             uint8_t b[200];
             size_t n = flow_packet(dc->kind, i, b, &lcg);
 
-            v = rtp_detector_feed(d, T0 + (cw_ns_t)i * 20 * MS, b, n);
-            if (v == RTP_DETECT_YES && !yes_at)
+            v = rtpdetect_feed(d, T0 + (cw_ns_t)i * 20 * MS, b, n);
+            if (v == RTPDETECT_YES && !yes_at)
                 yes_at = i + 1;
         }
         if (v != dc->verdict)
             fail_msg("%s: verdict %d, want %d", dc->what, v, dc->verdict);
         if (yes_at != dc->yes_after)
             fail_msg("%s: YES after %u packets, want %u", dc->what, yes_at, dc->yes_after);
-        if (v == RTP_DETECT_YES) {
-            assert_int_equal(rtp_detector_ssrc(d), 0xabc);
-            assert_int_equal(rtp_detector_pt(d), 0);
+        if (v == RTPDETECT_YES) {
+            assert_int_equal(rtpdetect_ssrc(d), 0xabc);
+            assert_int_equal(rtpdetect_pt(d), 0);
         }
-        rtp_detector_free(d);
+        rtpdetect_free(d);
     }
-    assert_int_equal(rtp_detector_feed(NULL, 0, NULL, 0), RTP_DETECT_NO);
+    assert_int_equal(rtpdetect_feed(NULL, 0, NULL, 0), RTPDETECT_NO);
 }
 
 /* ================================================================ sequence accounting */
@@ -416,7 +418,7 @@ static const struct seq_case seq_cases[] = {
     { "gap beyond it: a restart", { 1, -10, 5000, -5010, END }, 21, 21, 0, 0, 0, 1, 0, 4989 },
 };
 
-static void run_seqs(rtp_stats_t *st, const int32_t *seqs, unsigned *n)
+static void run_seqs(rtpstats_t *st, const int32_t *seqs, unsigned *n)
 {
     int32_t prev = 0;
 
@@ -438,12 +440,12 @@ static void test_sequences(void **state)
     (void)state;
     for (size_t c = 0; c < sizeof(seq_cases) / sizeof(seq_cases[0]); c++) {
         const struct seq_case *sc = &seq_cases[c];
-        rtp_stats_t *st = rtp_stats_new();
-        rtp_summary_t m;
+        rtpstats_t *st = rtpstats_new();
+        rtpstats_summary_t m;
         unsigned n = 0;
 
         run_seqs(st, sc->seqs, &n);
-        rtp_stats_get(st, &m);
+        rtpstats_get(st, &m);
         if (m.packets != sc->packets || m.expected != sc->expected || m.lost != sc->lost ||
             m.duplicates != sc->dups || m.out_of_order != sc->ooo || m.seq_resets != sc->resets ||
             m.stray != sc->stray || m.ws_lost != sc->ws_lost)
@@ -454,14 +456,14 @@ static void test_sequences(void **state)
                      (unsigned long long)m.out_of_order, (unsigned long long)m.seq_resets,
                      (unsigned long long)m.stray, (long long)m.ws_lost);
         assert_true(m.loss_pct >= 0 && m.loss_pct <= 100);
-        rtp_stats_free(st);
+        rtpstats_free(st);
     }
 }
 
 static void test_late_beyond_misorder(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
-    rtp_summary_t m;
+    rtpstats_t *st = rtpstats_new();
+    rtpstats_summary_t m;
     unsigned n = 0;
     static const int32_t seqs[] = { 1, -99, 101, -300, 100, 301, END };
 
@@ -469,18 +471,18 @@ static void test_late_beyond_misorder(void **state)
     /* 100 arrives 200 behind: RFC 3550 A.1 first takes it for a jump; the
      * next packet shows it was not a restart, and it fills its gap. */
     run_seqs(st, seqs, &n);
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     assert_int_equal(m.expected, 301);
     assert_int_equal(m.lost, 0);
     assert_int_equal(m.out_of_order, 1);
     assert_int_equal(m.stray, 0);
-    rtp_stats_free(st);
+    rtpstats_free(st);
 }
 
 static void test_ssrc_change(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
-    rtp_summary_t m;
+    rtpstats_t *st = rtpstats_new();
+    rtpstats_summary_t m;
 
     (void)state;
     for (unsigned i = 0; i < 50; i++)
@@ -489,14 +491,14 @@ static void test_ssrc_change(void **state)
         if (i != 10)
             feed(st, T0 + (cw_ns_t)(50 + i) * 20 * MS, 0, false, (uint16_t)(9000 + i), 777 * i,
                  0xbbbb);
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     assert_int_equal(m.ssrc, 0xbbbb);
     assert_int_equal(m.ssrc_changes, 1);
     assert_int_equal(m.packets, 99);
     assert_int_equal(m.expected, 100);
     assert_int_equal(m.lost, 1);
     assert_int_equal(m.seq_resets, 0);
-    rtp_stats_free(st);
+    rtpstats_free(st);
 }
 
 /* ================================================================ jitter and clocks */
@@ -539,15 +541,15 @@ static void test_jitter_clocks(void **state)
     (void)state;
     for (size_t c = 0; c < sizeof(clock_cases) / sizeof(clock_cases[0]); c++) {
         const struct clock_case *cc = &clock_cases[c];
-        rtp_stats_t *st = rtp_stats_new();
-        rtp_summary_t m;
+        rtpstats_t *st = rtpstats_new();
+        rtpstats_summary_t m;
 
         if (cc->map_name)
-            assert_int_equal(rtp_stats_set_codec(st, cc->pt, cc->map_name, cc->map_rate), 0);
+            assert_int_equal(rtpstats_set_codec(st, cc->pt, cc->map_name, cc->map_rate), 0);
         for (unsigned i = 0; i < 4; i++)
             feed(st, T0 + (cw_ns_t)(arrivals_ms[i] * MS), cc->pt, false, (uint16_t)i,
                  cc->ts0 + i * cc->step, 7);
-        rtp_stats_get(st, &m);
+        rtpstats_get(st, &m);
         assert_int_equal(m.clock_rate, cc->clock);
         if (cc->jitter) {
             if (fabs(m.jitter_ms - J_LAST) > 1e-9 || fabs(m.jitter_max_ms - J_LAST) > 1e-9 ||
@@ -560,7 +562,7 @@ static void test_jitter_clocks(void **state)
         if (fabs(m.max_delta_ms - 25.0) > 1e-9)
             fail_msg("%s: max delta %.9f", cc->what, m.max_delta_ms);
         assert_int_equal(m.lost, 0);
-        rtp_stats_free(st);
+        rtpstats_free(st);
     }
 }
 
@@ -568,8 +570,8 @@ static void test_jitter_clocks(void **state)
  * gaps stay out of the max delta and the jitter maximum, as in Wireshark. */
 static void test_irregular_packets(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
-    rtp_summary_t m;
+    rtpstats_t *st = rtpstats_new();
+    rtpstats_summary_t m;
     unsigned i = 0;
     uint32_t ts = 0;
     cw_ns_t t = T0;
@@ -584,7 +586,7 @@ static void test_irregular_packets(void **state)
     ts += 2400;
     for (unsigned k = 0; k < 10; k++, i++, ts += 160, t += 20 * MS)
         feed(st, t, 0, k == 0, (uint16_t)i, ts, 9);
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     assert_int_equal(m.packets, 23);
     assert_int_equal(m.cn_packets, 3);
     assert_int_equal(m.voice_packets, 20);
@@ -592,25 +594,25 @@ static void test_irregular_packets(void **state)
     assert_true(fabs(m.max_delta_ms - 20.0) < 1e-9);
     assert_true(m.jitter_max_ms < 1e-9);
     assert_int_equal(m.lost, 0);
-    rtp_stats_free(st);
+    rtpstats_free(st);
 }
 
 /* RFC 4733 events: counted, kept out of the voice figures; their frozen
  * timestamp still moves Wireshark's estimator on the next voice packet. */
 static void test_events(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
-    rtp_summary_t m;
+    rtpstats_t *st = rtpstats_new();
+    rtpstats_summary_t m;
 
     (void)state;
-    assert_int_equal(rtp_stats_set_codec(st, 101, "telephone-event", 8000), 0);
+    assert_int_equal(rtpstats_set_codec(st, 101, "telephone-event", 8000), 0);
     for (unsigned i = 0; i < 30; i++) {
         bool ev = i >= 10 && i < 15;
 
         feed(st, T0 + (cw_ns_t)i * 20 * MS, ev ? 101 : 8, ev && i == 10, (uint16_t)(500 + i),
              ev ? 1600 : 160 * i, 3);
     }
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     assert_int_equal(m.packets, 30);
     assert_int_equal(m.event_packets, 5);
     assert_int_equal(m.voice_packets, 25);
@@ -624,25 +626,25 @@ static void test_events(void **state)
      * last voice packet at 180 ms (ts 1440); packet 15 at 300 ms, ts 2400:
      * expected 280 + (300 - 180) = 400, D = 100, J = 100/16. */
     assert_true(fabs(m.jitter_max_ms - 6.25) < 1e-9);
-    rtp_stats_free(st);
+    rtpstats_free(st);
 }
 
 static void test_set_codec_errors(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
+    rtpstats_t *st = rtpstats_new();
 
     (void)state;
-    assert_int_equal(rtp_stats_set_codec(st, 128, "x", 8000), -EINVAL);
-    assert_int_equal(rtp_stats_set_codec(st, 96, "", 8000), -EINVAL);
-    assert_int_equal(rtp_stats_set_codec(st, 96, NULL, 8000), -EINVAL);
-    assert_int_equal(rtp_stats_set_codec(NULL, 96, "x", 8000), -EINVAL);
+    assert_int_equal(rtpstats_set_codec(st, 128, "x", 8000), -EINVAL);
+    assert_int_equal(rtpstats_set_codec(st, 96, "", 8000), -EINVAL);
+    assert_int_equal(rtpstats_set_codec(st, 96, NULL, 8000), -EINVAL);
+    assert_int_equal(rtpstats_set_codec(NULL, 96, "x", 8000), -EINVAL);
     for (uint8_t pt = 96; pt < 112; pt++)
-        assert_int_equal(rtp_stats_set_codec(st, pt, "x", 8000), 0);
-    assert_int_equal(rtp_stats_set_codec(st, 112, "x", 8000), -ENOSPC);
-    assert_int_equal(rtp_stats_set_codec(st, 100, "y", 16000), 0); /* a remap is fine */
-    assert_int_equal(rtp_stats_packet(st, T0, NULL), -EINVAL);
-    rtp_stats_free(st);
-    rtp_stats_free(NULL);
+        assert_int_equal(rtpstats_set_codec(st, pt, "x", 8000), 0);
+    assert_int_equal(rtpstats_set_codec(st, 112, "x", 8000), -ENOSPC);
+    assert_int_equal(rtpstats_set_codec(st, 100, "y", 16000), 0); /* a remap is fine */
+    assert_int_equal(rtpstats_packet(st, T0, NULL), -EINVAL);
+    rtpstats_free(st);
+    rtpstats_free(NULL);
 }
 
 /* ================================================================ jitter buffer and MOS */
@@ -656,8 +658,8 @@ static int cmp_ns(const void *a, const void *b)
 
 static void test_jitter_buffer(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
-    rtp_summary_t m;
+    rtpstats_t *st = rtpstats_new();
+    rtpstats_summary_t m;
     cw_ns_t order[40]; /* arrival time * 64 + packet index, sorted */
 
     (void)state;
@@ -678,19 +680,20 @@ static void test_jitter_buffer(void **state)
 
         feed(st, T0 + order[k] / 64, 0, false, (uint16_t)i, 160 * i, 5);
     }
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     assert_int_equal(m.jb_discarded, 1);
     assert_int_equal(m.lost, 0);
     assert_int_equal(m.out_of_order, 2);
     assert_true(m.mos < 4.40); /* the discard counts as a loss */
-    rtp_stats_free(st);
+    rtpstats_free(st);
 }
 
 /* A 60 s PCMU stream at 50 packets/s losing `period`-th packets, and a burst
  * in one 10 s window. */
-static void mos_stream(rtp_summary_t *m, unsigned period, unsigned burst_from, unsigned burst_len)
+static void mos_stream(rtpstats_summary_t *m, unsigned period, unsigned burst_from,
+                       unsigned burst_len)
 {
-    rtp_stats_t *st = rtp_stats_new();
+    rtpstats_t *st = rtpstats_new();
 
     for (unsigned i = 0; i < 3000; i++) {
         if (period && i % period == period / 2)
@@ -699,29 +702,30 @@ static void mos_stream(rtp_summary_t *m, unsigned period, unsigned burst_from, u
             continue;
         feed(st, T0 + (cw_ns_t)i * 20 * MS, 0, false, (uint16_t)(40000 + i), 160 * i, 1);
     }
-    rtp_stats_get(st, m);
-    rtp_stats_free(st);
+    rtpstats_get(st, m);
+    rtpstats_free(st);
 }
 
 /* Loses burst_a packets from position a and burst_b from position b. */
-static void two_bursts(rtp_summary_t *m, unsigned a, unsigned burst_a, unsigned b, unsigned burst_b)
+static void two_bursts(rtpstats_summary_t *m, unsigned a, unsigned burst_a, unsigned b,
+                       unsigned burst_b)
 {
-    rtp_stats_t *st = rtp_stats_new();
+    rtpstats_t *st = rtpstats_new();
 
     for (unsigned i = 0; i < 3000; i++) {
         if ((i >= a && i < a + burst_a) || (i >= b && i < b + burst_b))
             continue;
         feed(st, T0 + (cw_ns_t)i * 20 * MS, 0, false, (uint16_t)(1000 + i), 160 * i, 1);
     }
-    rtp_stats_get(st, m);
-    rtp_stats_free(st);
+    rtpstats_get(st, m);
+    rtpstats_free(st);
 }
 
 /* Of several bad 10 s windows, mos_min is the worst one's, wherever it
  * lies: before or after a lesser one, or in the window still open. */
 static void test_mos_worst_window(void **state)
 {
-    rtp_summary_t only, m;
+    rtpstats_summary_t only, m;
 
     (void)state;
     mos_stream(&only, 0, 1200, 100); /* 100 lost in the third window alone */
@@ -741,24 +745,24 @@ static void test_mos_worst_window(void **state)
  * stream tracks among its unsettled positions; nothing is lost. */
 static void test_sparse_windows(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
-    rtp_summary_t m;
+    rtpstats_t *st = rtpstats_new();
+    rtpstats_summary_t m;
 
     (void)state;
     for (unsigned i = 0; i < 40; i++)
         feed(st, T0 + (cw_ns_t)i * 10 * 1000 * MS, 0, false, (uint16_t)(65500 + i), 80000 * i, 1);
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     assert_int_equal(m.packets, 40);
     assert_int_equal(m.lost, 0);
     assert_int_equal(m.windows, 40);
     assert_true(fabs(m.mos - 4.41) < 0.005);
     assert_true(m.mos_min == m.mos);
-    rtp_stats_free(st);
+    rtpstats_free(st);
 }
 
 static void test_mos(void **state)
 {
-    rtp_summary_t clean, m, prev;
+    rtpstats_summary_t clean, m, prev;
     static const unsigned periods[] = { 200, 100, 50, 20, 10 };
 
     (void)state;
@@ -789,37 +793,37 @@ static void test_mos(void **state)
     assert_true(m.mos < prev.mos);
     /* An explicit delay lowers R by the delay impairment. */
     {
-        rtp_stats_t *st = rtp_stats_new();
+        rtpstats_t *st = rtpstats_new();
 
-        rtp_stats_set_delay_ms(st, 300);
+        rtpstats_set_delay_ms(st, 300);
         for (unsigned i = 0; i < 100; i++)
             feed(st, T0 + (cw_ns_t)i * 20 * MS, 0, false, (uint16_t)i, 160 * i, 1);
-        rtp_stats_get(st, &m);
+        rtpstats_get(st, &m);
         assert_true(m.delay_ms == 300);
         assert_true(m.r_factor < clean.r_factor - 15);
-        rtp_stats_set_delay_ms(st, -1);
-        rtp_stats_get(st, &m);
+        rtpstats_set_delay_ms(st, -1);
+        rtpstats_get(st, &m);
         assert_true(fabs(m.r_factor - clean.r_factor) < 1e-9);
-        rtp_stats_free(st);
+        rtpstats_free(st);
     }
 }
 
 static void test_times(void **state)
 {
-    rtp_stats_t *st = rtp_stats_new();
-    rtp_summary_t m;
+    rtpstats_t *st = rtpstats_new();
+    rtpstats_summary_t m;
 
     (void)state;
-    rtp_stats_get(st, &m); /* empty: all zero, no crash */
+    rtpstats_get(st, &m); /* empty: all zero, no crash */
     assert_int_equal(m.packets, 0);
     assert_string_equal(m.codec, "");
     feed(st, T0 + 5 * MS, 0, false, 1, 0, 1);
     feed(st, T0 + 25 * MS, 0, false, 2, 160, 1);
     feed(st, T0 + 15 * MS, 0, false, 3, 320, 1); /* capture time going back */
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     assert_true(m.first_arrival == T0 + 5 * MS);
     assert_true(m.last_arrival == T0 + 25 * MS);
-    rtp_stats_free(st);
+    rtpstats_free(st);
 }
 
 int main(void)

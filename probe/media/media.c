@@ -12,12 +12,11 @@
 #include "media/mos.h"
 #include "media/rtcp.h"
 #include "media/rtp.h"
+#include "media/rtpdetect.h"
+#include "media/rtpstats.h"
 
-#define CSET_BUCKETS  1024 /* distinct codec sets are few */
-#define FLOW_BUFFERED 8    /* packets kept while the detector decides */
-#define EXPECT_IDLE   CW_SEC(7200)
-#define FLOW_IDLE     CW_SEC(60)
-#define STREAM_IDLE   CW_SEC(300) /* live mode: forget a stream silent this long */
+#define EXPECT_IDLE CW_SEC(7200)
+#define STREAM_IDLE CW_SEC(300) /* live mode: forget a stream silent this long */
 
 /* Bytes kept of a Call-ID, its NUL included. */
 #define CALL_ID_MAX 256 /* as the call table keeps it */
@@ -30,31 +29,6 @@ struct cid {
     char s[];
 };
 
-/* The named codecs of one SDP media line, shared by every expectation and
- * stream that announces the same set: calls repeat a few sets endlessly. */
-struct codec_set {
-    struct codec_set *hnext;
-    uint32_t hash;
-    uint32_t refs;
-    rtp_codec_map_t *map; /* what the streams' statistics read */
-    uint8_t n;
-    sdp_codec_t c[]; /* the key, in SDP order */
-};
-
-/* The far end's view of a stream, allocated with the first RTCP report
- * about it. */
-struct far_end {
-    uint64_t reports;     /* RR/SR report blocks about this stream */
-    double fraction_lost; /* percent, from the last block */
-    int64_t cumulative_lost;
-    double jitter_ms;
-    double rtt_ms; /* NAN until an RR echoes an SR */
-    uint64_t sr_count;
-    uint32_t sr_packets; /* the sender's own count, from its last SR */
-    bool has_xr;
-    rtcp_xr_voip_t xr;
-};
-
 struct stream {
     cw_addr_t src, dst;
     uint16_t sport, dport;
@@ -62,29 +36,29 @@ struct stream {
     bool moved; /* packets since the calls were last told */
     uint32_t ssrc;
     uint32_t hash;
-    struct cid *call;                  /* NULL: no call */
-    struct codec_set *codecs;          /* from the SDP; NULL if none */
-    struct far_end *far;               /* NULL until RTCP reports on the stream */
-    uint32_t step_expected, step_lost; /* at the previous step, modulo 2^32 */
-    struct stream *hnext;              /* by 5-tuple + SSRC */
-    struct stream *snext;              /* by SSRC */
-    struct stream *cnext;              /* by call */
-    struct stream *prev, *next;        /* LRU, least recently active first */
-    /* followed by the stream's rtp_stats_t, in the same pool object */
+    struct cid *call;                   /* NULL: no call */
+    const rtpstats_codec_map_t *codecs; /* from the SDP; NULL if none */
+    rtcp_far_t *far;                    /* NULL until RTCP reports on the stream */
+    uint32_t step_expected, step_lost;  /* at the previous step, modulo 2^32 */
+    struct stream *hnext;               /* by 5-tuple + SSRC */
+    struct stream *snext;               /* by SSRC */
+    struct stream *cnext;               /* by call */
+    struct stream *prev, *next;         /* LRU, least recently active first */
+    /* followed by the stream's rtpstats_t, in the same pool object */
 };
 
-_Static_assert(sizeof(struct stream) % RTP_STATS_ALIGN == 0,
+_Static_assert(sizeof(struct stream) % RTPSTATS_ALIGN == 0,
                "the statistics after a stream are aligned");
 
-static rtp_stats_t *stream_st(const struct stream *s)
+static rtpstats_t *stream_st(const struct stream *s)
 {
-    return (rtp_stats_t *)(uintptr_t)(s + 1);
+    return (rtpstats_t *)(uintptr_t)(s + 1);
 }
 
 /* The stream's latest packet. */
 static cw_ns_t stream_last(const struct stream *s)
 {
-    return rtp_stats_last_arrival(stream_st(s));
+    return rtpstats_last_arrival(stream_st(s));
 }
 
 /* An RTP endpoint from SDP.  Its RTCP endpoint is the next port up
@@ -98,28 +72,12 @@ struct expect {
     uint16_t port;
     uint32_t seen_s; /* when last used, in whole seconds of capture time */
     struct cid *call;
-    struct codec_set *codecs; /* the named ones; NULL if none */
+    const rtpstats_codec_map_t *codecs; /* the named ones; NULL if none */
     struct expect *hnext, *next;
 };
 
 #define EXP_FROM_CALLER 1u /* the side that announced it (and receives there) */
 #define EXP_USED        2u /* used since it was queued */
-
-struct buffered {
-    cw_ns_t arrival;
-    rtp_hdr_t h;
-};
-
-struct flow {
-    cw_addr_t src, dst;
-    uint16_t sport, dport;
-    int verdict;
-    uint8_t nbuf, capbuf;
-    rtp_detector_t *det;
-    struct buffered *buf; /* grown as packets are held */
-    cw_ns_t last;
-    struct flow *hnext, *prev, *next;
-};
 
 #define LIST(T)                                                                                    \
     struct {                                                                                       \
@@ -129,20 +87,19 @@ struct flow {
 #define STREAMS_H_MIN 256 /* buckets; two streams a bucket at most */
 
 struct media {
-    size_t max_streams, max_flows, max_expect;
+    size_t max_streams, max_expect;
     bool keep;
     media_hooks_t hooks;
-    size_t nb_streams, nb_calls, nb_ssrc, nb_expect, nb_flows;
+    size_t nb_streams, nb_calls, nb_ssrc, nb_expect;
     struct stream **streams_h, **ssrc_h, **call_h;
-    struct cid **cid_h;        /* nb_calls buckets */
-    struct codec_set **cset_h; /* CSET_BUCKETS */
-    cw_pool_t spool, epool;    /* streams with their statistics; expectations */
+    struct cid **cid_h; /* nb_calls buckets */
+    rtpstats_codec_sets_t *csets;
+    cw_pool_t spool, epool; /* streams with their statistics; expectations */
     struct expect **expect_h;
-    struct flow **flow_h;
+    rtpdetect_flows_t *flows; /* unannounced flows not judged yet */
     LIST(struct stream) lru;
     LIST(struct expect) equeue;
-    LIST(struct flow) flru;
-    size_t nstreams, nexpect, nflows;
+    size_t nstreams, nexpect;
     struct stream **all; /* every stream kept, in creation order */
     size_t nall, capall;
     rtcp_info_t *rtcp;
@@ -174,11 +131,6 @@ struct media {
             (l).head = (x);                                                                        \
         (l).tail = (x);                                                                            \
     } while (0)
-
-static uint32_t flow_key(const cw_addr_t *s, uint16_t sp, const cw_addr_t *d, uint16_t dp)
-{
-    return cw_mix32(cw_addr_hash(s, 0) ^ sp, cw_addr_hash(d, 0) * 31u + dp);
-}
 
 static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
 {
@@ -236,65 +188,6 @@ static void cid_put(media_t *m, struct cid *c)
     free(c);
 }
 
-static bool codec_equal(const sdp_codec_t *a, const sdp_codec_t *b)
-{
-    return a->pt == b->pt && a->clock_hz == b->clock_hz && strcmp(a->name, b->name) == 0;
-}
-
-/* The shared set of md's named codecs, with one more reference; NULL when
- * it names none. */
-static struct codec_set *codecs_get(media_t *m, const sdp_stream_t *md)
-{
-    sdp_codec_t named[SDP_MAX_PT];
-    uint32_t h = CW_HASH32_INIT;
-    uint8_t n = 0;
-    struct codec_set **b, *cs;
-
-    for (unsigned i = 0; i < md->npts; i++)
-        if (md->pts[i].name[0]) {
-            named[n] = md->pts[i];
-            h = cw_hash32_add(h, named[n].pt ^ (named[n].clock_hz << 8));
-            h ^= cw_hash32_str(named[n].name);
-            n++;
-        }
-    if (!n)
-        return NULL;
-    b = &m->cset_h[h & (CSET_BUCKETS - 1)];
-    for (cs = *b; cs; cs = cs->hnext) {
-        uint8_t i = 0;
-
-        if (cs->hash != h || cs->n != n)
-            continue;
-        while (i < n && codec_equal(&cs->c[i], &named[i]))
-            i++;
-        if (i == n) {
-            cs->refs++;
-            return cs;
-        }
-    }
-    cs = cw_calloc(1, sizeof(*cs) + n * sizeof(cs->c[0]));
-    cs->hash = h;
-    cs->refs = 1;
-    cs->n = n;
-    memcpy(cs->c, named, n * sizeof(cs->c[0]));
-    cs->map = rtp_codec_map_new();
-    for (uint8_t i = 0; i < n; i++)
-        (void)rtp_codec_map_set(cs->map, named[i].pt, named[i].name, named[i].clock_hz);
-    cs->hnext = *b;
-    *b = cs;
-    return cs;
-}
-
-/* Drops a reference to cs (NULL allowed), freeing it with the last. */
-static void codecs_put(media_t *m, struct codec_set *cs)
-{
-    if (!cs || --cs->refs)
-        return;
-    unchain(&m->cset_h[cs->hash & (CSET_BUCKETS - 1)], cs, offsetof(struct codec_set, hnext));
-    rtp_codec_map_free(cs->map);
-    free(cs);
-}
-
 /* The stream's Call-ID, "" for none. */
 static const char *stream_call_id(const struct stream *s)
 {
@@ -306,7 +199,6 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     media_t *m = cw_calloc(1, sizeof(*m));
 
     m->max_streams = max_streams ? max_streams : 100000;
-    m->max_flows = max_flows ? max_flows : 65536;
     /* An RTP endpoint on each side of a call, and room for as many again
      * announced but not (yet) sending. */
     m->max_expect = 2 * m->max_streams > 65536 ? 2 * m->max_streams : 65536;
@@ -320,40 +212,32 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
      * that a few hundred at once stay in the cache. */
     m->nb_streams = STREAMS_H_MIN;
     m->nb_expect = 65536;
-    m->nb_flows = 65536;
     m->streams_h = cw_calloc(m->nb_streams, sizeof(*m->streams_h));
     m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
     m->cid_h = cw_calloc(m->nb_calls, sizeof(*m->cid_h));
-    m->cset_h = cw_calloc(CSET_BUCKETS, sizeof(*m->cset_h));
-    cw_pool_init(&m->spool, sizeof(struct stream) + rtp_stats_size(), 64);
+    m->csets = rtpstats_codec_sets_new();
+    cw_pool_init(&m->spool, sizeof(struct stream) + rtpstats_size(), 64);
     cw_pool_init(&m->epool, sizeof(struct expect), 256);
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
-    m->flow_h = cw_calloc(m->nb_flows, sizeof(*m->flow_h));
+    m->flows = rtpdetect_flows_new(max_flows);
     m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
     return m;
-}
-
-static void flow_destroy(struct flow *f)
-{
-    rtp_detector_free(f->det);
-    free(f->buf);
-    free(f);
 }
 
 static void stream_destroy(media_t *m, struct stream *s)
 {
     cid_put(m, s->call);
-    rtp_stats_fini(stream_st(s));
-    codecs_put(m, s->codecs);
-    free(s->far);
+    rtpstats_fini(stream_st(s));
+    rtpstats_codec_sets_put(m->csets, s->codecs);
+    rtcp_far_free(s->far);
     cw_pool_free(&m->spool, s);
 }
 
 static void expect_destroy(media_t *m, struct expect *e)
 {
     cid_put(m, e->call);
-    codecs_put(m, e->codecs);
+    rtpstats_codec_sets_put(m->csets, e->codecs);
     cw_pool_free(&m->epool, e);
 }
 
@@ -374,21 +258,17 @@ void media_free(media_t *m)
         n = e->next;
         expect_destroy(m, e);
     }
-    for (struct flow *f = m->flru.head, *n; f; f = n) {
-        n = f->next;
-        flow_destroy(f);
-    }
+    rtpdetect_flows_free(m->flows);
     free(m->all);
     free(m->forgotten);
     free(m->streams_h);
     free(m->ssrc_h);
     free(m->call_h);
     free(m->cid_h);
-    free(m->cset_h);
+    rtpstats_codec_sets_free(m->csets);
     cw_pool_destroy(&m->spool);
     cw_pool_destroy(&m->epool);
     free(m->expect_h);
-    free(m->flow_h);
     free(m->rtcp);
     free(m);
 }
@@ -492,8 +372,8 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
     e->flags = (uint8_t)((e->flags & EXP_USED) | (from_caller ? EXP_FROM_CALLER : 0));
     e->seen_s = whole_seconds(now);
     /* A stream takes the codecs with a name from its RTP endpoint. */
-    codecs_put(m, e->codecs);
-    e->codecs = codecs_get(m, md);
+    rtpstats_codec_sets_put(m->csets, e->codecs);
+    e->codecs = rtpstats_codec_sets_get(m->csets, md);
 }
 
 /* The expectation whose RTCP endpoint is (a, port): the RTP one below. */
@@ -548,10 +428,10 @@ static void stream_forget(media_t *m, struct stream *s)
         unchain(&m->call_h[s->call->hash & (m->nb_calls - 1)], s, offsetof(struct stream, cnext));
     m->nstreams--;
     if (!m->keep) {
-        rtp_summary_t sum;
+        rtpstats_summary_t sum;
 
         /* Live: keep what the MOS histogram needs of it. */
-        rtp_stats_get(stream_st(s), &sum);
+        rtpstats_get(stream_st(s), &sum);
         if (sum.voice_packets && m->nforgotten < 10000000) {
             if (m->nforgotten == m->capforgotten) {
                 m->capforgotten = m->capforgotten ? m->capforgotten * 2 : 1024;
@@ -591,7 +471,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         stream_forget(m, m->lru.head);
     }
     s = cw_pool_alloc(&m->spool);
-    rtp_stats_init(stream_st(s));
+    rtpstats_init(stream_st(s));
     s->src = p->src;
     s->dst = p->dst;
     s->sport = p->sport;
@@ -606,8 +486,8 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         s->from_caller = from_caller;
         if (e->codecs) {
             s->codecs = e->codecs;
-            s->codecs->refs++;
-            rtp_stats_use_codecs(stream_st(s), s->codecs->map);
+            rtpstats_codec_sets_ref(s->codecs);
+            rtpstats_use_codecs(stream_st(s), s->codecs);
         }
     }
     s->hnext = m->streams_h[h & (m->nb_streams - 1)];
@@ -639,7 +519,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
 
 static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t *h)
 {
-    rtp_stats_packet(stream_st(s), t, h);
+    rtpstats_packet(stream_st(s), t, h);
     s->moved = true;
     if (m->lru.tail != s) {
         LRU_UNLINK(m->lru, s);
@@ -648,65 +528,38 @@ static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t
     m->st.rtp_packets++;
 }
 
-/* ---- undecided flows */
-
-static struct flow *flow_find(media_t *m, const decode_pkt_t *p, uint32_t h)
+/* A packet of a stream found by its shape, no SDP announced: its flow's
+ * held packets, then the one that decided. */
+static void stream_unannounced(media_t *m, const decode_pkt_t *p, cw_ns_t arrival,
+                               const rtp_hdr_t *h)
 {
-    for (struct flow *f = m->flow_h[h & (m->nb_flows - 1)]; f; f = f->hnext)
-        if (f->sport == p->sport && f->dport == p->dport && cw_addr_equal(&f->src, &p->src) &&
-            cw_addr_equal(&f->dst, &p->dst))
-            return f;
-    return NULL;
+    uint32_t key = stream_key(p, h->ssrc);
+    struct stream *s = stream_find(m, p, h->ssrc, key);
+
+    if (!s)
+        s = stream_create(m, p, h->ssrc, key, NULL, false, arrival);
+    stream_feed(m, s, arrival, h);
 }
 
-static void flow_unhash(media_t *m, struct flow *f)
+struct replay {
+    media_t *m;
+    const decode_pkt_t *p;
+};
+
+static void stream_replay(void *ud, const rtpdetect_held_t *held)
 {
-    struct flow **pp =
-        &m->flow_h[flow_key(&f->src, f->sport, &f->dst, f->dport) & (m->nb_flows - 1)];
+    const struct replay *r = ud;
 
-    while (*pp && *pp != f)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = f->hnext;
-}
-
-static void flow_drop(media_t *m, struct flow *f)
-{
-    LRU_UNLINK(m->flru, f);
-    flow_unhash(m, f);
-    flow_destroy(f);
-    m->nflows--;
-}
-
-static struct flow *flow_create(media_t *m, const decode_pkt_t *p, uint32_t h)
-{
-    struct flow *f;
-
-    if (m->nflows >= m->max_flows && m->flru.head) {
-        m->st.flows_evicted++;
-        flow_drop(m, m->flru.head);
-    }
-    f = cw_calloc(1, sizeof(*f));
-    f->src = p->src;
-    f->dst = p->dst;
-    f->sport = p->sport;
-    f->dport = p->dport;
-    f->det = rtp_detector_new();
-    f->hnext = m->flow_h[h & (m->nb_flows - 1)];
-    m->flow_h[h & (m->nb_flows - 1)] = f;
-    LRU_APPEND(m->flru, f);
-    m->nflows++;
-    return f;
+    stream_unannounced(r->m, r->p, held->arrival, &held->h);
 }
 
 /* ---- RTCP */
 
-static struct far_end *far_end(struct stream *s)
+/* The far end's view of s, made with the first RTCP report about it. */
+static rtcp_far_t *far_end(struct stream *s)
 {
-    if (!s->far) {
-        s->far = cw_calloc(1, sizeof(*s->far));
-        s->far->rtt_ms = NAN;
-    }
+    if (!s->far)
+        s->far = rtcp_far_new();
     return s->far;
 }
 
@@ -723,50 +576,56 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
         const rtcp_block_t *b = &ri->blocks[i];
 
         for (struct stream *s = m->ssrc_h[b->ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
-            rtp_summary_t sum;
-            struct far_end *far;
+            rtpstats_summary_t sum;
             double rtt;
 
             if (s->ssrc != b->ssrc)
                 continue;
-            far = far_end(s);
-            far->reports++;
-            far->fraction_lost = b->fraction_lost * 100.0 / 256.0;
-            far->cumulative_lost = b->cumulative_lost;
-            rtp_stats_get(stream_st(s), &sum);
-            far->jitter_ms = sum.clock_rate ? b->jitter * 1000.0 / sum.clock_rate : NAN;
-            if (rtcp_rtt_ms(rtcp_ntp_mid(p->ts), b->lsr, b->dlsr, &rtt) == 0 && rtt < 10000) {
-                far->rtt_ms = rtt;
-                rtp_stats_set_delay_ms(stream_st(s), rtt / 2);
-            }
+            rtpstats_get(stream_st(s), &sum);
+            if (rtcp_far_block(far_end(s), b, sum.clock_rate, p->ts, &rtt))
+                rtpstats_set_delay_ms(stream_st(s), rtt / 2);
         }
     }
     if (ri->has_sr) {
         for (struct stream *s = m->ssrc_h[ri->sr.ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
             if (s->ssrc != ri->sr.ssrc)
                 continue;
-            far_end(s)->sr_count++;
-            s->far->sr_packets = ri->sr.packet_count;
+            rtcp_far_sr(far_end(s), &ri->sr);
         }
     }
     for (size_t i = 0; i < ri->nvoip; i++) {
         for (struct stream *s = m->ssrc_h[ri->voip[i].ssrc & (m->nb_ssrc - 1)]; s; s = s->snext) {
             if (s->ssrc != ri->voip[i].ssrc)
                 continue;
-            far_end(s)->has_xr = true;
-            s->far->xr = ri->voip[i];
+            rtcp_far_xr(far_end(s), &ri->voip[i]);
         }
     }
 }
 
 /* ---- the packet path */
 
+/* The expectation that announced a packet's endpoint: the receiver's, or
+ * (symmetric RTP) the sender's; *from_caller tells which side sent it. */
+static struct expect *expect_of(media_t *m, const decode_pkt_t *p, bool *from_caller)
+{
+    struct expect *e = expect_find(m, &p->dst, p->dport);
+
+    if (e) {
+        *from_caller = !(e->flags & EXP_FROM_CALLER);
+        return e;
+    }
+    e = expect_find(m, &p->src, p->sport);
+    if (e)
+        *from_caller = (e->flags & EXP_FROM_CALLER) != 0;
+    return e;
+}
+
 bool media_packet(media_t *m, const decode_pkt_t *p)
 {
     rtp_hdr_t h;
     struct stream *s;
     struct expect *e;
-    struct flow *f;
+    struct replay r;
     uint32_t key;
     bool from_caller = false;
 
@@ -786,11 +645,7 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     if (rtp_parse(p->payload, p->payload_len, &h) != 0) {
         /* Not RTP, but on a call's media endpoint (T.38 fax over UDPTL,
          * say): media is flowing all the same. */
-        e = expect_find(m, &p->dst, p->dport);
-        from_caller = e ? !(e->flags & EXP_FROM_CALLER) : false;
-        if (!e && (e = expect_find(m, &p->src, p->sport)))
-            from_caller = (e->flags & EXP_FROM_CALLER) != 0;
-        if (!e)
+        if (!(e = expect_of(m, p, &from_caller)))
             return false;
         if (m->hooks.on_activity)
             m->hooks.on_activity(m->hooks.ud, e->call->s, from_caller, p->ts);
@@ -802,16 +657,7 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         stream_feed(m, s, p->ts, &h);
         return true;
     }
-    /* Announced by SDP: to the receiver's endpoint, or (symmetric RTP)
-     * from it. */
-    e = expect_find(m, &p->dst, p->dport);
-    if (e) {
-        from_caller = !(e->flags & EXP_FROM_CALLER);
-    } else {
-        e = expect_find(m, &p->src, p->sport);
-        if (e)
-            from_caller = (e->flags & EXP_FROM_CALLER) != 0;
-    }
+    e = expect_of(m, p, &from_caller);
     if (e) {
         e->seen_s = whole_seconds(p->ts);
         e->flags |= EXP_USED;
@@ -821,50 +667,11 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     }
     /* Nobody announced it: let the shape decide, keeping the first packets
      * so that the stream's count is complete once it does. */
-    key = pkt_flow_key(p);
-    f = flow_find(m, p, key);
-    if (!f)
-        f = flow_create(m, p, key);
-    f->last = p->ts;
-    if (f->verdict == RTP_DETECT_NO)
+    r.m = m;
+    r.p = p;
+    if (rtpdetect_flows_feed(m->flows, p, &h, stream_replay, &r) != RTPDETECT_YES)
         return false;
-    f->verdict = rtp_detector_feed(f->det, p->ts, p->payload, p->payload_len);
-    if (f->verdict == RTP_DETECT_MAYBE) {
-        if (f->nbuf < FLOW_BUFFERED) {
-            if (f->nbuf == f->capbuf) {
-                f->capbuf = f->capbuf ? (uint8_t)(f->capbuf * 2) : 1;
-                f->buf = cw_realloc(f->buf, f->capbuf * sizeof(*f->buf));
-            }
-            f->buf[f->nbuf].arrival = p->ts;
-            f->buf[f->nbuf].h = h;
-            f->buf[f->nbuf].h.payload = NULL;
-            f->nbuf++;
-        }
-        return false;
-    }
-    if (f->verdict == RTP_DETECT_NO) {
-        free(f->buf);
-        f->buf = NULL;
-        f->nbuf = f->capbuf = 0;
-        return false;
-    }
-    /* YES: replay what was held, then this packet. */
-    for (unsigned i = 0; i < f->nbuf; i++) {
-        const rtp_hdr_t *bh = &f->buf[i].h;
-        uint32_t k = stream_key(p, bh->ssrc);
-
-        s = stream_find(m, p, bh->ssrc, k);
-        if (!s)
-            s = stream_create(m, p, bh->ssrc, k, NULL, false, f->buf[i].arrival);
-        stream_feed(m, s, f->buf[i].arrival, bh);
-    }
-    f->nbuf = 0;
-    s = stream_find(m, p, h.ssrc, stream_key(p, h.ssrc));
-    if (!s)
-        s = stream_create(m, p, h.ssrc, stream_key(p, h.ssrc), NULL, false, p->ts);
-    stream_feed(m, s, p->ts, &h);
-    /* The flow is known now: its packets find the stream directly. */
-    flow_drop(m, f);
+    stream_unannounced(m, p, p->ts, &h);
     return true;
 }
 
@@ -877,8 +684,7 @@ void media_tick(media_t *m, cw_ns_t now)
         if (s->call && m->hooks.on_activity)
             m->hooks.on_activity(m->hooks.ud, s->call->s, s->from_caller, stream_last(s));
     }
-    while (m->flru.head && now - m->flru.head->last > FLOW_IDLE)
-        flow_drop(m, m->flru.head);
+    rtpdetect_flows_expire(m->flows, now);
     while (expect_drop_oldest(m, true, now))
         ;
     if (!m->keep)
@@ -891,14 +697,14 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
     memset(out, 0, sizeof(*out));
     out->mos_min = NAN;
     for (struct stream *s = m->lru.tail; s && stream_last(s) > t - step_ns; s = s->prev) {
-        rtp_summary_t sum;
+        rtpstats_summary_t sum;
         int64_t de, dl;
         double ppl;
         mos_params_t mp;
         const mos_codec_t *codec;
         double mos;
 
-        rtp_stats_get(stream_st(s), &sum);
+        rtpstats_get(stream_st(s), &sum);
         /* The step's part, modulo 2^32 (a step's are far fewer).  Lost may
          * go down: a late packet counted lost at the previous step. */
         de = (int32_t)((uint32_t)sum.expected - s->step_expected);
@@ -942,12 +748,11 @@ static double round_to(double v, double q)
 
 static json_t *stream_json(const struct stream *s)
 {
-    const struct far_end *far = s->far;
-    rtp_summary_t sum;
+    rtpstats_summary_t sum;
     char src[CW_ENDPOINT_STRLEN], dst[CW_ENDPOINT_STRLEN], ssrc[16];
-    json_t *o;
+    json_t *o, *r;
 
-    rtp_stats_get(stream_st(s), &sum);
+    rtpstats_get(stream_st(s), &sum);
     snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
     o = json_pack(
         "{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f, s:o, s:o}", "call_id",
@@ -974,37 +779,8 @@ static json_t *stream_json(const struct stream *s)
     json_object_set_new(o, "burst_r", json_real(round_to(sum.burst_r, 0.001)));
     json_object_set_new(o, "first", json_real(cw_ns_to_sec(sum.first_arrival)));
     json_object_set_new(o, "last", json_real(cw_ns_to_sec(sum.last_arrival)));
-    if (far && (far->reports || far->sr_count || far->has_xr)) {
-        json_t *r = json_object();
-
-        json_object_set_new(r, "reports", json_integer((json_int_t)far->reports));
-        if (far->reports) {
-            json_object_set_new(r, "fraction_lost_pct",
-                                json_real(round_to(far->fraction_lost, 0.01)));
-            json_object_set_new(r, "cumulative_lost", json_integer(far->cumulative_lost));
-            json_object_set_new(r, "jitter_ms",
-                                isnan(far->jitter_ms) ? json_null()
-                                                      : json_real(round_to(far->jitter_ms, 0.001)));
-        }
-        json_object_set_new(
-            r, "rtt_ms", isnan(far->rtt_ms) ? json_null() : json_real(round_to(far->rtt_ms, 0.01)));
-        json_object_set_new(r, "sender_reports", json_integer((json_int_t)far->sr_count));
-        if (far->sr_count)
-            json_object_set_new(r, "sender_packets", json_integer(far->sr_packets));
-        if (far->has_xr) {
-            const rtcp_xr_voip_t *x = &far->xr;
-
-            json_object_set_new(
-                r, "xr",
-                json_pack("{s:f, s:f, s:o, s:o, s:o}", "loss_pct", x->loss_rate * 100.0 / 256,
-                          "discard_pct", x->discard_rate * 100.0 / 256, "r_factor",
-                          x->r_factor == 127 ? json_null() : json_integer(x->r_factor), "mos_lq",
-                          x->mos_lq == 127 ? json_null() : json_real(x->mos_lq / 10.0),
-                          "round_trip_ms",
-                          x->round_trip_ms ? json_integer(x->round_trip_ms) : json_null()));
-        }
+    if ((r = rtcp_far_json(s->far)))
         json_object_set_new(o, "rtcp", r);
-    }
     return o;
 }
 
@@ -1068,9 +844,9 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
     *count = 0;
     if (m->keep) {
         for (size_t i = 0; i < m->nall; i++) {
-            rtp_summary_t st;
+            rtpstats_summary_t st;
 
-            rtp_stats_get(stream_st(m->all[i]), &st);
+            rtpstats_get(stream_st(m->all[i]), &st);
             if (!st.voice_packets)
                 continue;
             hist_add(st.mos, bounds, nbounds, counts);
@@ -1090,4 +866,5 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
 void media_get_stats(const media_t *m, media_stats_t *out)
 {
     *out = m->st;
+    out->flows_evicted = rtpdetect_flows_evicted(m->flows);
 }

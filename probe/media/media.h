@@ -1,8 +1,8 @@
 /* media: the stream table.  Every RTP stream, keyed by source, destination
- * and SSRC, measured with rtp_stats and linked to its call through the
+ * and SSRC, measured with rtpstats and linked to its call through the
  * endpoints that call's SDP announced (both directions, re-INVITEs, and
  * symmetric RTP behind NAT where only one end matches the SDP).  RTP no SDP
- * announced is found by its shape (rtp_detector) and kept with no call.
+ * announced is found by its shape (rtpdetect) and kept with no call.
  * RTCP reports are attached to the streams they describe, as the far end's
  * view beside our own measurement.  Memory is bounded: at most max_streams
  * streams and max_flows undecided flows, the idle ones evicted first.  Not
@@ -70,7 +70,7 @@ typedef struct media_step_summary {
  * active in it, to the on_quality hook and summarised into out. */
 void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *out);
 
-/* STREAM objects per DESIGN.md: of one call, or of every stream when
+/* STREAM objects (docs/report.md): of one call, or of every stream when
  * call_id is NULL. */
 json_t *media_streams_json(media_t *m, const char *call_id);
 

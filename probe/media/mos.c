@@ -153,6 +153,37 @@ static double simultaneous(double no, double ro, double t)
     return iolr + ist + iq; /* 7-8 */
 }
 
+/* G.107 equations 7-19 to 7-22: talker echo at one-way delay t. */
+static double talker_echo(double no, double t)
+{
+    double terv = G107_TELR - 40.0 * log10((1.0 + t / 10.0) / (1.0 + t / 150.0)) +
+                  6.0 * exp(-0.3 * t * t);  /* 7-22 */
+    double roe = -1.5 * (no - G107_RLR);    /* 7-20 */
+    double re = 80.0 + 2.5 * (terv - 14.0); /* 7-21 */
+
+    return ((roe - re) / 2.0 + sqrt((roe - re) * (roe - re) / 4.0 + 100.0) - 1.0) *
+           (1.0 - exp(-t)); /* 7-19 */
+}
+
+/* G.107 equations 7-25 and 7-26: listener echo at round-trip delay tr. */
+static double listener_echo(double ro, double tr)
+{
+    double rle = 10.5 * (G107_WEPL + 7.0) * pow(tr + 1.0, -0.25); /* 7-26 */
+
+    return (ro - rle) / 2.0 + sqrt((ro - rle) * (ro - rle) / 4.0 + 169.0); /* 7-25 */
+}
+
+/* G.107 equations 7-27 and 7-28: a too-long absolute delay ta (above
+ * G107_MT). */
+static double absolute_delay(double ta)
+{
+    double x = log10(ta / G107_MT) / log10(2.0); /* 7-28 */
+    double e = 6.0 * G107_ST;
+
+    return 25.0 * (pow(1.0 + pow(x, e), 1.0 / e) - 3.0 * pow(1.0 + pow(x / 3.0, e), 1.0 / e) +
+                   2.0); /* 7-27 */
+}
+
 double mos_r_factor(const mos_params_t *p, mos_detail_t *detail)
 {
     mos_detail_t d = { 0 };
@@ -164,30 +195,11 @@ double mos_r_factor(const mos_params_t *p, mos_detail_t *detail)
     basic_terms(&no, &d.ro);
     d.is = simultaneous(no, d.ro, t);
 
-    /* Delayed impairments, 7-17 to 7-28.  Talker echo: */
-    {
-        double terv = G107_TELR - 40.0 * log10((1.0 + t / 10.0) / (1.0 + t / 150.0)) +
-                      6.0 * exp(-0.3 * t * t);  /* 7-22 */
-        double roe = -1.5 * (no - G107_RLR);    /* 7-20 */
-        double re = 80.0 + 2.5 * (terv - 14.0); /* 7-21 */
-
-        d.idte = ((roe - re) / 2.0 + sqrt((roe - re) * (roe - re) / 4.0 + 100.0) - 1.0) *
-                 (1.0 - exp(-t)); /* 7-19 */
-    }
-    /* Listener echo: */
-    {
-        double rle = 10.5 * (G107_WEPL + 7.0) * pow(tr + 1.0, -0.25); /* 7-26 */
-
-        d.idle = (d.ro - rle) / 2.0 + sqrt((d.ro - rle) * (d.ro - rle) / 4.0 + 169.0); /* 7-25 */
-    }
-    /* Too-long absolute delay: */
-    if (ta > G107_MT) {
-        double x = log10(ta / G107_MT) / log10(2.0); /* 7-28 */
-        double e = 6.0 * G107_ST;
-
-        d.idd = 25.0 * (pow(1.0 + pow(x, e), 1.0 / e) - 3.0 * pow(1.0 + pow(x / 3.0, e), 1.0 / e) +
-                        2.0); /* 7-27 */
-    }
+    /* Delayed impairments, 7-17 to 7-28. */
+    d.idte = talker_echo(no, t);
+    d.idle = listener_echo(d.ro, tr);
+    if (ta > G107_MT)
+        d.idd = absolute_delay(ta);
     d.id = d.idte + d.idle + d.idd; /* 7-17 */
 
     /* Equipment impairment with packet loss, 7-29. */

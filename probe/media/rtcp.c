@@ -1,9 +1,12 @@
-/* rtcp: compound RTCP and XR VoIP metrics. */
+/* rtcp: compound RTCP and XR VoIP metrics, and the far end's view of a
+ * stream. */
 #include "autoconf.h"
 
 #include "media/rtcp.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
@@ -303,4 +306,99 @@ int rtcp_rtt_ms(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr, double *rtt_m
         return -ERANGE;
     *rtt_ms = (double)rtt * 1000.0 / 65536.0;
     return 0;
+}
+
+/* ================================================================ far end */
+
+struct rtcp_far {
+    uint64_t reports;     /* RR/SR report blocks about this stream */
+    double fraction_lost; /* percent, from the last block */
+    int64_t cumulative_lost;
+    double jitter_ms;
+    double rtt_ms; /* NAN until an RR echoes an SR */
+    uint64_t sr_count;
+    uint32_t sr_packets; /* the sender's own count, from its last SR */
+    bool has_xr;
+    rtcp_xr_voip_t xr;
+};
+
+rtcp_far_t *rtcp_far_new(void)
+{
+    rtcp_far_t *far = cw_calloc(1, sizeof(*far));
+
+    far->rtt_ms = NAN;
+    return far;
+}
+
+void rtcp_far_free(rtcp_far_t *far)
+{
+    free(far);
+}
+
+bool rtcp_far_block(rtcp_far_t *far, const rtcp_block_t *b, uint32_t clock_rate, cw_ns_t now,
+                    double *rtt_ms)
+{
+    double rtt;
+
+    far->reports++;
+    far->fraction_lost = b->fraction_lost * 100.0 / 256.0;
+    far->cumulative_lost = b->cumulative_lost;
+    far->jitter_ms = clock_rate ? b->jitter * 1000.0 / clock_rate : NAN;
+    if (rtcp_rtt_ms(rtcp_ntp_mid(now), b->lsr, b->dlsr, &rtt) == 0 && rtt < 10000) {
+        far->rtt_ms = *rtt_ms = rtt;
+        return true;
+    }
+    return false;
+}
+
+void rtcp_far_sr(rtcp_far_t *far, const rtcp_sr_t *sr)
+{
+    far->sr_count++;
+    far->sr_packets = sr->packet_count;
+}
+
+void rtcp_far_xr(rtcp_far_t *far, const rtcp_xr_voip_t *xr)
+{
+    far->has_xr = true;
+    far->xr = *xr;
+}
+
+/* As the report rounds every figure. */
+static double round_to(double v, double q)
+{
+    return isfinite(v) ? round(v / q) * q : v;
+}
+
+static json_t *xr_json(const rtcp_xr_voip_t *x)
+{
+    return json_pack("{s:f, s:f, s:o, s:o, s:o}", "loss_pct", x->loss_rate * 100.0 / 256,
+                     "discard_pct", x->discard_rate * 100.0 / 256, "r_factor",
+                     x->r_factor == 127 ? json_null() : json_integer(x->r_factor), "mos_lq",
+                     x->mos_lq == 127 ? json_null() : json_real(x->mos_lq / 10.0), "round_trip_ms",
+                     x->round_trip_ms ? json_integer(x->round_trip_ms) : json_null());
+}
+
+json_t *rtcp_far_json(const rtcp_far_t *far)
+{
+    json_t *r;
+
+    if (!far || !(far->reports || far->sr_count || far->has_xr))
+        return NULL;
+    r = json_object();
+    json_object_set_new(r, "reports", json_integer((json_int_t)far->reports));
+    if (far->reports) {
+        json_object_set_new(r, "fraction_lost_pct", json_real(round_to(far->fraction_lost, 0.01)));
+        json_object_set_new(r, "cumulative_lost", json_integer(far->cumulative_lost));
+        json_object_set_new(r, "jitter_ms",
+                            isnan(far->jitter_ms) ? json_null()
+                                                  : json_real(round_to(far->jitter_ms, 0.001)));
+    }
+    json_object_set_new(r, "rtt_ms",
+                        isnan(far->rtt_ms) ? json_null() : json_real(round_to(far->rtt_ms, 0.01)));
+    json_object_set_new(r, "sender_reports", json_integer((json_int_t)far->sr_count));
+    if (far->sr_count)
+        json_object_set_new(r, "sender_packets", json_integer(far->sr_packets));
+    if (far->has_xr)
+        json_object_set_new(r, "xr", xr_json(&far->xr));
+    return r;
 }

@@ -1,5 +1,6 @@
 /* rtcp: compound RTCP (RFC 3550 section 6) and the RTCP XR VoIP metrics
- * report block (RFC 3611 section 4.7), plus round-trip time from LSR/DLSR.
+ * report block (RFC 3611 section 4.7), plus round-trip time from LSR/DLSR,
+ * and the far end's view of a stream gathered from them.
  *
  * rtcp_parse() checks every length against the buffer and never trusts a
  * length field: a compound whose packet lengths do not add up to the
@@ -8,6 +9,7 @@
 #ifndef CW_RTCP_H
 #define CW_RTCP_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,5 +108,31 @@ uint32_t rtcp_sr_mid(const rtcp_sr_t *sr);
  * -ENODATA when lsr is 0 (no SR received yet), -ERANGE when the result is
  * negative (clocks or reports inconsistent). */
 int rtcp_rtt_ms(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr, double *rtt_ms);
+
+/* ------------------------------------------------------------ far end */
+
+/* What RTCP says about one RTP stream: the report blocks its receiver
+ * sends about it, and its sender's own SR and XR VoIP metrics, beside
+ * our own measurement of the stream. */
+typedef struct rtcp_far rtcp_far_t;
+
+rtcp_far_t *rtcp_far_new(void);
+void rtcp_far_free(rtcp_far_t *far);
+
+/* A report block about the stream, arrived at now.  clock_rate is the
+ * stream's RTP clock (0 unknown), for the jitter in ms.  Returns true with
+ * *rtt_ms when the block echoes an SR and gives a round trip below 10 s. */
+bool rtcp_far_block(rtcp_far_t *far, const rtcp_block_t *b, uint32_t clock_rate, cw_ns_t now,
+                    double *rtt_ms);
+
+/* A sender report from the stream's own source. */
+void rtcp_far_sr(rtcp_far_t *far, const rtcp_sr_t *sr);
+
+/* An XR VoIP metrics block about the stream. */
+void rtcp_far_xr(rtcp_far_t *far, const rtcp_xr_voip_t *xr);
+
+/* The STREAM object's "rtcp" member (docs/report.md); NULL when nothing
+ * was reported. */
+json_t *rtcp_far_json(const rtcp_far_t *far);
 
 #endif

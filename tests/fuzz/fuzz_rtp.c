@@ -14,6 +14,8 @@
 
 #include "media/rtcp.h"
 #include "media/rtp.h"
+#include "media/rtpdetect.h"
+#include "media/rtpstats.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,9 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     volatile uint8_t sink = 0;
     rtp_hdr_t h;
     rtcp_info_t info;
-    rtp_summary_t m;
-    rtp_detector_t *d;
-    rtp_stats_t *st;
+    rtpstats_summary_t m;
+    rtpdetect_t *d;
+    rtpstats_t *st;
     cw_ns_t t = t0;
     size_t off = 0;
 
@@ -49,12 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sink ^= (uint8_t)info.cname[i];
     }
 
-    d = rtp_detector_new();
-    st = rtp_stats_new();
+    d = rtpdetect_new();
+    st = rtpstats_new();
     if (size > 1 && (data[0] & 0x80)) {
-        rtp_stats_set_codec(st, (uint8_t)(96 + (data[0] & 15)),
-                            names[data[1] % (sizeof(names) / sizeof(names[0]))],
-                            (data[0] & 0x40) ? 0 : 16000);
+        rtpstats_set_codec(st, (uint8_t)(96 + (data[0] & 15)),
+                           names[data[1] % (sizeof(names) / sizeof(names[0]))],
+                           (data[0] & 0x40) ? 0 : 16000);
         off = 2;
     }
     while (size - off >= 2) {
@@ -65,15 +67,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > size - off)
             len = size - off;
         t += (cw_ns_t)dt * CW_NS_PER_MS;
-        (void)rtp_detector_feed(d, t, data + off, len);
+        (void)rtpdetect_feed(d, t, data + off, len);
         if (rtp_parse(data + off, len, &h) == 0 && !rtp_is_rtcp(data + off, len))
-            rtp_stats_packet(st, t, &h);
+            rtpstats_packet(st, t, &h);
         off += len;
     }
-    rtp_stats_get(st, &m);
+    rtpstats_get(st, &m);
     sink ^= (uint8_t)m.packets;
-    rtp_stats_free(st);
-    rtp_detector_free(d);
+    rtpstats_free(st);
+    rtpdetect_free(d);
     (void)sink;
     return 0;
 }
