@@ -63,7 +63,7 @@ struct sdp_media {
     struct {
         uint8_t pt;
         uint32_t rate;
-        char name[RTPSTATS_CODEC_NAME_MAX];
+        char name[RTP_CODEC_NAME_MAX];
     } maps[MAX_MAPS];
 };
 
@@ -151,7 +151,7 @@ static void scan_sdp(const uint8_t *p, uint32_t len)
             text[i] = ' ';
     for (line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
         unsigned port, pt, rate;
-        char name[RTPSTATS_CODEC_NAME_MAX];
+        char name[RTP_CODEC_NAME_MAX];
 
         if (sscanf(line, "m=%*s %u", &port) == 1 && port > 0 && port < 65536) {
             cur = NULL;

@@ -284,6 +284,11 @@ int cw_parse_bitrate(const char *s, uint64_t *out_bps)
     return 0;
 }
 
+double cw_round_to(double v, double q)
+{
+    return isfinite(v) ? round(v / q) * q : v;
+}
+
 void cw_strlcpy(char *dst, const char *src, size_t len)
 {
     size_t n;

@@ -123,6 +123,10 @@ int cw_parse_double(const char *s, double min, double max, double *out);
 /* Parses "100M", "1G", "512k", "2000000" (bits per second, SI multipliers). */
 int cw_parse_bitrate(const char *s, uint64_t *out_bps);
 
+/* v rounded to a multiple of q (0.01: two decimals); NAN and infinities
+ * as they are.  For figures in reports. */
+double cw_round_to(double v, double q);
+
 /* Copies at most len-1 bytes and always terminates. */
 void cw_strlcpy(char *dst, const char *src, size_t len);
 

@@ -36,14 +36,14 @@ struct stream {
     bool moved; /* packets since the calls were last told */
     uint32_t ssrc;
     uint32_t hash;
-    struct cid *call;                   /* NULL: no call */
-    const rtpstats_codec_map_t *codecs; /* from the SDP; NULL if none */
-    rtcp_far_t *far;                    /* NULL until RTCP reports on the stream */
-    uint32_t step_expected, step_lost;  /* at the previous step, modulo 2^32 */
-    struct stream *hnext;               /* by 5-tuple + SSRC */
-    struct stream *snext;               /* by SSRC */
-    struct stream *cnext;               /* by call */
-    struct stream *prev, *next;         /* LRU, least recently active first */
+    struct cid *call;                  /* NULL: no call */
+    const rtp_codec_map_t *codecs;     /* from the SDP; NULL if none */
+    rtcp_far_t *far;                   /* NULL until RTCP reports on the stream */
+    uint32_t step_expected, step_lost; /* at the previous step, modulo 2^32 */
+    struct stream *hnext;              /* by 5-tuple + SSRC */
+    struct stream *snext;              /* by SSRC */
+    struct stream *cnext;              /* by call */
+    struct stream *prev, *next;        /* LRU, least recently active first */
     /* followed by the stream's rtpstats_t, in the same pool object */
 };
 
@@ -72,7 +72,7 @@ struct expect {
     uint16_t port;
     uint32_t seen_s; /* when last used, in whole seconds of capture time */
     struct cid *call;
-    const rtpstats_codec_map_t *codecs; /* the named ones; NULL if none */
+    const rtp_codec_map_t *codecs; /* the named ones; NULL if none */
     struct expect *hnext, *next;
 };
 
@@ -93,7 +93,7 @@ struct media {
     size_t nb_streams, nb_calls, nb_ssrc, nb_expect;
     struct stream **streams_h, **ssrc_h, **call_h;
     struct cid **cid_h; /* nb_calls buckets */
-    rtpstats_codec_sets_t *csets;
+    rtp_codec_sets_t *csets;
     cw_pool_t spool, epool; /* streams with their statistics; expectations */
     struct expect **expect_h;
     rtpdetect_flows_t *flows; /* unannounced flows not judged yet */
@@ -216,7 +216,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
     m->cid_h = cw_calloc(m->nb_calls, sizeof(*m->cid_h));
-    m->csets = rtpstats_codec_sets_new();
+    m->csets = rtp_codec_sets_new();
     cw_pool_init(&m->spool, sizeof(struct stream) + rtpstats_size(), 64);
     cw_pool_init(&m->epool, sizeof(struct expect), 256);
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
@@ -229,7 +229,7 @@ static void stream_destroy(media_t *m, struct stream *s)
 {
     cid_put(m, s->call);
     rtpstats_fini(stream_st(s));
-    rtpstats_codec_sets_put(m->csets, s->codecs);
+    rtp_codec_sets_put(m->csets, s->codecs);
     rtcp_far_free(s->far);
     cw_pool_free(&m->spool, s);
 }
@@ -237,7 +237,7 @@ static void stream_destroy(media_t *m, struct stream *s)
 static void expect_destroy(media_t *m, struct expect *e)
 {
     cid_put(m, e->call);
-    rtpstats_codec_sets_put(m->csets, e->codecs);
+    rtp_codec_sets_put(m->csets, e->codecs);
     cw_pool_free(&m->epool, e);
 }
 
@@ -265,7 +265,7 @@ void media_free(media_t *m)
     free(m->ssrc_h);
     free(m->call_h);
     free(m->cid_h);
-    rtpstats_codec_sets_free(m->csets);
+    rtp_codec_sets_free(m->csets);
     cw_pool_destroy(&m->spool);
     cw_pool_destroy(&m->epool);
     free(m->expect_h);
@@ -372,8 +372,8 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
     e->flags = (uint8_t)((e->flags & EXP_USED) | (from_caller ? EXP_FROM_CALLER : 0));
     e->seen_s = whole_seconds(now);
     /* A stream takes the codecs with a name from its RTP endpoint. */
-    rtpstats_codec_sets_put(m->csets, e->codecs);
-    e->codecs = rtpstats_codec_sets_get(m->csets, md);
+    rtp_codec_sets_put(m->csets, e->codecs);
+    e->codecs = rtp_codec_sets_get(m->csets, md);
 }
 
 /* The expectation whose RTCP endpoint is (a, port): the RTP one below. */
@@ -486,7 +486,7 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
         s->from_caller = from_caller;
         if (e->codecs) {
             s->codecs = e->codecs;
-            rtpstats_codec_sets_ref(s->codecs);
+            rtp_codec_sets_ref(s->codecs);
             rtpstats_use_codecs(stream_st(s), s->codecs);
         }
     }
@@ -741,11 +741,6 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
     }
 }
 
-static double round_to(double v, double q)
-{
-    return isfinite(v) ? round(v / q) * q : v;
-}
-
 static json_t *stream_json(const struct stream *s)
 {
     rtpstats_summary_t sum;
@@ -760,23 +755,24 @@ static json_t *stream_json(const struct stream *s)
         cw_endpoint_str(&s->src, s->sport, src, sizeof(src)), "dst",
         cw_endpoint_str(&s->dst, s->dport, dst, sizeof(dst)), "ssrc", ssrc, "codec", sum.codec,
         "packets", (json_int_t)sum.packets, "expected", (json_int_t)sum.expected, "lost",
-        (json_int_t)sum.lost, "loss_pct", round_to(sum.loss_pct, 0.001), "duplicates",
+        (json_int_t)sum.lost, "loss_pct", cw_round_to(sum.loss_pct, 0.001), "duplicates",
         (json_int_t)sum.duplicates, "out_of_order", (json_int_t)sum.out_of_order, "jitter_mean_ms",
-        round_to(sum.jitter_mean_ms, 0.0001), "jitter_max_ms", round_to(sum.jitter_max_ms, 0.0001),
-        "mos", sum.voice_packets ? json_real(round_to(sum.mos, 0.01)) : json_null(), "mos_min",
-        sum.voice_packets ? json_real(round_to(sum.mos_min, 0.01)) : json_null());
+        cw_round_to(sum.jitter_mean_ms, 0.0001), "jitter_max_ms",
+        cw_round_to(sum.jitter_max_ms, 0.0001), "mos",
+        sum.voice_packets ? json_real(cw_round_to(sum.mos, 0.01)) : json_null(), "mos_min",
+        sum.voice_packets ? json_real(cw_round_to(sum.mos_min, 0.01)) : json_null());
     json_object_set_new(o, "direction",
                         json_string(!s->call         ? "unknown"
                                     : s->from_caller ? "caller"
                                                      : "callee"));
     json_object_set_new(o, "pt", json_integer(sum.pt));
-    json_object_set_new(o, "max_delta_ms", json_real(round_to(sum.max_delta_ms, 0.001)));
+    json_object_set_new(o, "max_delta_ms", json_real(cw_round_to(sum.max_delta_ms, 0.001)));
     json_object_set_new(o, "seq_resets", json_integer((json_int_t)sum.seq_resets));
     json_object_set_new(o, "events", json_integer((json_int_t)sum.event_packets));
     json_object_set_new(o, "comfort_noise", json_integer((json_int_t)sum.cn_packets));
     json_object_set_new(o, "jb_discarded", json_integer((json_int_t)sum.jb_discarded));
-    json_object_set_new(o, "r_factor", json_real(round_to(sum.r_factor, 0.01)));
-    json_object_set_new(o, "burst_r", json_real(round_to(sum.burst_r, 0.001)));
+    json_object_set_new(o, "r_factor", json_real(cw_round_to(sum.r_factor, 0.01)));
+    json_object_set_new(o, "burst_r", json_real(cw_round_to(sum.burst_r, 0.001)));
     json_object_set_new(o, "first", json_real(cw_ns_to_sec(sum.first_arrival)));
     json_object_set_new(o, "last", json_real(cw_ns_to_sec(sum.last_arrival)));
     if ((r = rtcp_far_json(s->far)))

@@ -363,12 +363,6 @@ void rtcp_far_xr(rtcp_far_t *far, const rtcp_xr_voip_t *xr)
     far->xr = *xr;
 }
 
-/* As the report rounds every figure. */
-static double round_to(double v, double q)
-{
-    return isfinite(v) ? round(v / q) * q : v;
-}
-
 static json_t *xr_json(const rtcp_xr_voip_t *x)
 {
     return json_pack("{s:f, s:f, s:o, s:o, s:o}", "loss_pct", x->loss_rate * 100.0 / 256,
@@ -387,14 +381,15 @@ json_t *rtcp_far_json(const rtcp_far_t *far)
     r = json_object();
     json_object_set_new(r, "reports", json_integer((json_int_t)far->reports));
     if (far->reports) {
-        json_object_set_new(r, "fraction_lost_pct", json_real(round_to(far->fraction_lost, 0.01)));
+        json_object_set_new(r, "fraction_lost_pct",
+                            json_real(cw_round_to(far->fraction_lost, 0.01)));
         json_object_set_new(r, "cumulative_lost", json_integer(far->cumulative_lost));
         json_object_set_new(r, "jitter_ms",
                             isnan(far->jitter_ms) ? json_null()
-                                                  : json_real(round_to(far->jitter_ms, 0.001)));
+                                                  : json_real(cw_round_to(far->jitter_ms, 0.001)));
     }
-    json_object_set_new(r, "rtt_ms",
-                        isnan(far->rtt_ms) ? json_null() : json_real(round_to(far->rtt_ms, 0.01)));
+    json_object_set_new(
+        r, "rtt_ms", isnan(far->rtt_ms) ? json_null() : json_real(cw_round_to(far->rtt_ms, 0.01)));
     json_object_set_new(r, "sender_reports", json_integer((json_int_t)far->sr_count));
     if (far->sr_count)
         json_object_set_new(r, "sender_packets", json_integer(far->sr_packets));

@@ -1,9 +1,10 @@
-/* rtp: the RTP header (RFC 3550 section 5.1) and payload types (RFC 3551).
+/* rtp: the RTP header (RFC 3550 section 5.1) and what its payload types
+ * mean: the static table (RFC 3551) and the maps SDP gives.
  *
  * What every other part of media reads RTP through: the stream table and
  * the shape detector parse with rtp_parse(), the statistics ask the payload
- * type table for clocks on every packet (hence the inline lookups).
- * Nothing here allocates or keeps state. */
+ * type table for clocks on every packet (hence the inline lookups) and the
+ * SDP maps when a stream meets a new payload type. */
 #ifndef CW_RTP_H
 #define CW_RTP_H
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/util.h"
+#include "sip/sdp.h"
 
 /* ------------------------------------------------------------ header */
 
@@ -98,5 +100,54 @@ enum rtp_payload_kind { RTP_KIND_VOICE = 0, RTP_KIND_EVENT, RTP_KIND_CN };
  * "telephone-event" (RFC 4733) is an event, "CN" (RFC 3389) comfort noise,
  * anything else voice. */
 enum rtp_payload_kind rtp_name_kind(const char *name);
+
+/* ---- payload types mapped by SDP */
+
+#define RTP_CODEC_NAME_MAX 32
+
+/* The payload types an SDP media line maps (a=rtpmap), at most 16, to be
+ * shared by the streams of calls that announce the same codecs.  A name
+ * is kept once for the whole process (at most 1,024 distinct ones, then
+ * "other"). */
+typedef struct rtp_codec_map rtp_codec_map_t;
+
+rtp_codec_map_t *rtp_codec_map_new(void);
+/* A copy of cm (an empty map for NULL). */
+rtp_codec_map_t *rtp_codec_map_dup(const rtp_codec_map_t *cm);
+void rtp_codec_map_free(rtp_codec_map_t *cm);
+
+/* Maps pt to name at clock_rate (0: the name's usual rate, none for
+ * telephone-event).  Returns 0, -EINVAL for a type above 127 or an empty
+ * name, -ENOSPC when 16 types are already mapped. */
+int rtp_codec_map_set(rtp_codec_map_t *cm, uint8_t pt, const char *name, uint32_t clock_rate);
+
+/* What pt means under cm (NULL: no mapping), SDP first, then the static
+ * table: its kind, its clock in Hz (0: unknown), its name ("" unknown). */
+enum rtp_payload_kind rtp_codec_kind(const rtp_codec_map_t *cm, uint8_t pt);
+uint32_t rtp_codec_clock(const rtp_codec_map_t *cm, uint8_t pt);
+const char *rtp_codec_name(const rtp_codec_map_t *cm, uint8_t pt);
+
+/* Wireshark's clock for pt: the static table below 96 whatever SDP says,
+ * the SDP mapping from 96 on, none for telephone-event. */
+uint32_t rtp_codec_ws_clock(const rtp_codec_map_t *cm, uint8_t pt);
+
+/* The codec maps of the SDP media lines seen: one per distinct list of
+ * named codecs, shared by every stream and expectation that announces it
+ * (calls repeat a few lists endlessly) and freed with its last reference.
+ * Every map got must be put before the table is freed. */
+typedef struct rtp_codec_sets rtp_codec_sets_t;
+
+rtp_codec_sets_t *rtp_codec_sets_new(void);
+void rtp_codec_sets_free(rtp_codec_sets_t *sets);
+
+/* The map of md's named codecs, with one more reference; NULL when it
+ * names none. */
+const rtp_codec_map_t *rtp_codec_sets_get(rtp_codec_sets_t *sets, const sdp_stream_t *md);
+
+/* One more reference to a map from rtp_codec_sets_get(). */
+void rtp_codec_sets_ref(const rtp_codec_map_t *cm);
+
+/* Drops a reference to cm (NULL allowed), freeing it with the last. */
+void rtp_codec_sets_put(rtp_codec_sets_t *sets, const rtp_codec_map_t *cm);
 
 #endif

@@ -14,12 +14,10 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "media/mos.h"
-#include "sip/sdp.h"
 
 /* RFC 3550 A.1 thresholds. */
 #define MAX_DROPOUT  3000
@@ -32,22 +30,13 @@
 /* Positions this far behind the highest are final for the MOS windows:
  * beyond MAX_MISORDER, a packet cannot arrive any more without being a
  * jump. */
-#define SETTLE     128
-#define MAX_MAPPED 16
+#define SETTLE 128
 /* Payload types counted per stream; more are counted together. */
 #define PT_SLOTS 4
 /* Window changes remembered among the positions not settled yet. */
 #define WB_CAP 4
 
 enum pos_state { POS_MISSING = 0, POS_RECEIVED = 1, POS_DISCARDED = 2 };
-
-/* An SDP mapping; the name is interned (see intern()). */
-struct pt_map {
-    uint8_t pt;
-    uint8_t kind; /* enum rtp_payload_kind */
-    uint32_t clock;
-    const char *name;
-};
 
 /* A payload type seen in the stream, with what the packet path needs of it. */
 struct pt_slot {
@@ -107,13 +96,8 @@ struct loss_sink {
 #define JB_BLOCK  10
 #define JB_BLOCKS 5 /* with the open block: one second of 20 ms packets */
 
-struct rtpstats_codec_map {
-    uint8_t n;
-    struct pt_map m[MAX_MAPPED];
-};
-
 struct rtpstats {
-    const struct rtpstats_codec_map *map; /* NULL, shared, or own */
+    const struct rtp_codec_map *map; /* NULL, shared, or own */
     uint8_t npts, last_slot;
     bool delay_set;
     bool own_map; /* map is the stream's own, after a set_codec */
@@ -199,77 +183,6 @@ void rtpstats_free(rtpstats_t *st)
     free(st);
 }
 
-/* Codec names are few (PCMU, opus, telephone-event...): each distinct one
- * is kept once for the whole process.  SDP is wire data, so their number
- * is bounded: past INTERN_MAX, further names share one label. */
-#define INTERN_MAX 1024
-
-static const char *intern(const char *name)
-{
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static char *names[INTERN_MAX];
-    static size_t n;
-    const char *found = NULL;
-    char cut[RTPSTATS_CODEC_NAME_MAX];
-
-    cw_strlcpy(cut, name, sizeof(cut));
-    pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < n && !found; i++)
-        if (strcmp(names[i], cut) == 0)
-            found = names[i];
-    if (!found && n < INTERN_MAX)
-        found = names[n++] = cw_strdup(cut);
-    pthread_mutex_unlock(&lock);
-    return found ? found : "other";
-}
-
-static const struct pt_map *map_find(const rtpstats_t *st, uint8_t pt)
-{
-    if (st->map)
-        for (uint8_t i = 0; i < st->map->n; i++)
-            if (st->map->m[i].pt == pt)
-                return &st->map->m[i];
-    return NULL;
-}
-
-static enum rtp_payload_kind kind_of(const rtpstats_t *st, uint8_t pt)
-{
-    const struct pt_map *m = map_find(st, pt);
-
-    if (m)
-        return (enum rtp_payload_kind)m->kind;
-    return rtp_pt_is_cn(pt) ? RTP_KIND_CN : RTP_KIND_VOICE;
-}
-
-/* Our clock for a payload type: SDP first, then the static table. */
-static uint32_t clock_of(const rtpstats_t *st, uint8_t pt)
-{
-    const struct pt_map *m = map_find(st, pt);
-    const rtp_pt_info_t *info;
-
-    if (m)
-        return m->clock;
-    info = rtp_pt_lookup(pt);
-    return info ? info->clock_rate : 0;
-}
-
-/* Wireshark's clock for a payload type: the static table below 96 whatever
- * SDP says, the SDP mapping from 96 on, none for telephone-event. */
-static uint32_t ws_clock_of(const rtpstats_t *st, uint8_t pt)
-{
-    const struct pt_map *m;
-    const rtp_pt_info_t *info;
-
-    if (pt < 96) {
-        info = rtp_pt_lookup(pt);
-        return info ? info->clock_rate : 0;
-    }
-    m = map_find(st, pt);
-    if (!m || m->kind == RTP_KIND_EVENT)
-        return 0;
-    return m->clock;
-}
-
 /* ws_clock_of() for a slot: the same from what the slot keeps. */
 static uint32_t slot_ws_clock(const struct pt_slot *s)
 {
@@ -283,8 +196,8 @@ static uint32_t slot_ws_clock(const struct pt_slot *s)
 
 static void slot_fill(const rtpstats_t *st, struct pt_slot *s)
 {
-    s->kind = (uint8_t)kind_of(st, s->pt);
-    s->clock = clock_of(st, s->pt);
+    s->kind = (uint8_t)rtp_codec_kind(st->map, s->pt);
+    s->clock = rtp_codec_clock(st->map, s->pt);
 }
 
 /* The slot of a payload type, made on its first packet; NULL when all are
@@ -310,158 +223,13 @@ static struct pt_slot *slot_of(rtpstats_t *st, uint8_t pt)
     return s;
 }
 
-rtpstats_codec_map_t *rtpstats_codec_map_new(void)
-{
-    return cw_calloc(1, sizeof(rtpstats_codec_map_t));
-}
-
-void rtpstats_codec_map_free(rtpstats_codec_map_t *cm)
-{
-    free(cm);
-}
-
-int rtpstats_codec_map_set(rtpstats_codec_map_t *cm, uint8_t pt, const char *name,
-                           uint32_t clock_rate)
-{
-    struct pt_map *m = NULL;
-
-    if (!cm || pt >= 128 || !name || !*name)
-        return -EINVAL;
-    for (uint8_t i = 0; i < cm->n && !m; i++)
-        if (cm->m[i].pt == pt)
-            m = &cm->m[i];
-    if (!m) {
-        if (cm->n >= MAX_MAPPED)
-            return -ENOSPC;
-        m = &cm->m[cm->n++];
-    }
-    m->pt = pt;
-    m->name = intern(name);
-    m->clock = clock_rate ? clock_rate : rtp_name_clock_rate(name);
-    m->kind = (uint8_t)rtp_name_kind(name);
-    return 0;
-}
-
-/* ---------------------------------------------------------------- codec sets */
-
-#define CSET_BUCKETS 1024 /* distinct codec sets are few */
-
-/* The named codecs of one SDP media line and the map made of them. */
-struct codec_set {
-    struct codec_set *hnext;
-    uint32_t hash;
-    uint32_t refs;
-    rtpstats_codec_map_t map; /* what the streams' statistics read */
-    uint8_t n;
-    sdp_codec_t c[]; /* the key, in SDP order */
-};
-
-struct rtpstats_codec_sets {
-    struct codec_set *h[CSET_BUCKETS];
-};
-
-rtpstats_codec_sets_t *rtpstats_codec_sets_new(void)
-{
-    return cw_calloc(1, sizeof(rtpstats_codec_sets_t));
-}
-
-void rtpstats_codec_sets_free(rtpstats_codec_sets_t *sets)
-{
-    free(sets);
-}
-
-static struct codec_set *set_of(const rtpstats_codec_map_t *cm)
-{
-    return (struct codec_set *)(uintptr_t)((const char *)cm - offsetof(struct codec_set, map));
-}
-
-static bool codec_equal(const sdp_codec_t *a, const sdp_codec_t *b)
-{
-    return a->pt == b->pt && a->clock_hz == b->clock_hz && strcmp(a->name, b->name) == 0;
-}
-
-static struct codec_set *set_find(struct codec_set *cs, uint32_t h, const sdp_codec_t *named,
-                                  uint8_t n)
-{
-    for (; cs; cs = cs->hnext) {
-        uint8_t i = 0;
-
-        if (cs->hash != h || cs->n != n)
-            continue;
-        while (i < n && codec_equal(&cs->c[i], &named[i]))
-            i++;
-        if (i == n)
-            return cs;
-    }
-    return NULL;
-}
-
-static struct codec_set *set_make(uint32_t h, const sdp_codec_t *named, uint8_t n)
-{
-    struct codec_set *cs = cw_calloc(1, sizeof(*cs) + n * sizeof(cs->c[0]));
-
-    cs->hash = h;
-    cs->n = n;
-    memcpy(cs->c, named, n * sizeof(cs->c[0]));
-    for (uint8_t i = 0; i < n; i++)
-        (void)rtpstats_codec_map_set(&cs->map, named[i].pt, named[i].name, named[i].clock_hz);
-    return cs;
-}
-
-const rtpstats_codec_map_t *rtpstats_codec_sets_get(rtpstats_codec_sets_t *sets,
-                                                    const sdp_stream_t *md)
-{
-    sdp_codec_t named[SDP_MAX_PT];
-    uint32_t h = CW_HASH32_INIT;
-    uint8_t n = 0;
-    struct codec_set **b, *cs;
-
-    for (unsigned i = 0; i < md->npts; i++)
-        if (md->pts[i].name[0]) {
-            named[n] = md->pts[i];
-            h = cw_hash32_add(h, named[n].pt ^ (named[n].clock_hz << 8));
-            h ^= cw_hash32_str(named[n].name);
-            n++;
-        }
-    if (!n)
-        return NULL;
-    b = &sets->h[h & (CSET_BUCKETS - 1)];
-    cs = set_find(*b, h, named, n);
-    if (!cs) {
-        cs = set_make(h, named, n);
-        cs->hnext = *b;
-        *b = cs;
-    }
-    cs->refs++;
-    return &cs->map;
-}
-
-void rtpstats_codec_sets_ref(const rtpstats_codec_map_t *cm)
-{
-    set_of(cm)->refs++;
-}
-
-void rtpstats_codec_sets_put(rtpstats_codec_sets_t *sets, const rtpstats_codec_map_t *cm)
-{
-    struct codec_set *cs, **pp;
-
-    if (!cm || --(cs = set_of(cm))->refs)
-        return;
-    pp = &sets->h[cs->hash & (CSET_BUCKETS - 1)];
-    while (*pp && *pp != cs)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = cs->hnext;
-    free(cs);
-}
-
 static void slots_refill(rtpstats_t *st)
 {
     for (uint8_t i = 0; i < st->npts; i++)
         slot_fill(st, &st->pts[i]);
 }
 
-void rtpstats_use_codecs(rtpstats_t *st, const rtpstats_codec_map_t *cm)
+void rtpstats_use_codecs(rtpstats_t *st, const rtp_codec_map_t *cm)
 {
     if (st->own_map)
         free((void *)st->map);
@@ -472,20 +240,17 @@ void rtpstats_use_codecs(rtpstats_t *st, const rtpstats_codec_map_t *cm)
 
 int rtpstats_set_codec(rtpstats_t *st, uint8_t pt, const char *name, uint32_t clock_rate)
 {
-    rtpstats_codec_map_t *own;
+    rtp_codec_map_t *own;
     int rc;
 
     if (!st)
         return -EINVAL;
     if (!st->own_map) {
-        own = rtpstats_codec_map_new();
-        if (st->map)
-            *own = *st->map;
-        st->map = own;
+        st->map = rtp_codec_map_dup(st->map);
         st->own_map = true;
     }
-    own = (rtpstats_codec_map_t *)st->map;
-    rc = rtpstats_codec_map_set(own, pt, name, clock_rate);
+    own = (rtp_codec_map_t *)st->map;
+    rc = rtp_codec_map_set(own, pt, name, clock_rate);
     slots_refill(st);
     return rc;
 }
@@ -494,16 +259,6 @@ void rtpstats_set_delay_ms(rtpstats_t *st, double one_way_ms)
 {
     st->delay_set = one_way_ms >= 0;
     st->delay_ms = one_way_ms;
-}
-
-static const char *pt_name(const rtpstats_t *st, uint8_t pt)
-{
-    const struct pt_map *m = map_find(st, pt);
-    const rtp_pt_info_t *info = rtp_pt_lookup(pt);
-
-    if (m)
-        return m->name;
-    return info ? info->name : "";
 }
 
 /* The voice payload type with the most packets, or -1. */
@@ -530,7 +285,7 @@ static const mos_codec_t *codec_of(const rtpstats_t *st)
 {
     int pt = main_pt(st);
 
-    return mos_codec_find(pt >= 0 ? pt_name(st, (uint8_t)pt) : "");
+    return mos_codec_find(pt >= 0 ? rtp_codec_name(st->map, (uint8_t)pt) : "");
 }
 
 /* Inlined where the packet path calls it: small functions whose calls
@@ -1067,9 +822,9 @@ int rtpstats_packet(rtpstats_t *st, cw_ns_t arrival, const rtp_hdr_t *h)
         clock = slot->clock;
         ws_clock = slot_ws_clock(slot);
     } else {
-        kind = kind_of(st, h->pt);
-        clock = clock_of(st, h->pt);
-        ws_clock = ws_clock_of(st, h->pt);
+        kind = rtp_codec_kind(st->map, h->pt);
+        clock = rtp_codec_clock(st->map, h->pt);
+        ws_clock = rtp_codec_ws_clock(st->map, h->pt);
     }
     if (kind == RTP_KIND_EVENT)
         count(&st->events);
@@ -1116,8 +871,8 @@ void rtpstats_get(const rtpstats_t *st, rtpstats_summary_t *out)
 
     if (pt >= 0) {
         out->pt = (uint8_t)pt;
-        cw_strlcpy(out->codec, pt_name(st, (uint8_t)pt), sizeof(out->codec));
-        out->clock_rate = clock_of(st, (uint8_t)pt);
+        cw_strlcpy(out->codec, rtp_codec_name(st->map, (uint8_t)pt), sizeof(out->codec));
+        out->clock_rate = rtp_codec_clock(st->map, (uint8_t)pt);
     }
 
     if (st->in_epoch) {

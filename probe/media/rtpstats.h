@@ -30,20 +30,19 @@
 
 #include "common/util.h"
 #include "media/rtp.h"
-#include "sip/sdp.h"
 
 typedef struct rtpstats rtpstats_t;
 
-#define RTPSTATS_CODEC_NAME_MAX   32
+#define RTP_CODEC_NAME_MAX        32
 #define RTPSTATS_WINDOW_NS        CW_SEC(10) /* the MOS window */
 #define RTPSTATS_JITTER_BUFFER_MS 60.0       /* the modelled jitter buffer */
 
 typedef struct rtpstats_summary {
-    char codec[RTPSTATS_CODEC_NAME_MAX]; /* the voice payload with the most packets;
+    char codec[RTP_CODEC_NAME_MAX]; /* the voice payload with the most packets;
                                        "" if none */
-    uint8_t pt;                          /* its payload type */
-    uint32_t clock_rate;                 /* its clock rate, 0 if unknown */
-    uint32_t ssrc;                       /* of the latest packet */
+    uint8_t pt;                     /* its payload type */
+    uint32_t clock_rate;            /* its clock rate, 0 if unknown */
+    uint32_t ssrc;                  /* of the latest packet */
 
     uint64_t packets; /* every packet fed: tshark's Pkts */
     uint64_t voice_packets, event_packets, cn_packets;
@@ -96,38 +95,9 @@ void rtpstats_fini(rtpstats_t *st);
  * above 127 or an empty name, -ENOSPC when 16 types are already mapped. */
 int rtpstats_set_codec(rtpstats_t *st, uint8_t pt, const char *name, uint32_t clock_rate);
 
-/* A set of payload type mappings, to be shared by the streams of calls
- * that announce the same codecs.  Same rules as rtpstats_set_codec(). */
-typedef struct rtpstats_codec_map rtpstats_codec_map_t;
-
-rtpstats_codec_map_t *rtpstats_codec_map_new(void);
-void rtpstats_codec_map_free(rtpstats_codec_map_t *cm);
-int rtpstats_codec_map_set(rtpstats_codec_map_t *cm, uint8_t pt, const char *name,
-                           uint32_t clock_rate);
-
-/* The codec maps of the SDP media lines seen: one per distinct list of
- * named codecs, shared by every stream and expectation that announces it
- * (calls repeat a few lists endlessly) and freed with its last reference.
- * Every map got must be put before the table is freed. */
-typedef struct rtpstats_codec_sets rtpstats_codec_sets_t;
-
-rtpstats_codec_sets_t *rtpstats_codec_sets_new(void);
-void rtpstats_codec_sets_free(rtpstats_codec_sets_t *sets);
-
-/* The map of md's named codecs, with one more reference; NULL when it
- * names none. */
-const rtpstats_codec_map_t *rtpstats_codec_sets_get(rtpstats_codec_sets_t *sets,
-                                                    const sdp_stream_t *md);
-
-/* One more reference to a map from rtpstats_codec_sets_get(). */
-void rtpstats_codec_sets_ref(const rtpstats_codec_map_t *cm);
-
-/* Drops a reference to cm (NULL allowed), freeing it with the last. */
-void rtpstats_codec_sets_put(rtpstats_codec_sets_t *sets, const rtpstats_codec_map_t *cm);
-
 /* Makes st read its mappings from cm, which is not copied: cm must outlive
  * st and stay unchanged.  A later rtpstats_set_codec() copies it first. */
-void rtpstats_use_codecs(rtpstats_t *st, const rtpstats_codec_map_t *cm);
+void rtpstats_use_codecs(rtpstats_t *st, const rtp_codec_map_t *cm);
 
 /* The one-way delay for the E-model, e.g. half an RTCP round trip plus the
  * jitter buffer; negative restores the default (MOS_DEFAULT_DELAY_MS). */
