@@ -23,8 +23,9 @@
 #include "capture/reader.h"
 #include "engine/report.h"
 #include "netmon/snmp.h"
-#include "rrd/graph.h"
-#include "rrd/store.h"
+#include "rrd/rrdgraph.h"
+#include "rrd/rrdread.h"
+#include "rrd/rrdstore.h"
 #include "common/status.h"
 #include "common/fs.h"
 #include "common/util.h"
@@ -584,7 +585,7 @@ static int web_series(void *ud, const char *metric, time_t start, time_t end, js
 {
     struct web_ctx *w = ud;
 
-    *out = rrdstore_series(w->store, metric, start, end, err, errlen);
+    *out = rrdread_series(w->store, metric, start, end, err, errlen);
     if (*out)
         return 0;
     return errno == ENOENT ? -ENOENT : errno == EINVAL ? -EINVAL : -EIO;
