@@ -25,7 +25,7 @@
 #include "engine/report.h"
 #include "engine/websources.h"
 #include "incident/alert.h"
-#include "rrd/store.h"
+#include "rrd/rrdstore.h"
 #include "web/web.h"
 
 #define EXIT_RUNTIME 1

@@ -22,8 +22,9 @@
 #include <rrd.h>
 #include <rrd_client.h>
 
-#include "rrd/graph.h"
-#include "rrd/store.h"
+#include "rrd/rrdgraph.h"
+#include "rrd/rrdread.h"
+#include "rrd/rrdstore.h"
 
 static int usage(void)
 {
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (strcmp(argv[1], "series") == 0 && argc == 6 && !num(argv[4], &a) && !num(argv[5], &b)) {
-        json_t *j = rrdstore_series(s, argv[3], a, b, err, sizeof(err));
+        json_t *j = rrdread_series(s, argv[3], a, b, err, sizeof(err));
 
         if (j) {
             json_dumpf(j, stdout, JSON_COMPACT);
@@ -83,7 +84,7 @@ int main(int argc, char **argv)
             rc = 1;
         }
     } else if (strcmp(argv[1], "list") == 0 && argc == 3) {
-        json_t *j = rrdstore_metrics(s);
+        json_t *j = rrdread_metrics(s);
 
         json_dumpf(j, stdout, JSON_COMPACT);
         putchar('\n');

@@ -20,10 +20,12 @@
 #include <cmocka.h>
 
 #include "common/fs.h"
-#include "rrd/graph.h"
+#include "rrd/rrdgraph.h"
 #include "common/metrics.h"
-#include "rrd/rrdlock.h"
-#include "rrd/store.h"
+#include "rrd/rrdlib.h"
+#include "rrd/rrdread.h"
+#include "rrd/rrdschema.h"
+#include "rrd/rrdstore.h"
 
 #define T0 1700000000L /* a multiple of the step */
 
@@ -87,12 +89,12 @@ static int fetch(const char *path, const char *ds, const char *cf, time_t from, 
     size_t n = 0;
     int rc;
 
-    rrdlock_lock();
+    rrdlib_lock();
     rrd_clear_error();
     rc = rrd_fetch_r(path, cf, &start, &end, &step, &nds, &names, &data);
     if (rc != 0)
         fprintf(stderr, "fetch %s: %s\n", path, rrd_get_error());
-    rrdlock_unlock();
+    rrdlib_unlock();
     if (rc != 0)
         return -1;
     for (unsigned long i = 0; i < nds; i++) {
@@ -113,9 +115,9 @@ static time_t last_update(const char *path)
 {
     time_t t;
 
-    rrdlock_lock();
+    rrdlib_lock();
     t = rrd_last_r(path);
-    rrdlock_unlock();
+    rrdlib_unlock();
     return t;
 }
 
@@ -173,11 +175,11 @@ static void test_layout_table(void **state)
           "AVERAGE", NAN, NAN, true },
     };
     char longname[120];
-    rrdstore_loc_t loc;
+    rrdschema_loc_t loc;
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        assert_int_equal(rrdstore_locate(cases[i].metric, &loc), 0);
+        assert_int_equal(rrdschema_locate(cases[i].metric, &loc), 0);
         assert_string_equal(loc.file, cases[i].file);
         assert_string_equal(loc.ds, cases[i].ds);
         assert_string_equal(loc.cf, cases[i].cf);
@@ -190,12 +192,12 @@ static void test_layout_table(void **state)
     }
     memset(longname, 'x', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
-    assert_int_equal(rrdstore_locate("", &loc), -EINVAL);
-    assert_int_equal(rrdstore_locate("calls active", &loc), -EINVAL);
-    assert_int_equal(rrdstore_locate("../../etc/passwd", &loc), -EINVAL);
-    assert_int_equal(rrdstore_locate("a/b", &loc), -EINVAL);
-    assert_int_equal(rrdstore_locate(longname, &loc), -EINVAL);
-    assert_int_equal(rrdstore_locate(NULL, &loc), -EINVAL);
+    assert_int_equal(rrdschema_locate("", &loc), -EINVAL);
+    assert_int_equal(rrdschema_locate("calls active", &loc), -EINVAL);
+    assert_int_equal(rrdschema_locate("../../etc/passwd", &loc), -EINVAL);
+    assert_int_equal(rrdschema_locate("a/b", &loc), -EINVAL);
+    assert_int_equal(rrdschema_locate(longname, &loc), -EINVAL);
+    assert_int_equal(rrdschema_locate(NULL, &loc), -EINVAL);
 }
 
 static void expect_args(const char *metric, long step, const char *const *want)
@@ -203,14 +205,14 @@ static void expect_args(const char *metric, long step, const char *const *want)
     char **argv = NULL;
     size_t argc = 0, n = 0;
 
-    assert_int_equal(rrdstore_create_args(metric, step, &argv, &argc), 0);
+    assert_int_equal(rrdschema_create_args(metric, step, &argv, &argc), 0);
     while (want[n])
         n++;
     for (size_t i = 0; i < argc && i < n; i++)
         assert_string_equal(argv[i], want[i]);
     assert_int_equal(argc, n);
     assert_null(argv[argc]);
-    rrdstore_args_free(argv);
+    rrdschema_args_free(argv);
 }
 
 static void test_archives(void **state)
@@ -287,8 +289,8 @@ static void test_archives(void **state)
     expect_args("cpu.fw1.pct", 3600, cpu3600);
     expect_args("link.wan0.errors", 10, link10);
     expect_args("some.new.metric", 10, generic10);
-    assert_int_equal(rrdstore_create_args("bad name", 10, &argv, &argc), -EINVAL);
-    assert_int_equal(rrdstore_create_args("traffic.bps", 0, &argv, &argc), -EINVAL);
+    assert_int_equal(rrdschema_create_args("bad name", 10, &argv, &argc), -EINVAL);
+    assert_int_equal(rrdschema_create_args("traffic.bps", 0, &argv, &argc), -EINVAL);
 }
 
 /* -------------------------------------------------------------- writing */
@@ -386,7 +388,7 @@ static void test_queue_full(void **state)
      * flush: the writer takes that sample and waits for librrd to create
      * the file.  The queue is then not drained, and the producer finds it
      * full: it must neither wait nor fail other than by dropping. */
-    rrdlock_lock();
+    rrdlib_lock();
     assert_int_equal(rrdstore_update(fx->s, "traffic.bps", CW_SEC(T0 + 10), -1), 0);
     pthread_create(&th, NULL, flusher, fx->s);
     do {
@@ -405,7 +407,7 @@ static void test_queue_full(void **state)
     }
     /* 200 puts against a stuck writer: far below a second. */
     assert_true((double)cw_wall_now() / 1e9 - t0 < 1.0);
-    rrdlock_unlock();
+    rrdlib_unlock();
     pthread_join(th, &frc);
     assert_int_equal((intptr_t)frc, 0);
     assert_int_equal(accepted, 16);
@@ -627,7 +629,7 @@ static void test_series(void **state)
     rrdstore_update(fx->s, "link.wan0.util_pct", CW_SEC(T0 + 50), 40);
     assert_int_equal(rrdstore_flush(fx->s), 0);
 
-    got = rrdstore_series(fx->s, "link.wan0.util_pct", T0 + 10, T0 + 50, err, sizeof(err));
+    got = rrdread_series(fx->s, "link.wan0.util_pct", T0 + 10, T0 + 50, err, sizeof(err));
     assert_non_null(got);
     want =
         json_pack("{s:s, s:i, s:[[I,f],[I,f],[I,n],[I,n],[I,f]]}", "metric", "link.wan0.util_pct",
@@ -641,7 +643,7 @@ static void test_series(void **state)
     json_decref(want);
 
     /* A narrower window: rows stamped inside it. */
-    got = rrdstore_series(fx->s, "link.wan0.util_pct", T0 + 15, T0 + 25, err, sizeof(err));
+    got = rrdread_series(fx->s, "link.wan0.util_pct", T0 + 15, T0 + 25, err, sizeof(err));
     assert_non_null(got);
     assert_int_equal(json_array_size(json_object_get(got, "points")), 1);
     assert_int_equal(
@@ -650,12 +652,12 @@ static void test_series(void **state)
     json_decref(got);
 
     errno = 0;
-    assert_null(rrdstore_series(fx->s, "calls.active", T0, T0 + 50, err, sizeof(err)));
+    assert_null(rrdread_series(fx->s, "calls.active", T0, T0 + 50, err, sizeof(err)));
     assert_int_equal(errno, ENOENT);
     assert_non_null(strstr(err, "calls.active"));
-    assert_null(rrdstore_series(fx->s, "not a metric", T0, T0 + 50, err, sizeof(err)));
+    assert_null(rrdread_series(fx->s, "not a metric", T0, T0 + 50, err, sizeof(err)));
     assert_int_equal(errno, EINVAL);
-    assert_null(rrdstore_series(fx->s, "link.wan0.util_pct", T0 + 50, T0, err, sizeof(err)));
+    assert_null(rrdread_series(fx->s, "link.wan0.util_pct", T0 + 50, T0, err, sizeof(err)));
     assert_int_equal(errno, EINVAL);
 }
 
@@ -676,7 +678,7 @@ static void test_metrics_list(void **state)
     fclose(f);
     f = fopen(path_in(fx, "misc-bad name.rrd"), "w");
     fclose(f);
-    got = rrdstore_metrics(fx->s);
+    got = rrdread_metrics(fx->s);
     want =
         json_pack("[s,s,s,s,s,s,s,s]", "capture.drops", "correlator.score", "cpu.fw1.pct",
                   "group.b-1.calls.active", "group.b-1.calls.answered", "group.b-1.calls.attempts",

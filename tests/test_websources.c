@@ -17,7 +17,7 @@
 #include "common/metrics.h"
 #include "engine/collectors.h"
 #include "engine/websources.h"
-#include "rrd/store.h"
+#include "rrd/rrdstore.h"
 
 #define T0 1700000000L /* a multiple of the step */
 

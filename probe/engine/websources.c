@@ -5,14 +5,15 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rrd/graph.h"
+#include "rrd/rrdgraph.h"
+#include "rrd/rrdread.h"
 
 static int series(void *ud, const char *metric, time_t start, time_t end, json_t **out, char *err,
                   size_t errlen)
 {
     const websources_t *ws = ud;
 
-    *out = rrdstore_series(ws->store, metric, start, end, err, errlen);
+    *out = rrdread_series(ws->store, metric, start, end, err, errlen);
     if (*out)
         return 0;
     return errno == ENOENT ? -ENOENT : errno == EINVAL ? -EINVAL : -EIO;

@@ -11,7 +11,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "engine/collectors.h"
-#include "rrd/store.h"
+#include "rrd/rrdstore.h"
 #include "web/web.h"
 
 typedef struct websources {

@@ -12,9 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "rrd/rrdlib.h"
-#include "rrd/rrdlock.h"
 #include "netmon/snmp.h"
+#include "rrd/rrdread.h"
 
 struct series {
     struct nmsrrd *n;
@@ -40,52 +39,16 @@ struct nmsrrd {
     long period_ms;
 };
 
-/* Reads the file's data source names; under the rrd lock.  Returns 0 or
- * -EIO with librrd's message in err. */
-static int read_ds_names(const char *file, char ***names, unsigned long *count, char *err,
-                         size_t errlen)
-{
-    time_t last;
-    char **values = NULL;
-    int rc = 0;
-
-    rrdlock_lock();
-    rrdlib.rrd_clear_error();
-    if (rrdlib.rrd_lastupdate_r(file, &last, count, names, &values) != 0) {
-        snprintf(err, errlen, "%s", rrdlib.rrd_get_error());
-        rc = -EIO;
-        *names = NULL;
-        *count = 0;
-    }
-    rrdlib.rrd_clear_error();
-    rrdlock_unlock();
-    if (values) {
-        for (unsigned long i = 0; i < *count; i++)
-            free(values[i]);
-        free(values);
-    }
-    return rc;
-}
-
-static void free_names(char **names, unsigned long count)
-{
-    if (!names)
-        return;
-    for (unsigned long i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
-}
-
 static int check_one(const char *path, const char *what, const char *name, int line,
                      const char *file, const char *const *ds, size_t nds, char *err, size_t errlen)
 {
     char **names = NULL;
-    unsigned long count = 0;
+    size_t count = 0;
     char msg[512];
     int rc = 0;
 
-    if (!rrdlib_load(msg, sizeof(msg)) ||
-        read_ds_names(file, &names, &count, msg, sizeof(msg)) != 0) {
+    /* Loads librrd too: every later read relies on it. */
+    if (rrdread_ds_names(file, &names, &count, msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s:%d: [%s %s]: rrd = %s: %s", path, line, what, name, file, msg);
         return -EINVAL;
     }
@@ -94,7 +57,7 @@ static int check_one(const char *path, const char *what, const char *name, int l
         char list[256] = "";
         size_t off = 0;
 
-        for (unsigned long i = 0; i < count; i++) {
+        for (size_t i = 0; i < count; i++) {
             if (strcmp(names[i], ds[k]) == 0)
                 found = true;
             if (off < sizeof(list))
@@ -107,7 +70,7 @@ static int check_one(const char *path, const char *what, const char *name, int l
             rc = -EINVAL;
         }
     }
-    free_names(names, count);
+    rrdread_names_free(names, count);
     return rc;
 }
 
@@ -260,69 +223,61 @@ static void put_row(struct series *s, time_t t, double a, double b)
     }
 }
 
+/* Puts the rows of r with lo < T <= hi (T the row's time) and
+ * T - step < lim; columns idx.  Returns how many, the newest in *newest. */
+static long put_rows(struct series *s, const rrdread_range_t *r, const long *idx, time_t lo,
+                     time_t hi, time_t lim, time_t *newest)
+{
+    long put_n = 0;
+
+    for (size_t i = 0; i < r->rows; i++) {
+        time_t t = r->start + (time_t)((i + 1) * r->step);
+        const double *row = r->data + i * r->nds;
+
+        if (t <= lo || t > hi || t - (time_t)r->step >= lim)
+            continue;
+        put_row(s, t, row[idx[0]], s->link ? row[idx[1]] : NAN);
+        put_n++;
+        if (t > *newest)
+            *newest = t;
+    }
+    return put_n;
+}
+
 /* Fetches (start, end] at the finest resolution that covers it and puts the
  * rows with lo < T <= hi (T the row's time) and T - step < lim.  Returns the
  * number of rows put, or -1 with the error recorded. */
 static long fetch_put(struct series *s, time_t start, time_t end, time_t lo, time_t hi, time_t lim,
                       time_t *newest)
 {
-    unsigned long step = 1, ds_cnt = 0;
-    char **names = NULL;
-    rrd_value_t *data = NULL;
-    time_t fs = start, fe = end;
-    long idx[2] = { -1, -1 }, put_n = 0;
-    size_t nds = s->link ? 2 : 1;
+    rrdread_range_t r;
+    long idx[2] = { -1, -1 }, put_n;
     char msg[256];
-    int rc;
 
-    rrdlock_lock();
-    rrdlib.rrd_clear_error();
     /* step 1: rrd_fetch picks, among the AVERAGE archives covering the
      * range, the one whose step is closest to 1 s, i.e. the finest. */
-    rc = rrdlib.rrd_fetch_r(s->file, "AVERAGE", &fs, &fe, &step, &ds_cnt, &names, &data);
-    if (rc != 0)
-        cw_strlcpy(msg, rrdlib.rrd_get_error(), sizeof(msg));
-    rrdlib.rrd_clear_error();
-    rrdlock_unlock();
-    if (rc != 0) {
+    if (rrdread_fetch(s->file, NULL, "AVERAGE", start, end, 1, &r, msg, sizeof(msg)) != 0) {
         set_error(s, "rrd_fetch: %s", msg);
         return -1;
     }
-    for (unsigned long i = 0; i < ds_cnt; i++)
-        for (size_t k = 0; k < nds; k++)
-            if (strcmp(names[i], s->ds[k]) == 0)
-                idx[k] = (long)i;
-    if (idx[0] < 0 || (nds == 2 && idx[1] < 0)) {
+    idx[0] = rrdread_ds_index(&r, s->ds[0]);
+    if (s->link)
+        idx[1] = rrdread_ds_index(&r, s->ds[1]);
+    if (idx[0] < 0 || (s->link && idx[1] < 0)) {
         set_error(s, "data source %s is gone", idx[0] < 0 ? s->ds[0] : s->ds[1]);
-        free_names(names, ds_cnt);
-        free(data);
+        rrdread_range_free(&r);
         return -1;
     }
-    if (step > 0) {
-        size_t rows = (size_t)((fe - fs) / (time_t)step);
-
-        for (size_t r = 0; r < rows; r++) {
-            time_t t = fs + (time_t)((r + 1) * step);
-            const rrd_value_t *row = data + r * ds_cnt;
-
-            if (t <= lo || t > hi || t - (time_t)step >= lim)
-                continue;
-            put_row(s, t, row[idx[0]], nds == 2 ? row[idx[1]] : NAN);
-            put_n++;
-            if (t > *newest)
-                *newest = t;
-        }
-    }
-    free_names(names, ds_cnt);
-    free(data);
+    put_n = put_rows(s, &r, idx, lo, hi, lim, newest);
     pthread_mutex_lock(&s->n->lock);
     s->st.state = "ok";
     s->st.error[0] = '\0';
-    s->st.step_s = step;
+    s->st.step_s = r.step;
     s->st.rows += (uint64_t)put_n;
     if (*newest > 0 && CW_SEC(*newest) > s->st.last_row)
         s->st.last_row = CW_SEC(*newest);
     pthread_mutex_unlock(&s->n->lock);
+    rrdread_range_free(&r);
     return put_n;
 }
 
@@ -366,21 +321,14 @@ size_t nmsrrd_follow(nmsrrd_t *n, cw_ns_t now, long backfill_s)
     for (size_t i = 0; i < n->count; i++) {
         struct series *s = &n->s[i];
         time_t last, newest;
+        char msg[256];
         long got;
 
-        rrdlock_lock();
-        rrdlib.rrd_clear_error();
-        last = rrdlib.rrd_last_r(s->file);
+        last = rrdread_last(s->file, NULL, msg, sizeof(msg));
         if (last < 0) {
-            char msg[256];
-
-            cw_strlcpy(msg, rrdlib.rrd_get_error(), sizeof(msg));
-            rrdlib.rrd_clear_error();
-            rrdlock_unlock();
             set_error(s, "rrd_last: %s", msg);
             continue;
         }
-        rrdlock_unlock();
         if (s->follow_last == 0)
             s->follow_last = now_s - backfill_s;
         if (last <= s->follow_last)

@@ -11,8 +11,8 @@
  *   link.NAME.util_pct                    max(in, out) / speed, only with speed =
  *   cpu.NAME.pct                          the value, checked to be 0-100
  *
- * An unknown row (NaN in the RRD) is put as NAN: a gap.  Every librrd call
- * is made under rrdlock_lock(). */
+ * An unknown row (NaN in the RRD) is put as NAN: a gap.  The files are
+ * read through rrd/rrdread.h. */
 #ifndef CW_NMSRRD_H
 #define CW_NMSRRD_H
 

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "common/metrics.h"
-#include "rrd/store.h"
+#include "rrd/rrdstore.h"
 
 #define STEP    10
 #define T_START 1700000000L

@@ -1,14 +1,10 @@
-/* store (prefix rrdstore_): the time-series store, one RRD file per family of
- * metrics, written off the packet path (see the README, "The time-series store").
+/* rrdstore: the time-series store, one RRD file per family of metrics
+ * (rrd/rrdschema.h says which), written off the packet path (see the
+ * README, "The time-series store"); rrd/rrdread.h reads it back.
  *
- * Layout: a table maps every metric name of DESIGN.md to a file and a data
- * source (DS) in it: "traffic.bps" -> traffic.rrd:bps, "link.wan0.util_pct"
- * -> link-wan0.rrd:util_pct, "group.branch-a.calls.dropped" ->
- * group-branch-a.calls.rrd:dropped.  Any other valid metric name goes to a
- * file of its own, misc-NAME.rrd with one DS "value" (at most
- * RRDSTORE_MAX_GENERIC such files per store; further names are rejected and
- * counted).  Every DS is a GAUGE with a heartbeat of two steps, so a missing
- * sample is a gap, never a zero.
+ * Names that rrdschema maps to no table entry each get a misc-*.rrd file
+ * of their own: at most RRDSTORE_MAX_GENERIC such files per store; further
+ * names are rejected and counted.
  *
  * Writing: producers call rrdstore_update() (or attach the store to the
  * metrics registry); it only copies the sample into a bounded queue.  One
@@ -23,50 +19,27 @@
  * store logs one warning per file naming the file, its last update and the
  * skipped range, and keeps the warning for the report.
  *
- * Every librrd call is made under rrdlock (probe/rrdlock.h).  All functions
- * are thread-safe unless said otherwise. */
-#ifndef CW_RRD_STORE_H
-#define CW_RRD_STORE_H
+ * Every librrd call is made under rrdlib_lock() (rrd/rrdlib.h).  All
+ * functions are thread-safe unless said otherwise. */
+#ifndef CW_RRD_RRDSTORE_H
+#define CW_RRD_RRDSTORE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
+#include "common/config.h"
 #include "common/metrics.h"
 #include "common/util.h"
 
 typedef struct rrdstore rrdstore_t;
 
-#define RRDSTORE_DEFAULT_STEP  10
 #define RRDSTORE_MAX_GENERIC   256   /* misc-*.rrd files per store */
 #define RRDSTORE_QUEUE_DEFAULT 32768 /* samples */
 #define RRDSTORE_INTERVAL_MS   1000  /* writer wake-up period */
-#define RRDSTORE_FILE_MAX      128   /* a file name relative to the data dir */
-#define RRDSTORE_DS_MAX        20    /* a DS name, as librrd allows (19 + NUL) */
-
-/* Where a metric lives. */
-typedef struct rrdstore_loc {
-    char file[RRDSTORE_FILE_MAX]; /* relative to the data dir, e.g. "link-wan0.rrd" */
-    char ds[RRDSTORE_DS_MAX];     /* the data source in it, e.g. "util_pct" */
-    const char *cf;               /* read with: "AVERAGE", or "MIN" for rtp.mos_min */
-    double min, max;              /* the DS's bounds; NAN for none */
-    bool generic;                 /* a misc-*.rrd file, not a table entry */
-} rrdstore_loc_t;
-
-/* Maps a metric name to its file and DS.  Pure: touches no file.  Returns 0,
- * or -EINVAL when the name is not a valid metric name. */
-int rrdstore_locate(const char *metric, rrdstore_loc_t *out);
-
-/* The DS: and RRA: arguments rrd_create gets for the file holding metric,
- * at step_s seconds per step.  On success *argv is a NULL-terminated array
- * the caller frees with rrdstore_args_free(); returns 0 or -EINVAL. */
-int rrdstore_create_args(const char *metric, long step_s, char ***argv, size_t *argc);
-void rrdstore_args_free(char **argv);
 
 /* Opens the store in dir (created, with parents, if missing).  step_s <= 0
- * means RRDSTORE_DEFAULT_STEP.  daemon: NULL to use $RRDCACHED_ADDRESS when
+ * means CW_DEF_STEP_S.  daemon: NULL to use $RRDCACHED_ADDRESS when
  * set, else write the files directly; or "unix:/path" / "/path" (a local
  * rrdcached; dir is made absolute) or "host:port" (a remote one; dir must
  * then be relative to the daemon's base directory and exist there).  Starts
@@ -121,29 +94,10 @@ void rrdstore_get_stats(rrdstore_t *s, rrdstore_stats_t *out);
  * order, with no store lock held. */
 void rrdstore_foreach_warning(rrdstore_t *s, void (*fn)(void *ud, const char *msg), void *ud);
 
-/* Reads a metric between start and end (Unix seconds) from the finest
- * archive that covers the range, as the /api/series contract object
- * {"metric": NAME, "step": N, "points": [[t, v], ...]} with rows start <= t
- * <= end and null for unknown values.  Reads what is on disk (through
- * rrdcached when one is used); samples still queued in this store are not
- * included: flush first to be exact.  Returns a new reference, or NULL with a
- * message in err and errno EINVAL (bad name or range) or ENOENT (no file). */
-json_t *rrdstore_series(rrdstore_t *s, const char *metric, time_t start, time_t end, char *err,
-                        size_t errlen);
-
-/* The metrics that exist on disk, as a sorted JSON array of names: every DS
- * of every store file in the data dir.  With a remote rrdcached the
- * directory cannot be read; then the files this store has used are listed. */
-json_t *rrdstore_metrics(rrdstore_t *s);
-
-/* For graph rendering: the data dir as librrd sees it, the daemon address
- * (NULL when writing directly), the step. */
+/* For graph rendering and reading: the data dir as librrd sees it, the
+ * daemon address (NULL when writing directly), the step. */
 const char *rrdstore_dir(const rrdstore_t *s);
 const char *rrdstore_daemon(const rrdstore_t *s);
 long rrdstore_step(const rrdstore_t *s);
-
-/* Whether the file (relative to the data dir) exists.  Takes rrdlock when it
- * asks rrdcached. */
-bool rrdstore_file_exists(rrdstore_t *s, const char *file);
 
 #endif

@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "rrd/graph.h"
+#include "rrd/rrdgraph.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "rrd/rrdlib.h"
-#include "rrd/rrdlock.h"
+#include "rrd/rrdread.h"
+#include "rrd/rrdschema.h"
 
 /* The rrd_graph argument list under construction. */
 struct gargs {
@@ -62,7 +63,7 @@ static int def(rrdstore_t *s, struct gargs *g, const char *file, const char *ds,
 {
     char path[4096], esc[8192];
 
-    if (!rrdstore_file_exists(s, file))
+    if (!rrdread_file_exists(s, file))
         return -1;
     snprintf(path, sizeof(path), "%s/%s", rrdstore_dir(s), file);
     escape_path(path, esc, sizeof(esc));
@@ -73,9 +74,9 @@ static int def(rrdstore_t *s, struct gargs *g, const char *file, const char *ds,
 /* DEF of a metric through the store's layout. */
 static int def_metric(rrdstore_t *s, struct gargs *g, const char *metric, bool use_read_cf)
 {
-    rrdstore_loc_t loc;
+    rrdschema_loc_t loc;
 
-    if (rrdstore_locate(metric, &loc) != 0)
+    if (rrdschema_locate(metric, &loc) != 0)
         return -1;
     return def(s, g, loc.file, loc.ds, use_read_cf ? loc.cf : "AVERAGE");
 }
@@ -131,7 +132,7 @@ static int build_single(rrdstore_t *s, struct gargs *g, const char *metric)
 /* Link and CPU names with a file, from the store's list of metrics. */
 static json_t *instances(rrdstore_t *s, const char *family, const char *leaf)
 {
-    json_t *all = rrdstore_metrics(s), *out = json_array(), *v;
+    json_t *all = rrdread_metrics(s), *out = json_array(), *v;
     size_t i, fl = strlen(family), ll = strlen(leaf);
 
     json_array_foreach(all, i, v)
@@ -399,20 +400,9 @@ static void add_shading(struct gargs *g, const rrdgraph_req_t *req)
     free(sh.v);
 }
 
-int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, size_t *len,
-                 char *err, size_t errlen)
+/* Checks req; returns 0, or -EINVAL with err. */
+static int check_req(const rrdgraph_req_t *req, int width, int height, char *err, size_t errlen)
 {
-    struct gargs g = { 0 };
-    int width = req->width ? req->width : RRDGRAPH_DEFAULT_WIDTH;
-    int height = req->height ? req->height : RRDGRAPH_DEFAULT_HEIGHT;
-    rrdstore_loc_t loc;
-    rrd_info_t *info = NULL;
-    char prefix[96];
-    const char *kind;
-    int rc;
-
-    *png = NULL;
-    *len = 0;
     if (!req->name || !*req->name) {
         snprintf(err, errlen, "graph: no name");
         return -EINVAL;
@@ -438,6 +428,86 @@ int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, 
                      i + 1);
             return -EINVAL;
         }
+    return 0;
+}
+
+/* Adds the DEFs and drawing of the graph named name; returns 0, -ENOENT
+ * (no data) or -EINVAL (not a graph name). */
+static int build(rrdstore_t *s, struct gargs *g, const char *name)
+{
+    rrdschema_loc_t loc;
+    char prefix[96];
+    const char *kind;
+
+    if (strcmp(name, "overview") == 0)
+        return build_overview(s, g);
+    if (strcmp(name, "calls") == 0)
+        return build_calls(s, g, "");
+    if (strcmp(name, "quality") == 0)
+        return build_quality(s, g, "");
+    if (strcmp(name, "traffic") == 0)
+        return build_traffic(s, g, "");
+    if (strcmp(name, "links") == 0)
+        return build_instances(s, g, "link", "util_pct", "link");
+    if (strcmp(name, "cpu") == 0)
+        return build_instances(s, g, "cpu", "pct", "CPU");
+    if (group_composite(name, prefix, sizeof(prefix), &kind))
+        return strcmp(kind, "calls") == 0     ? build_calls(s, g, prefix)
+               : strcmp(kind, "quality") == 0 ? build_quality(s, g, prefix)
+                                              : build_traffic(s, g, prefix);
+    if (rrdschema_locate(name, &loc) == 0)
+        return build_single(s, g, name);
+    return -EINVAL;
+}
+
+/* Runs rrd_graph on g and copies the image out.  Returns 0 or -EIO with err. */
+static int render(struct gargs *g, const char *name, unsigned char **png, size_t *len, char *err,
+                  size_t errlen)
+{
+    rrd_info_t *info;
+    int rc = -EIO;
+
+    rrdlib_lock();
+    rrdlib.rrd_clear_error();
+    info = rrdlib.rrd_graph_v((int)g->n, g->v);
+    if (!info) {
+        snprintf(err, errlen, "graph %s: %s", name,
+                 rrdlib.rrd_get_error() && *rrdlib.rrd_get_error() ? rrdlib.rrd_get_error()
+                                                                   : "rrd_graph failed");
+    }
+    rrdlib_unlock();
+    if (!info)
+        return -EIO;
+    snprintf(err, errlen, "graph %s: rrd_graph returned no image", name);
+    for (rrd_info_t *i = info; i; i = i->next)
+        if (strcmp(i->key, "image") == 0 && i->type == RD_I_BLO && i->value.u_blo.size > 0) {
+            *len = i->value.u_blo.size;
+            *png = cw_calloc(1, *len);
+            memcpy(*png, i->value.u_blo.ptr, *len);
+            rc = 0;
+            break;
+        }
+    if (rc == 0 && errlen)
+        err[0] = '\0';
+    rrdlib_lock();
+    rrdlib.rrd_info_free(info);
+    rrdlib_unlock();
+    return rc;
+}
+
+int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, size_t *len,
+                 char *err, size_t errlen)
+{
+    struct gargs g = { 0 };
+    int width = req->width ? req->width : RRDGRAPH_DEFAULT_WIDTH;
+    int height = req->height ? req->height : RRDGRAPH_DEFAULT_HEIGHT;
+    int rc;
+
+    *png = NULL;
+    *len = 0;
+    rc = check_req(req, width, height, err, errlen);
+    if (rc != 0)
+        return rc;
 
     arg(&g, "graphv");
     arg(&g, "-");
@@ -449,66 +519,14 @@ int rrdgraph_png(rrdstore_t *s, const rrdgraph_req_t *req, unsigned char **png, 
     arg(&g, "--title=%s", req->title ? req->title : req->name);
     if (rrdstore_daemon(s))
         arg(&g, "--daemon=%s", rrdstore_daemon(s));
-
-    if (strcmp(req->name, "overview") == 0)
-        rc = build_overview(s, &g);
-    else if (strcmp(req->name, "calls") == 0)
-        rc = build_calls(s, &g, "");
-    else if (strcmp(req->name, "quality") == 0)
-        rc = build_quality(s, &g, "");
-    else if (strcmp(req->name, "traffic") == 0)
-        rc = build_traffic(s, &g, "");
-    else if (strcmp(req->name, "links") == 0)
-        rc = build_instances(s, &g, "link", "util_pct", "link");
-    else if (strcmp(req->name, "cpu") == 0)
-        rc = build_instances(s, &g, "cpu", "pct", "CPU");
-    else if (group_composite(req->name, prefix, sizeof(prefix), &kind))
-        rc = strcmp(kind, "calls") == 0     ? build_calls(s, &g, prefix)
-             : strcmp(kind, "quality") == 0 ? build_quality(s, &g, prefix)
-                                            : build_traffic(s, &g, prefix);
-    else if (rrdstore_locate(req->name, &loc) == 0)
-        rc = build_single(s, &g, req->name);
-    else {
+    rc = build(s, &g, req->name);
+    if (rc == -EINVAL)
         snprintf(err, errlen, "graph \"%s\": not a metric or composite name", req->name);
-        rc = -EINVAL;
-        goto out;
-    }
-    if (rc == -ENOENT) {
+    else if (rc == -ENOENT)
         snprintf(err, errlen, "graph %s: no data in %s", req->name, rrdstore_dir(s));
-        goto out;
-    }
-    add_shading(&g, req);
-
-    rrdlock_lock();
-    rrdlib.rrd_clear_error();
-    info = rrdlib.rrd_graph_v((int)g.n, g.v);
-    if (!info) {
-        snprintf(err, errlen, "graph %s: %s", req->name,
-                 rrdlib.rrd_get_error() && *rrdlib.rrd_get_error() ? rrdlib.rrd_get_error()
-                                                                   : "rrd_graph failed");
-    }
-    rrdlock_unlock();
-    if (!info) {
-        rc = -EIO;
-        goto out;
-    }
-    rc = -EIO;
-    snprintf(err, errlen, "graph %s: rrd_graph returned no image", req->name);
-    for (rrd_info_t *i = info; i; i = i->next)
-        if (strcmp(i->key, "image") == 0 && i->type == RD_I_BLO && i->value.u_blo.size > 0) {
-            *len = i->value.u_blo.size;
-            *png = cw_calloc(1, *len);
-            memcpy(*png, i->value.u_blo.ptr, *len);
-            rc = 0;
-            break;
-        }
-    if (rc == 0 && errlen)
-        err[0] = '\0';
-out:
-    if (info) {
-        rrdlock_lock();
-        rrdlib.rrd_info_free(info);
-        rrdlock_unlock();
+    if (rc == 0) {
+        add_shading(&g, req);
+        rc = render(&g, req->name, png, len, err, errlen);
     }
     gargs_free(&g);
     return rc;

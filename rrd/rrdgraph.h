@@ -1,4 +1,4 @@
-/* graph (prefix rrdgraph_): PNG graphs of the store's series, rendered by
+/* rrdgraph: PNG graphs of the store's series, rendered by
  * librrd's rrd_graph in memory (see the README, "The time-series store").
  *
  * A graph name is a metric name (one series: "traffic.bps",
@@ -12,14 +12,14 @@
  *   cpu       every CPU
  * and "group.NAME.calls", "group.NAME.quality", "group.NAME.traffic" for a
  * group's own series.  Incident windows are shaded across the whole height.
- * Rendering holds rrdlock (probe/rrdlock.h). */
-#ifndef CW_RRD_GRAPH_H
-#define CW_RRD_GRAPH_H
+ * Rendering holds rrdlib_lock() (rrd/rrdlib.h). */
+#ifndef CW_RRD_RRDGRAPH_H
+#define CW_RRD_RRDGRAPH_H
 
 #include <stddef.h>
 #include <time.h>
 
-#include "rrd/store.h"
+#include "rrd/rrdstore.h"
 
 #define RRDGRAPH_DEFAULT_WIDTH  800
 #define RRDGRAPH_DEFAULT_HEIGHT 240
