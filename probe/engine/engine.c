@@ -206,71 +206,17 @@ static void on_tcp_message(void *ud, const decode_pkt_t *p, const uint8_t *buf, 
     sip_message(ud, p, buf, len);
 }
 
-engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
+static media_t *new_media(engine_t *e, bool keep)
 {
-    engine_t *e = cw_calloc(1, sizeof(*e));
+    media_hooks_t mh = { .on_activity = on_media_activity,
+                         .on_quality = on_media_quality,
+                         .ud = e };
 
-    e->cfg = cfg;
-    e->metrics = m;
-    e->dec = decoder_new(0, 0);
-    e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : CW_DEF_STEP_S);
-    sip_init();
-    e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
-    e->groups = groups_new(cfg);
-    {
-        media_hooks_t mh = { .on_activity = on_media_activity,
-                             .on_quality = on_media_quality,
-                             .ud = e };
-
-        e->media = media_new(0, 0, true, &mh);
-    }
-    {
-        correlate_cfg_t cc = {
-            .window = CW_SEC(cfg->inc_window_s),
-            .min_drops = cfg->inc_min_drops,
-            .link_pct = cfg->inc_link_pct,
-            .cpu_pct = cfg->inc_cpu_pct,
-            .spike_factor = cfg->inc_spike_factor,
-            .baseline = CW_SEC(cfg->inc_baseline_s),
-            .min_traffic_bps = (double)cfg->inc_min_traffic_bps,
-            .resolve_windows = cfg->inc_resolve_windows,
-            .congestion_steps = cfg->inc_congestion_steps,
-            .mos_collapse = cfg->inc_mos,
-            .min_degraded = cfg->inc_min_degraded,
-        };
-
-        e->corr = correlate_new(&cc, cfg, m, e->traffic, on_incident, e);
-    }
-    e->sipmsg = cw_calloc(1, sizeof(*e->sipmsg));
-    e->siptcp = siptcp_new(0, on_tcp_message, e);
-    {
-        calls_cfg_t cc = {
-            .max_calls = (size_t)cfg->max_calls,
-            .idle_timeout = CW_SEC(cfg->idle_timeout_s),
-            .rtp_timeout = CW_SEC(cfg->rtp_timeout_s),
-            .keep_ended = true,
-        };
-
-        calls_hooks_t hooks = { .on_start = on_call_start,
-                                .on_answer = on_call_answer,
-                                .on_sdp = on_sdp,
-                                .on_end = on_call_end,
-                                .on_update = on_call_update,
-                                .ud = e };
-
-        e->calls = calls_new(&cc, &hooks);
-    }
-    return e;
+    return media_new(0, 0, keep, &mh);
 }
 
-void engine_set_status(engine_t *e, status_t *s)
+static calls_t *new_calls(engine_t *e, bool keep)
 {
-    e->status = s;
-}
-
-void engine_set_live(engine_t *e, bool keep)
-{
-    e->live = true;
     calls_cfg_t cc = {
         .max_calls = (size_t)e->cfg->max_calls,
         .idle_timeout = CW_SEC(e->cfg->idle_timeout_s),
@@ -283,14 +229,61 @@ void engine_set_live(engine_t *e, bool keep)
                             .on_end = on_call_end,
                             .on_update = on_call_update,
                             .ud = e };
-    media_hooks_t mh = { .on_activity = on_media_activity,
-                         .on_quality = on_media_quality,
-                         .ud = e };
 
+    return calls_new(&cc, &hooks);
+}
+
+static correlate_t *new_correlate(engine_t *e)
+{
+    const cw_config_t *cfg = e->cfg;
+    correlate_cfg_t cc = {
+        .window = CW_SEC(cfg->inc_window_s),
+        .min_drops = cfg->inc_min_drops,
+        .link_pct = cfg->inc_link_pct,
+        .cpu_pct = cfg->inc_cpu_pct,
+        .spike_factor = cfg->inc_spike_factor,
+        .baseline = CW_SEC(cfg->inc_baseline_s),
+        .min_traffic_bps = (double)cfg->inc_min_traffic_bps,
+        .resolve_windows = cfg->inc_resolve_windows,
+        .congestion_steps = cfg->inc_congestion_steps,
+        .mos_collapse = cfg->inc_mos,
+        .min_degraded = cfg->inc_min_degraded,
+    };
+
+    return correlate_new(&cc, cfg, e->metrics, e->traffic, on_incident, e);
+}
+
+engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
+{
+    engine_t *e = cw_calloc(1, sizeof(*e));
+
+    e->cfg = cfg;
+    e->metrics = m;
+    e->dec = decoder_new(0, 0);
+    e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : CW_DEF_STEP_S);
+    sip_init();
+    e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
+    e->groups = groups_new(cfg);
+    e->media = new_media(e, true);
+    e->corr = new_correlate(e);
+    e->sipmsg = cw_calloc(1, sizeof(*e->sipmsg));
+    e->siptcp = siptcp_new(0, on_tcp_message, e);
+    e->calls = new_calls(e, true);
+    return e;
+}
+
+void engine_set_status(engine_t *e, status_t *s)
+{
+    e->status = s;
+}
+
+void engine_set_live(engine_t *e, bool keep)
+{
+    e->live = true;
     calls_free(e->calls);
-    e->calls = calls_new(&cc, &hooks);
+    e->calls = new_calls(e, keep);
     media_free(e->media);
-    e->media = media_new(0, 0, keep, &mh);
+    e->media = new_media(e, keep);
 }
 
 void engine_set_calldb(engine_t *e, calldb_t *db)
@@ -359,53 +352,63 @@ static void put(engine_t *e, const char *name, cw_ns_t t, double v)
 
 /* One step [start, start + step) is over.  Its metrics carry the step's end
  * time, as an RRD row does: the row at T describes (T - step, T]. */
+static void put_media_step(engine_t *e, cw_ns_t end)
+{
+    media_step_summary_t ms;
+
+    media_step(e->media, end, e->step_ns, &ms);
+    put(e, "rtp.streams", end, (double)ms.streams);
+    put(e, "rtp.loss_pct", end, ms.loss_pct);
+    put(e, "rtp.jitter_ms", end, ms.jitter_ms);
+    put(e, "rtp.mos_avg", end, ms.mos_avg);
+    put(e, "rtp.mos_min", end, ms.mos_min);
+}
+
+static void put_traffic_classes(engine_t *e, cw_ns_t end, double secs)
+{
+    static const char *const cls[TRAFFIC_CLASSES][2] = {
+        [TRAFFIC_OTHER] = { "traffic.other.bps", "traffic.other.pps" },
+        [TRAFFIC_SIP] = { "traffic.sip.bps", "traffic.sip.pps" },
+        [TRAFFIC_RTP] = { "traffic.rtp.bps", "traffic.rtp.pps" },
+    };
+    traffic_step_t ts;
+
+    traffic_take_step(e->traffic, &ts);
+    for (int c = 0; c < TRAFFIC_CLASSES; c++) {
+        put(e, cls[c][0], end, (double)ts.bytes[c] * 8.0 / secs);
+        put(e, cls[c][1], end, (double)ts.packets[c] / secs);
+    }
+}
+
+/* The calls' counters as per-step figures (active is a level). */
+static void put_calls_step(engine_t *e, cw_ns_t end)
+{
+    calls_counters_t c;
+
+    calls_get_counters(e->calls, &c);
+    put(e, "calls.active", end, (double)c.active);
+    put(e, "calls.attempts", end, (double)(c.attempts - e->calls_last.attempts));
+    put(e, "calls.answered", end, (double)(c.answered - e->calls_last.answered));
+    put(e, "calls.failed", end, (double)(c.failed - e->calls_last.failed));
+    put(e, "calls.dropped", end, (double)(c.dropped - e->calls_last.dropped));
+    e->calls_last = c;
+}
+
 static void step_tick(engine_t *e, cw_ns_t start)
 {
     double secs = (double)e->step_ns / 1e9;
     uint64_t drops = e->kernel.dropped + e->kernel.ifdropped;
     cw_ns_t end = start + e->step_ns;
 
-    {
-        media_step_summary_t ms;
-
-        media_step(e->media, end, e->step_ns, &ms);
-        put(e, "rtp.streams", end, (double)ms.streams);
-        put(e, "rtp.loss_pct", end, ms.loss_pct);
-        put(e, "rtp.jitter_ms", end, ms.jitter_ms);
-        put(e, "rtp.mos_avg", end, ms.mos_avg);
-        put(e, "rtp.mos_min", end, ms.mos_min);
-    }
+    put_media_step(e, end);
     correlate_step(e->corr, end, (double)e->step_bytes * 8.0 / secs,
                    (double)e->step_packets / secs);
     groups_step(e->groups, e->metrics, end, secs);
     put(e, "traffic.bps", end, (double)e->step_bytes * 8.0 / secs);
     put(e, "traffic.pps", end, (double)e->step_packets / secs);
     put(e, "capture.drops", end, (double)(drops - e->drops_reported));
-    {
-        static const char *const cls[TRAFFIC_CLASSES][2] = {
-            [TRAFFIC_OTHER] = { "traffic.other.bps", "traffic.other.pps" },
-            [TRAFFIC_SIP] = { "traffic.sip.bps", "traffic.sip.pps" },
-            [TRAFFIC_RTP] = { "traffic.rtp.bps", "traffic.rtp.pps" },
-        };
-        traffic_step_t ts;
-
-        traffic_take_step(e->traffic, &ts);
-        for (int c = 0; c < TRAFFIC_CLASSES; c++) {
-            put(e, cls[c][0], end, (double)ts.bytes[c] * 8.0 / secs);
-            put(e, cls[c][1], end, (double)ts.packets[c] / secs);
-        }
-    }
-    {
-        calls_counters_t c;
-
-        calls_get_counters(e->calls, &c);
-        put(e, "calls.active", end, (double)c.active);
-        put(e, "calls.attempts", end, (double)(c.attempts - e->calls_last.attempts));
-        put(e, "calls.answered", end, (double)(c.answered - e->calls_last.answered));
-        put(e, "calls.failed", end, (double)(c.failed - e->calls_last.failed));
-        put(e, "calls.dropped", end, (double)(c.dropped - e->calls_last.dropped));
-        e->calls_last = c;
-    }
+    put_traffic_classes(e, end, secs);
+    put_calls_step(e, end);
     e->drops_reported = drops;
     e->step_bytes = e->step_packets = 0;
     e->steps++;
@@ -444,6 +447,7 @@ static enum traffic_class classify(engine_t *e, const decode_pkt_t *dp);
 
 void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
 {
+    enum traffic_class cls;
     decode_pkt_t dp;
 
     e->packets++;
@@ -459,15 +463,12 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
 
     if (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp) != DECODE_OK)
         return;
-    {
-        enum traffic_class cls = classify(e, &dp);
-
-        traffic_packet(e->traffic, &dp, cls);
-        if (e->groups)
-            groups_packet(e->groups,
-                          groups_match(e->groups, &dp.src) | groups_match(e->groups, &dp.dst),
-                          dp.wirelen, cls);
-    }
+    cls = classify(e, &dp);
+    traffic_packet(e->traffic, &dp, cls);
+    if (e->groups)
+        groups_packet(e->groups,
+                      groups_match(e->groups, &dp.src) | groups_match(e->groups, &dp.dst),
+                      dp.wirelen, cls);
 }
 
 /* Hands the packet to SIP or media and says which it was. */
@@ -605,6 +606,33 @@ void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out)
     out->tcp_overflows = ts.overflows;
 }
 
+static json_t *sources_json(const engine_capture_info_t *ci)
+{
+    json_t *files = json_array();
+
+    for (size_t i = 0; i < ci->nfiles; i++)
+        json_array_append_new(files, json_string(ci->files[i]));
+    return files;
+}
+
+/* The MOS of the streams measured, as Prometheus buckets its histograms. */
+static json_t *mos_histogram_json(engine_t *e)
+{
+    static const double bounds[] = { 1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4 };
+    const size_t nb = sizeof(bounds) / sizeof(bounds[0]);
+    uint64_t counts[sizeof(bounds) / sizeof(bounds[0]) + 1], count;
+    double sum;
+    json_t *jb = json_array(), *jc = json_array();
+
+    media_mos_histogram(e->media, bounds, nb, counts, &sum, &count);
+    for (size_t i = 0; i < nb; i++)
+        json_array_append_new(jb, json_real(bounds[i]));
+    for (size_t i = 0; i <= nb; i++)
+        json_array_append_new(jc, json_integer((json_int_t)counts[i]));
+    return json_pack("{s:o, s:o, s:f, s:I}", "bounds", jb, "counts", jc, "sum", sum, "count",
+                     (json_int_t)count);
+}
+
 json_t *engine_status_json(engine_t *e)
 {
     engine_capture_info_t ci;
@@ -632,13 +660,7 @@ json_t *engine_status_json(engine_t *e)
                     (json_int_t)ci.kernel_received, "kernel_dropped", (json_int_t)ci.kernel_dropped,
                     "kernel_ifdropped", (json_int_t)ci.kernel_ifdropped, "malformed", mal,
                     "sip_messages", (json_int_t)ss.messages, "finished", e->finished);
-    {
-        json_t *files = json_array();
-
-        for (size_t i = 0; i < ci.nfiles; i++)
-            json_array_append_new(files, json_string(ci.files[i]));
-        json_object_set_new(cap, "sources", files);
-    }
+    json_object_set_new(cap, "sources", sources_json(&ci));
     calls = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "active",
                       (json_int_t)cc.active, "in_progress", (json_int_t)cc.in_progress, "attempts",
                       (json_int_t)cc.attempts, "answered", (json_int_t)cc.answered, "failed",
@@ -661,22 +683,7 @@ json_t *engine_status_json(engine_t *e)
     json_object_set_new(o, "top_talkers",
                         traffic_top_json(e->traffic, e->now - CW_SEC(60), e->now, 10));
     json_object_set_new(o, "open_incidents", correlate_open_json(e->corr));
-    {
-        static const double bounds[] = { 1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4 };
-        const size_t nb = sizeof(bounds) / sizeof(bounds[0]);
-        uint64_t counts[sizeof(bounds) / sizeof(bounds[0]) + 1], count;
-        double sum;
-        json_t *jb = json_array(), *jc = json_array();
-
-        media_mos_histogram(e->media, bounds, nb, counts, &sum, &count);
-        for (size_t i = 0; i < nb; i++)
-            json_array_append_new(jb, json_real(bounds[i]));
-        for (size_t i = 0; i <= nb; i++)
-            json_array_append_new(jc, json_integer((json_int_t)counts[i]));
-        json_object_set_new(o, "mos_histogram",
-                            json_pack("{s:o, s:o, s:f, s:I}", "bounds", jb, "counts", jc, "sum",
-                                      sum, "count", (json_int_t)count));
-    }
+    json_object_set_new(o, "mos_histogram", mos_histogram_json(e));
     json_object_set_new(o, "incidents_open",
                         json_integer((json_int_t)correlate_open_count(e->corr)));
     return o;
