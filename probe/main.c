@@ -23,6 +23,7 @@
 #include "capture/reader.h"
 #include "engine/report.h"
 #include "netmon/snmp.h"
+#include "netmon/snmpconf.h"
 #include "rrd/graph.h"
 #include "rrd/store.h"
 #include "common/status.h"
@@ -469,7 +470,7 @@ static int collectors_init(const cw_config_t *cfg, metrics_t *m, bool live, stru
     memset(col, 0, sizeof(*col));
     if (live)
         col->snmp = snmp_poller_new(cfg, m, err, sizeof(err));
-    if ((live && !col->snmp) || (!live && snmp_config_check(cfg, err, sizeof(err)) != 0) ||
+    if ((live && !col->snmp) || (!live && snmpconf_check(cfg, err, sizeof(err)) != 0) ||
         !(col->nms = nmsrrd_new(cfg, m, err, sizeof(err)))) {
         fprintf(stderr, "callwatch: %s\n", err);
         snmp_poller_free(col->snmp);

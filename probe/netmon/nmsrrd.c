@@ -14,7 +14,7 @@
 
 #include "rrd/rrdlib.h"
 #include "rrd/rrdlock.h"
-#include "netmon/snmp.h"
+#include "netmon/snmpcounter.h"
 
 struct series {
     struct nmsrrd *n;
@@ -249,7 +249,7 @@ static void put_row(struct series *s, time_t t, double a, double b)
     } else {
         double pct = NAN;
 
-        if (!isnan(a) && snmp_pct_check(a, &pct) != SNMP_PCT_OK) {
+        if (!isnan(a) && snmpcounter_pct_check(a, &pct) != SNMPCOUNTER_PCT_OK) {
             pthread_mutex_lock(&s->n->lock);
             snprintf(s->st.note, sizeof(s->st.note), "%s %.1f at %lld",
                      isnan(pct) ? "not a percentage, left out:" : "clamped to 100:", a,
