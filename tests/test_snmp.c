@@ -17,6 +17,8 @@
 
 #include "common/config.h"
 #include "netmon/snmp.h"
+#include "netmon/snmpconf.h"
+#include "netmon/snmpcounter.h"
 
 #define U32 4294967296ULL /* 2^32 */
 
@@ -37,34 +39,36 @@ static void test_counter_delta(void **state)
         uint64_t prev, cur;
         unsigned bits;
         uint64_t max;
-        enum snmp_delta want;
+        enum snmpcounter_delta want;
         uint64_t delta;
     } cases[] = {
-        { "32 forward", 1000, 5000, 32, 0, SNMP_DELTA_OK, 4000 },
-        { "32 unchanged", 77, 77, 32, 0, SNMP_DELTA_OK, 0 },
-        { "32 wrap near the top", U32 - 100, 50, 32, 0, SNMP_DELTA_WRAP, 150 },
-        { "32 wrap from the maximum", U32 - 1, 0, 32, 0, SNMP_DELTA_WRAP, 1 },
-        { "32 small step back is not a wrap", 5000, 4000, 32, 0, SNMP_DELTA_BACKWARDS, 0 },
-        { "32 reset to zero from mid-range", 3000000000ULL, 10, 32, 0, SNMP_DELTA_WRAP,
+        { "32 forward", 1000, 5000, 32, 0, SNMPCOUNTER_DELTA_OK, 4000 },
+        { "32 unchanged", 77, 77, 32, 0, SNMPCOUNTER_DELTA_OK, 0 },
+        { "32 wrap near the top", U32 - 100, 50, 32, 0, SNMPCOUNTER_DELTA_WRAP, 150 },
+        { "32 wrap from the maximum", U32 - 1, 0, 32, 0, SNMPCOUNTER_DELTA_WRAP, 1 },
+        { "32 small step back is not a wrap", 5000, 4000, 32, 0, SNMPCOUNTER_DELTA_BACKWARDS, 0 },
+        { "32 reset to zero from mid-range", 3000000000ULL, 10, 32, 0, SNMPCOUNTER_DELTA_WRAP,
           U32 - 3000000000ULL + 10 },
-        { "32 reset from low is backwards", 1000000, 10, 32, 0, SNMP_DELTA_BACKWARDS, 0 },
-        { "32 wrap beyond max_delta", U32 - 100, 50, 32, 100, SNMP_DELTA_BACKWARDS, 0 },
-        { "32 wrap within max_delta", U32 - 100, 50, 32, 150, SNMP_DELTA_WRAP, 150 },
-        { "32 value with high bits is masked", U32 + 10, 20, 32, 0, SNMP_DELTA_OK, 10 },
-        { "64 forward", 1ULL << 40, (1ULL << 40) + 123456789, 64, 0, SNMP_DELTA_OK, 123456789 },
-        { "64 wrap near the top", UINT64_MAX - 9, 20, 64, 0, SNMP_DELTA_WRAP, 30 },
-        { "64 step back is backwards", 1ULL << 40, (1ULL << 40) - 1, 64, 0, SNMP_DELTA_BACKWARDS,
+        { "32 reset from low is backwards", 1000000, 10, 32, 0, SNMPCOUNTER_DELTA_BACKWARDS, 0 },
+        { "32 wrap beyond max_delta", U32 - 100, 50, 32, 100, SNMPCOUNTER_DELTA_BACKWARDS, 0 },
+        { "32 wrap within max_delta", U32 - 100, 50, 32, 150, SNMPCOUNTER_DELTA_WRAP, 150 },
+        { "32 value with high bits is masked", U32 + 10, 20, 32, 0, SNMPCOUNTER_DELTA_OK, 10 },
+        { "64 forward", 1ULL << 40, (1ULL << 40) + 123456789, 64, 0, SNMPCOUNTER_DELTA_OK,
+          123456789 },
+        { "64 wrap near the top", UINT64_MAX - 9, 20, 64, 0, SNMPCOUNTER_DELTA_WRAP, 30 },
+        { "64 step back is backwards", 1ULL << 40, (1ULL << 40) - 1, 64, 0,
+          SNMPCOUNTER_DELTA_BACKWARDS, 0 },
+        { "64 reset to zero is backwards", 123456789012ULL, 0, 64, 0, SNMPCOUNTER_DELTA_BACKWARDS,
           0 },
-        { "64 reset to zero is backwards", 123456789012ULL, 0, 64, 0, SNMP_DELTA_BACKWARDS, 0 },
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t d = 0xdeadbeef;
-        enum snmp_delta r =
-            snmp_counter_delta(cases[i].prev, cases[i].cur, cases[i].bits, cases[i].max, &d);
+        enum snmpcounter_delta r =
+            snmpcounter_delta(cases[i].prev, cases[i].cur, cases[i].bits, cases[i].max, &d);
 
-        if (r != cases[i].want || (r != SNMP_DELTA_BACKWARDS && d != cases[i].delta)) {
+        if (r != cases[i].want || (r != SNMPCOUNTER_DELTA_BACKWARDS && d != cases[i].delta)) {
             print_error("%s: got %d/%llu, want %d/%llu\n", cases[i].what, r, (unsigned long long)d,
                         cases[i].want, (unsigned long long)cases[i].delta);
             fail();
@@ -81,26 +85,31 @@ static void test_elapsed(void **state)
         bool have;
         uint32_t prev, cur;
         double wall;
-        enum snmp_elapsed want;
+        enum snmpcounter_elapsed want;
         double dt;
     } cases[] = {
-        { "uptime agrees", true, 100000, 101000, 10.05, SNMP_ELAPSED_UPTIME, 10.0 },
-        { "uptime within 2 s", true, 100000, 101150, 10.0, SNMP_ELAPSED_UPTIME, 11.5 },
-        { "no uptime", false, 0, 0, 9.7, SNMP_ELAPSED_WALL, 9.7 },
-        { "uptime wraps after 497 days", true, 4294967000u, 704, 10.0, SNMP_ELAPSED_UPTIME, 10.0 },
-        { "uptime went back: restart", true, 5000000, 300, 10.0, SNMP_ELAPSED_RESTART, 0 },
-        { "uptime advanced too little: restart", true, 500, 800, 10.0, SNMP_ELAPSED_RESTART, 0 },
-        { "restart just after a restart", true, 200, 700, 10.0, SNMP_ELAPSED_RESTART, 0 },
-        { "uptime runs fast: use the wall clock", true, 1000, 5000, 10.0, SNMP_ELAPSED_WALL, 10.0 },
-        { "long interval, 25 % tolerance", true, 0, 33000, 300.0, SNMP_ELAPSED_UPTIME, 330.0 },
-        { "long interval, beyond tolerance", true, 0, 20000, 300.0, SNMP_ELAPSED_RESTART, 0 },
+        { "uptime agrees", true, 100000, 101000, 10.05, SNMPCOUNTER_ELAPSED_UPTIME, 10.0 },
+        { "uptime within 2 s", true, 100000, 101150, 10.0, SNMPCOUNTER_ELAPSED_UPTIME, 11.5 },
+        { "no uptime", false, 0, 0, 9.7, SNMPCOUNTER_ELAPSED_WALL, 9.7 },
+        { "uptime wraps after 497 days", true, 4294967000u, 704, 10.0, SNMPCOUNTER_ELAPSED_UPTIME,
+          10.0 },
+        { "uptime went back: restart", true, 5000000, 300, 10.0, SNMPCOUNTER_ELAPSED_RESTART, 0 },
+        { "uptime advanced too little: restart", true, 500, 800, 10.0, SNMPCOUNTER_ELAPSED_RESTART,
+          0 },
+        { "restart just after a restart", true, 200, 700, 10.0, SNMPCOUNTER_ELAPSED_RESTART, 0 },
+        { "uptime runs fast: use the wall clock", true, 1000, 5000, 10.0, SNMPCOUNTER_ELAPSED_WALL,
+          10.0 },
+        { "long interval, 25 % tolerance", true, 0, 33000, 300.0, SNMPCOUNTER_ELAPSED_UPTIME,
+          330.0 },
+        { "long interval, beyond tolerance", true, 0, 20000, 300.0, SNMPCOUNTER_ELAPSED_RESTART,
+          0 },
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double dt = -1;
-        enum snmp_elapsed r =
-            snmp_elapsed(cases[i].have, cases[i].prev, cases[i].cur, cases[i].wall, &dt);
+        enum snmpcounter_elapsed r =
+            snmpcounter_elapsed(cases[i].have, cases[i].prev, cases[i].cur, cases[i].wall, &dt);
 
         if (r != cases[i].want) {
             print_error("%s: got verdict %d, want %d\n", cases[i].what, r, cases[i].want);
@@ -114,10 +123,10 @@ static void test_elapsed(void **state)
 
 #define S(sec) ((cw_ns_t)((sec)*1e9))
 
-static snmp_link_sample_t sample(double t_s, uint32_t ticks, unsigned bits, uint64_t in,
-                                 uint64_t out, uint64_t speed)
+static snmpcounter_link_sample_t sample(double t_s, uint32_t ticks, unsigned bits, uint64_t in,
+                                        uint64_t out, uint64_t speed)
 {
-    snmp_link_sample_t s;
+    snmpcounter_link_sample_t s;
 
     memset(&s, 0, sizeof(s));
     s.valid = true;
@@ -144,52 +153,52 @@ static void test_link_rates(void **state)
         uint32_t up1;
         unsigned bits1;
         uint64_t in1, out1, speed;
-        enum snmp_rate_verdict want;
+        enum snmpcounter_rate_verdict want;
         double in_bps, out_bps, util;
         bool clamped, wrapped;
     } cases[] = {
         /* 1.25 MB in 10 s = 1 Mbit/s in; 0.625 MB out = 0.5 Mbit/s; 10 Mbit/s link */
         { "steady", 0, 10000, 64, 1000000, 2000000, 10, 11000, 64, 2250000, 2625000, 10000000,
-          SNMP_RATE_OK, 1e6, 5e5, 10.0, false, false },
+          SNMPCOUNTER_RATE_OK, 1e6, 5e5, 10.0, false, false },
         { "agent time base wins over poll jitter", 0, 10000, 64, 0, 0, 10.4, 11000, 64, 1250000, 0,
-          0, SNMP_RATE_OK, 1e6, 0, NAN, false, false },
-        { "no uptime: poll times", 0, 0, 32, 0, 0, 8, 0, 32, 1000000, 0, 100000000, SNMP_RATE_OK,
-          1e6, 0, 1.0, false, false },
+          0, SNMPCOUNTER_RATE_OK, 1e6, 0, NAN, false, false },
+        { "no uptime: poll times", 0, 0, 32, 0, 0, 8, 0, 32, 1000000, 0, 100000000,
+          SNMPCOUNTER_RATE_OK, 1e6, 0, 1.0, false, false },
         { "32-bit wrap", 0, 10000, 32, U32 - 250000, 100, 10, 11000, 32, 1000000, 200, 100000000,
-          SNMP_RATE_OK, 1e6, 80, 1.0, false, true },
+          SNMPCOUNTER_RATE_OK, 1e6, 80, 1.0, false, true },
         { "64-bit wrap", 0, 10000, 64, UINT64_MAX - 1249999, 0, 10, 11000, 64, 0, 0, 0,
-          SNMP_RATE_OK, 1e6, 0, NAN, false, true },
+          SNMPCOUNTER_RATE_OK, 1e6, 0, NAN, false, true },
         { "over the speed: util clamped", 0, 10000, 64, 0, 0, 10, 11000, 64, 1500000, 0, 1000000,
-          SNMP_RATE_OK, 1.2e6, 0, 100.0, true, false },
-        { "exactly the speed", 0, 10000, 64, 0, 0, 10, 11000, 64, 1250000, 0, 1000000, SNMP_RATE_OK,
-          1e6, 0, 100.0, false, false },
+          SNMPCOUNTER_RATE_OK, 1.2e6, 0, 100.0, true, false },
+        { "exactly the speed", 0, 10000, 64, 0, 0, 10, 11000, 64, 1250000, 0, 1000000,
+          SNMPCOUNTER_RATE_OK, 1e6, 0, 100.0, false, false },
         { "util is the max of in and out", 0, 10000, 64, 0, 0, 10, 11000, 64, 125000, 1000000,
-          8000000, SNMP_RATE_OK, 1e5, 8e5, 10.0, false, false },
+          8000000, SNMPCOUNTER_RATE_OK, 1e5, 8e5, 10.0, false, false },
         { "restart: sysUpTime went back", 0, 500000, 64, 9000000, 9000000, 10, 300, 64, 100, 100, 0,
-          SNMP_RATE_RESTART, NAN, NAN, NAN, false, false },
+          SNMPCOUNTER_RATE_RESTART, NAN, NAN, NAN, false, false },
         { "restart with counters that did not reset", 0, 500000, 64, 9000000, 9000000, 10, 300, 64,
-          9100000, 9100000, 0, SNMP_RATE_RESTART, NAN, NAN, NAN, false, false },
+          9100000, 9100000, 0, SNMPCOUNTER_RATE_RESTART, NAN, NAN, NAN, false, false },
         { "counter back without restart", 0, 10000, 64, 9000000, 9000000, 10, 11000, 64, 100,
-          9000100, 0, SNMP_RATE_BACKWARDS, NAN, NAN, NAN, false, false },
+          9000100, 0, SNMPCOUNTER_RATE_BACKWARDS, NAN, NAN, NAN, false, false },
         { "gap of more than three intervals", 0, 10000, 64, 0, 0, 40, 14000, 64, 5000000, 0, 0,
-          SNMP_RATE_GAP, NAN, NAN, NAN, false, false },
+          SNMPCOUNTER_RATE_GAP, NAN, NAN, NAN, false, false },
         { "one missed poll is averaged", 0, 10000, 64, 0, 0, 20, 12000, 64, 2500000, 0, 0,
-          SNMP_RATE_OK, 1e6, 0, NAN, false, false },
-        { "HC counters appeared", 0, 10000, 32, 0, 0, 10, 11000, 64, 1000, 0, 0, SNMP_RATE_CHANGED,
+          SNMPCOUNTER_RATE_OK, 1e6, 0, NAN, false, false },
+        { "HC counters appeared", 0, 10000, 32, 0, 0, 10, 11000, 64, 1000, 0, 0,
+          SNMPCOUNTER_RATE_CHANGED, NAN, NAN, NAN, false, false },
+        { "no time passed", 5, 10000, 64, 0, 0, 5, 10000, 64, 1000, 0, 0, SNMPCOUNTER_RATE_NO_TIME,
           NAN, NAN, NAN, false, false },
-        { "no time passed", 5, 10000, 64, 0, 0, 5, 10000, 64, 1000, 0, 0, SNMP_RATE_NO_TIME, NAN,
-          NAN, NAN, false, false },
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        snmp_link_sample_t a = sample(cases[i].t0, cases[i].up0, cases[i].bits0, cases[i].in0,
-                                      cases[i].out0, cases[i].speed);
-        snmp_link_sample_t b = sample(cases[i].t1, cases[i].up1, cases[i].bits1, cases[i].in1,
-                                      cases[i].out1, cases[i].speed);
-        snmp_link_rates_t r;
+        snmpcounter_link_sample_t a = sample(cases[i].t0, cases[i].up0, cases[i].bits0,
+                                             cases[i].in0, cases[i].out0, cases[i].speed);
+        snmpcounter_link_sample_t b = sample(cases[i].t1, cases[i].up1, cases[i].bits1,
+                                             cases[i].in1, cases[i].out1, cases[i].speed);
+        snmpcounter_link_rates_t r;
 
-        snmp_link_rates(&a, &b, 10, &r);
+        snmpcounter_link_rates(&a, &b, 10, &r);
         if (r.verdict != cases[i].want) {
             print_error("%s: got verdict %d, want %d\n", cases[i].what, r.verdict, cases[i].want);
             fail();
@@ -197,7 +206,7 @@ static void test_link_rates(void **state)
         assert_near(r.in_bps, cases[i].in_bps, 1e-6, cases[i].what);
         assert_near(r.out_bps, cases[i].out_bps, 1e-6, cases[i].what);
         assert_near(r.util_pct, cases[i].util, 1e-9, cases[i].what);
-        if (r.verdict == SNMP_RATE_OK) {
+        if (r.verdict == SNMPCOUNTER_RATE_OK) {
             assert_int_equal(r.util_clamped, cases[i].clamped);
             assert_int_equal(r.wrapped, cases[i].wrapped);
         }
@@ -206,13 +215,13 @@ static void test_link_rates(void **state)
 
 static void test_link_first_and_errors(void **state)
 {
-    snmp_link_sample_t a = sample(0, 10000, 64, 0, 0, 0), b = sample(10, 11000, 64, 0, 0, 0);
-    snmp_link_rates_t r;
+    snmpcounter_link_sample_t a = sample(0, 10000, 64, 0, 0, 0), b = sample(10, 11000, 64, 0, 0, 0);
+    snmpcounter_link_rates_t r;
 
     (void)state;
     /* No previous sample: a baseline, never a zero. */
-    snmp_link_rates(NULL, &b, 10, &r);
-    assert_int_equal(r.verdict, SNMP_RATE_FIRST);
+    snmpcounter_link_rates(NULL, &b, 10, &r);
+    assert_int_equal(r.verdict, SNMPCOUNTER_RATE_FIRST);
     assert_true(isnan(r.in_bps) && isnan(r.util_pct) && isnan(r.errors_ps));
 
     /* Errors and discards: the four counters summed, per second; a
@@ -225,26 +234,26 @@ static void test_link_first_and_errors(void **state)
     a.err[2] = b.err[2] = 7;
     a.err[3] = 0;
     b.err[3] = 20; /* +20 out discards */
-    snmp_link_rates(&a, &b, 10, &r);
-    assert_int_equal(r.verdict, SNMP_RATE_OK);
+    snmpcounter_link_rates(&a, &b, 10, &r);
+    assert_int_equal(r.verdict, SNMPCOUNTER_RATE_OK);
     assert_near(r.errors_ps, 5.0, 1e-9, "errors per second");
 
     /* Only counters present in both polls count. */
     a.err_have = 0x1;
-    snmp_link_rates(&a, &b, 10, &r);
+    snmpcounter_link_rates(&a, &b, 10, &r);
     assert_near(r.errors_ps, 2.0, 1e-9, "errors, one counter");
 
     /* None present: a gap. */
     a.err_have = 0;
-    snmp_link_rates(&a, &b, 10, &r);
+    snmpcounter_link_rates(&a, &b, 10, &r);
     assert_true(isnan(r.errors_ps));
 
     /* An error counter going back discards the error rate, not the octets. */
     a.err_have = b.err_have = 0x1;
     a.err[0] = 5000;
     b.err[0] = 10;
-    snmp_link_rates(&a, &b, 10, &r);
-    assert_int_equal(r.verdict, SNMP_RATE_OK);
+    snmpcounter_link_rates(&a, &b, 10, &r);
+    assert_int_equal(r.verdict, SNMPCOUNTER_RATE_OK);
     assert_true(isnan(r.errors_ps));
 }
 
@@ -253,19 +262,19 @@ static void test_link_first_and_errors(void **state)
 static void test_ucd(void **state)
 {
     enum {
-        U = SNMP_UCD_USER,
-        N = SNMP_UCD_NICE,
-        SY = SNMP_UCD_SYSTEM,
-        I = SNMP_UCD_IDLE,
-        W = SNMP_UCD_WAIT,
-        IR = SNMP_UCD_INTERRUPT,
-        SI = SNMP_UCD_SOFTIRQ,
-        ST = SNMP_UCD_STEAL
+        U = SNMPCOUNTER_UCD_USER,
+        N = SNMPCOUNTER_UCD_NICE,
+        SY = SNMPCOUNTER_UCD_SYSTEM,
+        I = SNMPCOUNTER_UCD_IDLE,
+        W = SNMPCOUNTER_UCD_WAIT,
+        IR = SNMPCOUNTER_UCD_INTERRUPT,
+        SI = SNMPCOUNTER_UCD_SOFTIRQ,
+        ST = SNMPCOUNTER_UCD_STEAL
     };
-    static const unsigned all = (1u << SNMP_UCD_NCOUNTERS) - 1;
+    static const unsigned all = (1u << SNMPCOUNTER_UCD_NCOUNTERS) - 1;
     static const struct {
         const char *what;
-        uint32_t prev[SNMP_UCD_NCOUNTERS], cur[SNMP_UCD_NCOUNTERS];
+        uint32_t prev[SNMPCOUNTER_UCD_NCOUNTERS], cur[SNMPCOUNTER_UCD_NCOUNTERS];
         unsigned have;
         int rc;
         double pct;
@@ -331,7 +340,7 @@ static void test_ucd(void **state)
     (void)ST;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double pct = NAN;
-        int rc = snmp_ucd_cpu_pct(cases[i].prev, cases[i].cur, cases[i].have, &pct);
+        int rc = snmpcounter_ucd_cpu_pct(cases[i].prev, cases[i].cur, cases[i].have, &pct);
 
         if (rc != cases[i].rc) {
             print_error("%s: rc %d, want %d\n", cases[i].what, rc, cases[i].rc);
@@ -346,35 +355,66 @@ static void test_cpu_presets(void **state)
 {
     static const struct {
         const char *what;
-        enum snmp_cpu_preset preset;
+        enum snmpconf_preset preset;
         double v[4];
         size_t n;
-        enum snmp_pct_check want;
+        enum snmpcounter_pct want;
         double pct;
     } cases[] = {
         { "host-resources: mean of processors",
-          SNMP_CPU_HOSTRES,
+          SNMPCONF_CPU_HOSTRES,
           { 10, 20, 90, 40 },
           4,
-          SNMP_PCT_OK,
+          SNMPCOUNTER_PCT_OK,
           40.0 },
-        { "host-resources: one processor", SNMP_CPU_HOSTRES, { 97 }, 1, SNMP_PCT_OK, 97.0 },
-        { "host-resources: no rows", SNMP_CPU_HOSTRES, { 0 }, 0, SNMP_PCT_REJECTED, NAN },
-        { "cisco: busiest CPU", SNMP_CPU_CISCO, { 12, 99, 3 }, 3, SNMP_PCT_OK, 99.0 },
-        { "juniper: busiest routing engine", SNMP_CPU_JUNIPER, { 4, 63 }, 2, SNMP_PCT_OK, 63.0 },
-        { "fortinet: the value", SNMP_CPU_FORTINET, { 99 }, 1, SNMP_PCT_OK, 99.0 },
-        { "oid: the value", SNMP_CPU_OID, { 12.5 }, 1, SNMP_PCT_OK, 12.5 },
-        { "oid: 104 is clamped", SNMP_CPU_OID, { 104 }, 1, SNMP_PCT_CLAMPED, 100.0 },
-        { "oid: 523 is not a percentage", SNMP_CPU_OID, { 523 }, 1, SNMP_PCT_REJECTED, NAN },
-        { "oid: negative is not a percentage", SNMP_CPU_OID, { -1 }, 1, SNMP_PCT_REJECTED, NAN },
-        { "ucd: already a percentage", SNMP_CPU_UCD, { 40 }, 1, SNMP_PCT_OK, 40.0 },
-        { "cisco: one CPU over 100", SNMP_CPU_CISCO, { 50, 101 }, 2, SNMP_PCT_CLAMPED, 100.0 },
+        { "host-resources: one processor",
+          SNMPCONF_CPU_HOSTRES,
+          { 97 },
+          1,
+          SNMPCOUNTER_PCT_OK,
+          97.0 },
+        { "host-resources: no rows",
+          SNMPCONF_CPU_HOSTRES,
+          { 0 },
+          0,
+          SNMPCOUNTER_PCT_REJECTED,
+          NAN },
+        { "cisco: busiest CPU", SNMPCONF_CPU_CISCO, { 12, 99, 3 }, 3, SNMPCOUNTER_PCT_OK, 99.0 },
+        { "juniper: busiest routing engine",
+          SNMPCONF_CPU_JUNIPER,
+          { 4, 63 },
+          2,
+          SNMPCOUNTER_PCT_OK,
+          63.0 },
+        { "fortinet: the value", SNMPCONF_CPU_FORTINET, { 99 }, 1, SNMPCOUNTER_PCT_OK, 99.0 },
+        { "oid: the value", SNMPCONF_CPU_OID, { 12.5 }, 1, SNMPCOUNTER_PCT_OK, 12.5 },
+        { "oid: 104 is clamped", SNMPCONF_CPU_OID, { 104 }, 1, SNMPCOUNTER_PCT_CLAMPED, 100.0 },
+        { "oid: 523 is not a percentage",
+          SNMPCONF_CPU_OID,
+          { 523 },
+          1,
+          SNMPCOUNTER_PCT_REJECTED,
+          NAN },
+        { "oid: negative is not a percentage",
+          SNMPCONF_CPU_OID,
+          { -1 },
+          1,
+          SNMPCOUNTER_PCT_REJECTED,
+          NAN },
+        { "ucd: already a percentage", SNMPCONF_CPU_UCD, { 40 }, 1, SNMPCOUNTER_PCT_OK, 40.0 },
+        { "cisco: one CPU over 100",
+          SNMPCONF_CPU_CISCO,
+          { 50, 101 },
+          2,
+          SNMPCOUNTER_PCT_CLAMPED,
+          100.0 },
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double pct = -7;
-        enum snmp_pct_check r = snmp_cpu_combine(cases[i].preset, cases[i].v, cases[i].n, &pct);
+        enum snmpcounter_pct r =
+            snmpconf_cpu_combine(cases[i].preset, cases[i].v, cases[i].n, &pct);
 
         if (r != cases[i].want) {
             print_error("%s: got %d, want %d\n", cases[i].what, r, cases[i].want);
@@ -382,7 +422,7 @@ static void test_cpu_presets(void **state)
         }
         assert_near(pct, cases[i].pct, 1e-9, cases[i].what);
     }
-    assert_true(isnan(snmp_mean(NULL, 0)) && isnan(snmp_max(NULL, 0)));
+    assert_true(isnan(snmpcounter_mean(NULL, 0)) && isnan(snmpcounter_max(NULL, 0)));
 }
 
 static void test_juniper_rows(void **state)
@@ -403,14 +443,14 @@ static void test_juniper_rows(void **state)
     size_t pick[8];
 
     (void)state;
-    assert_int_equal(snmp_juniper_rows(descr, cont, 6, pick, 8), 2);
+    assert_int_equal(snmpconf_juniper_rows(descr, cont, 6, pick, 8), 2);
     assert_int_equal(pick[0], 3);
     assert_int_equal(pick[1], 4);
-    assert_int_equal(snmp_juniper_rows(descr, cont, 6, pick, 1), 1);
-    assert_int_equal(snmp_juniper_rows(descr2, cont2, 4, pick, 8), 2);
+    assert_int_equal(snmpconf_juniper_rows(descr, cont, 6, pick, 1), 1);
+    assert_int_equal(snmpconf_juniper_rows(descr2, cont2, 4, pick, 8), 2);
     assert_int_equal(pick[0], 1);
     assert_int_equal(pick[1], 2);
-    assert_int_equal(snmp_juniper_rows(descr3, cont3, 2, pick, 8), 0);
+    assert_int_equal(snmpconf_juniper_rows(descr3, cont3, 2, pick, 8), 0);
 }
 
 /* ------------------------------------------------------------ startup checks */
@@ -430,7 +470,7 @@ static int check_text(const char *text, char *err, size_t errlen)
     config_init(&cfg);
     rc = config_load(&cfg, path, err, errlen);
     if (rc == 0)
-        rc = snmp_config_check(&cfg, err, errlen);
+        rc = snmpconf_check(&cfg, err, errlen);
     config_free(&cfg);
     unlink(path);
     return rc;

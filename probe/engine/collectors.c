@@ -10,6 +10,7 @@
 
 #include "netmon/nmsrrd.h"
 #include "netmon/snmp.h"
+#include "netmon/snmpconf.h"
 
 struct collectors {
     snmp_poller_t *snmp; /* live only */
@@ -23,7 +24,7 @@ collectors_t *collectors_new(const cw_config_t *cfg, metrics_t *m, bool live, ch
 
     if (live)
         col->snmp = snmp_poller_new(cfg, m, err, errlen);
-    if ((live && !col->snmp) || (!live && snmp_config_check(cfg, err, errlen) != 0) ||
+    if ((live && !col->snmp) || (!live && snmpconf_check(cfg, err, errlen) != 0) ||
         !(col->nms = nmsrrd_new(cfg, m, err, errlen))) {
         collectors_free(col);
         return NULL;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "netmon/snmp.h"
+#include "netmon/snmpcounter.h"
 #include "rrd/rrdread.h"
 
 struct series {
@@ -212,7 +212,7 @@ static void put_row(struct series *s, time_t t, double a, double b)
     } else {
         double pct = NAN;
 
-        if (!isnan(a) && snmp_pct_check(a, &pct) != SNMP_PCT_OK) {
+        if (!isnan(a) && snmpcounter_pct_check(a, &pct) != SNMPCOUNTER_PCT_OK) {
             pthread_mutex_lock(&s->n->lock);
             snprintf(s->st.note, sizeof(s->st.note), "%s %.1f at %lld",
                      isnan(pct) ? "not a percentage, left out:" : "clamped to 100:", a,
