@@ -1,5 +1,5 @@
 /* rrdgraph: PNG graphs of the store's series, rendered by
- * librrd's rrd_graph in memory (see the README, "The time-series store").
+ * librrd's rrd_graph in memory (see docs/storage.md, "Graphs").
  *
  * A graph name is a metric name (one series: "traffic.bps",
  * "link.wan0.util_pct") or a composite:

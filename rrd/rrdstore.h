@@ -1,6 +1,6 @@
 /* rrdstore: the time-series store, one RRD file per family of metrics
- * (rrd/rrdschema.h says which), written off the packet path (see the
- * README, "The time-series store"); rrd/rrdread.h reads it back.
+ * (rrd/rrdschema.h says which), written off the packet path (see
+ * docs/storage.md); rrd/rrdread.h reads it back.
  *
  * Names that rrdschema maps to no table entry each get a misc-*.rrd file
  * of their own: at most RRDSTORE_MAX_GENERIC such files per store; further

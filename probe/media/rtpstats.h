@@ -6,7 +6,7 @@
  * the stream): nothing here allocates on the packet path.  Not
  * thread-safe: one owner per object.
  *
- * Definitions (the numbers users compare with Wireshark; see the README, "RTP statistics and MOS"):
+ * Definitions (the numbers users compare with Wireshark; see docs/rtp.md):
  *   packets      every RTP packet fed, voice, RFC 4733 events and comfort
  *                noise alike: tshark's "Pkts".
  *   expected     per epoch, highest - lowest extended sequence number + 1,

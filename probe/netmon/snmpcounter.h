@@ -3,9 +3,8 @@
  *
  * Counter32/64 deltas and their wraps, the time between two polls and an
  * agent's restarts, link rates and utilisation, CPU percentages from raw
- * counters, and the sanity check of a percentage.  The README's "SNMP
- * polling" gives the wrap, restart and gap rules these functions
- * implement. */
+ * counters, and the sanity check of a percentage.  docs/snmp.md, "Wraps,
+ * restarts and gaps", gives the rules these functions implement. */
 #ifndef CW_SNMPCOUNTER_H
 #define CW_SNMPCOUNTER_H
 
