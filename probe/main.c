@@ -339,8 +339,7 @@ static int open_store(struct probe *p)
 
     if (!p->cfg.data_dir)
         return 0;
-    p->store =
-        rrdstore_open(p->cfg.data_dir, p->cfg.step_s, p->cfg.rrd_daemon, err, sizeof(err));
+    p->store = rrdstore_open(p->cfg.data_dir, p->cfg.step_s, p->cfg.rrd_daemon, err, sizeof(err));
     if (!p->store) {
         int bad_input = errno == EINVAL;
 
@@ -384,11 +383,9 @@ static int start_web(struct probe *p)
     char err[1024];
     int r;
 
-    p->ws = (websources_t){ .status = p->status,
-                            .db = p->db,
-                            .metrics = p->metrics,
-                            .store = p->store,
-                            .col = p->col };
+    p->ws = (websources_t){
+        .status = p->status, .db = p->db, .metrics = p->metrics, .store = p->store, .col = p->col
+    };
     websources_fill(&p->ws, &src);
     r = web_start(&wo, &src, &p->web, err, sizeof(err));
     if (r != 0) {
