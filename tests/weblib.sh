@@ -27,6 +27,9 @@ start_cw() {
     else
         pattern='s/^callwatch: capture read; serving it at \(.*\) until interrupted$/\1/p'
     fi
+    # Emptied here, not by the redirection below: the child may open it
+    # only after the loop has read the previous run's URL from it.
+    : >"$log"
     "$CW_BIN" "$@" >"$log.out" 2>"$log" &
     CW_PID=$!
     CW_PIDS+=("$CW_PID")
