@@ -333,8 +333,18 @@ static int load_config(const struct options *o, cw_config_t *cfg)
     }
     if (o->check_config)
         return 0;
-    if (!o->nfiles && !o->interface && !cfg->interface)
-        return usage_error("nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
+    if (!o->nfiles && !o->interface && !cfg->interface) {
+        /* Also what a freshly installed service says until it is set up. */
+        if (o->config)
+            cw_log(CW_LOG_ERR,
+                   "nothing to watch: set interface = in [probe] of %s (or give -i IFACE or "
+                   "-r FILE)",
+                   o->config);
+        else
+            return usage_error(
+                "nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
