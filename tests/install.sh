@@ -13,9 +13,12 @@ set -e
 EXPOSURE_MAX=2.0
 
 root="$T/root"
-make -s --no-print-directory -C "$CW_BUILD" install DESTDIR="$root" >"$T/install.log" 2>&1 ||
+# make of this build, outside the make running the tests (its jobserver
+# and flags are not this one's).
+submake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$CW_BUILD" "$@"; }
+submake install DESTDIR="$root" >"$T/install.log" 2>&1 ||
     fail "make install: $(tail -5 "$T/install.log")"
-eval "$(make -s --no-print-directory -C "$CW_BUILD" print-install-dirs)"
+eval "$(submake print-install-dirs | grep "^prefix=")"
 # shellcheck disable=SC2154 # set by the eval
 {
     bin="$root$sbindir/callwatch"
@@ -141,15 +144,15 @@ done
 
 # An edited configuration survives a second install and the uninstall.
 echo "; edited" >>"$ini"
-make -s --no-print-directory -C "$CW_BUILD" install DESTDIR="$root" >"$T/install2.log" 2>&1 || fail "second make install"
+submake install DESTDIR="$root" >"$T/install2.log" 2>&1 || fail "second make install"
 expect_eq "an edited configuration is kept" "$(tail -1 "$ini")" "; edited"
 [ -f "$ini.example" ] && pass "the new example beside it" || fail "no callwatch.ini.example"
-make -s --no-print-directory -C "$CW_BUILD" uninstall DESTDIR="$root" >"$T/uninstall.log" 2>&1 || fail "make uninstall"
+submake uninstall DESTDIR="$root" >"$T/uninstall.log" 2>&1 || fail "make uninstall"
 expect_eq "uninstall leaves only the edited configuration" "$(find "$root" -type f | sed "s|^$root||")" \
     "$sysconfdir/callwatch/callwatch.ini"
 rm -f "$ini"
-make -s --no-print-directory -C "$CW_BUILD" install DESTDIR="$root" >/dev/null 2>&1
-make -s --no-print-directory -C "$CW_BUILD" uninstall DESTDIR="$root" >/dev/null 2>&1
+submake install DESTDIR="$root" >/dev/null 2>&1
+submake uninstall DESTDIR="$root" >/dev/null 2>&1
 expect_eq "uninstall removes every file it installed" "$(find "$root" -type f)" ""
 
 finish
