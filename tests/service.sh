@@ -5,12 +5,29 @@
 # new [link] with an rrd file, an [incident] threshold, an alert program)
 # and refuses a broken one with its file:line, keeping the one in force;
 # log lines carry syslog priorities when stderr is not a terminal.
-# Live on lo: run as root.
+# Everything runs under memory-deny-write-execute, as the unit's
+# MemoryDenyWriteExecute=yes: nothing callwatch loads (libpcap, libsystemd,
+# libmicrohttpd, SQLite, librrd with cairo and pango for the graphs) may
+# need writable and executable memory.  Live on lo: run as root.
 . "$CW_TESTLIB"
 . "$CW_WEBLIB"
 set -e
 
 [ "$(id -u)" -eq 0 ] || { fail "service.sh captures live on lo: run it as root"; finish; }
+
+# callwatch under memory-deny-write-execute, keeping its process id.
+mdwe="$CW_TOP/tests/mdwe.py"
+out=$(python3 "$mdwe" python3 -c 'import mmap
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    print("allowed")
+except OSError:
+    print("refused")')
+expect_eq "mdwe.py refuses writable and executable memory" "$out" refused
+printf '#!/bin/sh\nexec python3 %s %s "$@"\n' "$mdwe" "$CW_BIN" >"$T/callwatch-mdwe"
+chmod +x "$T/callwatch-mdwe"
+CW_BIN_REAL=$CW_BIN
+CW_BIN="$T/callwatch-mdwe"
 
 sock="$T/notify.sock"
 nlog="$T/notify.log"
@@ -111,6 +128,15 @@ kill -0 "$CW_PID" && pass "still running after a refused reload" || fail "exited
 stop_cw TERM
 expect_eq "SIGTERM: exit status" "$stop_rc" 0
 wait_for "$nlog" 'STOPPING=1' && pass "STOPPING=1 sent" || fail "no STOPPING=1"
+
+# Graphs (librrd, cairo, pango, fontconfig) under memory-deny-write-execute.
+start_cw "$T/log2" -r "$CW_CAPTURES/lab/clean.pcap" -d "$T/data2" --web 127.0.0.1:0
+get "/graph/calls.png?start=0&end=2000000000"
+expect_eq "a graph drawn without W+X memory: status" "$code" 200
+expect_eq "a PNG" "$(head -c 4 "$T/body" | od -An -c | tr -d ' ')" '211PNG'
+stop_cw TERM
+expect_eq "exit status" "$stop_rc" 0
+CW_BIN=$CW_BIN_REAL
 
 # Without NOTIFY_SOCKET nothing is loaded or sent, and a terminal gets no
 # priorities: script(1) gives stderr a terminal.
