@@ -5,7 +5,8 @@
 #                          on the bundled recording
 #   ./quickstart.sh test   install what is missing, build, and run every test:
 #                          the formatting check, the -Werror build, the AddressSanitizer/UBSan build,
-#                          the fuzz targets and make distcheck
+#                          the fuzz targets, make distcheck and the Debian
+#                          package
 #   ./quickstart.sh build  install and build only (into ./build)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,12 +18,17 @@ BUILD_PACKAGES=(
     build-essential autoconf automake pkg-config clang libclang-rt-14-dev
     libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
     libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
-    libcrypt-dev
+    libcrypt-dev libsystemd-dev
 )
 # The web tests: curl and jq, wrk for load, mkpasswd (whois) and openssl for
 # auth and TLS, headless chromium driven by node for the dashboard.
 TEST_PACKAGES=(clang-format tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached curl wrk whois
     openssl chromium nodejs)
+
+# Installing and packaging (tests/install.sh, tests/debian.sh): the manual
+# pages rendered, systemd's tools offline, the Debian package's build and
+# lint.
+TEST_PACKAGES+=(man-db groff-base systemd debhelper dh-autoreconf lintian dpkg-dev fakeroot)
 
 # The network lab (captures/lab, tests/lab.sh): namespaces and shaping,
 # the firewall's rules, SIP peers, its SNMP agent, RRD dumps, impairment.
@@ -117,6 +123,9 @@ run_tests() {
 
     say "make distcheck"
     CW_LAB_LIVE=no make -C build -j"$JOBS" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
+
+    say "the Debian package (tests/debian.sh)"
+    CW_TOP="$TOP" CW_CAPTURES="$TOP/captures" CW_TESTLIB="$TOP/tests/lib.sh" bash tests/debian.sh
     say "all tests passed"
 }
 
@@ -141,7 +150,7 @@ build)
     build
     ;;
 *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

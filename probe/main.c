@@ -22,10 +22,13 @@
 #include "engine/collectors.h"
 #include "engine/engine.h"
 #include "engine/readloop.h"
+#include "engine/reload.h"
 #include "engine/report.h"
 #include "engine/websources.h"
 #include "incident/alert.h"
 #include "rrd/rrdstore.h"
+#include "service/notify.h"
+#include "service/privdrop.h"
 #include "web/web.h"
 
 #define EXIT_RUNTIME 1
@@ -46,17 +49,23 @@ struct options {
     long snaplen;
     long buffer_mb;
     bool no_promisc;
+    bool check_config;
+    const char *user;
     int verbosity;
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 static readloop_t *volatile the_loop;
 
 static void on_signal(int sig)
 {
     readloop_t *rl = the_loop;
 
-    (void)sig;
+    if (sig == SIGHUP) {
+        reload_requested = 1;
+        return;
+    }
     stop_requested = 1;
     if (rl)
         readloop_stop(rl);
@@ -92,6 +101,9 @@ static void usage(FILE *out)
             "  -s, --snaplen BYTES       live: bytes kept per packet (default 262144)\n"
             "  -B, --buffer-size MB      live: kernel capture buffer (default 32)\n"
             "      --no-promisc          live: do not put the interface in promiscuous mode\n"
+            "      --user NAME           started as root: become NAME once the capture, the\n"
+            "                            dashboard's socket and the data directory are open\n"
+            "      --check-config        load the configuration (-c), check it, say so, exit\n"
             "  -v, --verbose             say more on stderr (repeat for debug)\n"
             "  -q, --quiet               only errors on stderr\n"
             "  -h, --help                show this help and exit\n"
@@ -105,7 +117,10 @@ static void usage(FILE *out)
             "Examples:\n"
             "  callwatch -r calls.pcap --report text\n"
             "  callwatch -r a.pcap -r b.pcapng --report json > report.json\n"
-            "  callwatch -c /etc/callwatch.ini -i eth1 -f \"udp or tcp port 5060\"\n"
+            "  callwatch -c /etc/callwatch/callwatch.ini -i eth1 -f \"udp or tcp port 5060\"\n"
+            "\n"
+            "SIGHUP re-reads the configuration file: targets, alerts, the dashboard's users\n"
+            "and incident thresholds change live; the rest is named and needs a restart.\n"
             "\n"
             "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
 }
@@ -132,7 +147,7 @@ static bool web_addr_valid(const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_WEB = 256, OPT_REPORT, OPT_REPLAY, OPT_NO_PROMISC };
+    enum { OPT_WEB = 256, OPT_REPORT, OPT_REPLAY, OPT_NO_PROMISC, OPT_USER, OPT_CHECK };
     static const struct option longopts[] = {
         { "interface", required_argument, NULL, 'i' },
         { "read", required_argument, NULL, 'r' },
@@ -145,6 +160,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "snaplen", required_argument, NULL, 's' },
         { "buffer-size", required_argument, NULL, 'B' },
         { "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
+        { "user", required_argument, NULL, OPT_USER },
+        { "check-config", no_argument, NULL, OPT_CHECK },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -206,6 +223,14 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case OPT_NO_PROMISC:
             o->no_promisc = true;
+            break;
+        case OPT_USER:
+            if (!*optarg)
+                return usage_error("--user: give a user name");
+            o->user = optarg;
+            break;
+        case OPT_CHECK:
+            o->check_config = true;
             break;
         case 'v':
             o->verbosity++;
@@ -273,30 +298,53 @@ static void set_log_level(int verbosity)
     else if (verbosity > 1)
         cw_log_set_level(CW_LOG_DEBUG);
     else
-        cw_log_set_level(CW_LOG_WARN);
+        cw_log_set_level(CW_LOG_NOTICE);
 }
 
-/* The configuration file, then the options that override it.  0 or the
- * exit status. */
+static void override(char **field, const char *value)
+{
+    if (!value)
+        return;
+    free(*field);
+    *field = cw_strdup(value);
+}
+
+/* The configuration file, then the options that override it.  0 or
+ * -EINVAL with the file and line at fault in err. */
+static int read_config(const struct options *o, cw_config_t *cfg, char *err, size_t errlen)
+{
+    config_init(cfg);
+    if (o->config && config_load(cfg, o->config, err, errlen) != 0)
+        return -EINVAL;
+    override(&cfg->data_dir, o->data_dir);
+    override(&cfg->web_listen, o->web);
+    override(&cfg->user, o->user);
+    return 0;
+}
+
+/* read_config() for the start.  0 or the exit status. */
 static int load_config(const struct options *o, cw_config_t *cfg)
 {
     char err[1024];
 
-    config_init(cfg);
-    if (o->config && config_load(cfg, o->config, err, sizeof(err)) != 0) {
+    if (read_config(o, cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "callwatch: %s\n", err);
         return EXIT_USAGE;
     }
-    if (o->data_dir) {
-        free(cfg->data_dir);
-        cfg->data_dir = cw_strdup(o->data_dir);
+    if (o->check_config)
+        return 0;
+    if (!o->nfiles && !o->interface && !cfg->interface) {
+        /* Also what a freshly installed service says until it is set up. */
+        if (o->config)
+            cw_log(CW_LOG_ERR,
+                   "nothing to watch: set interface = in [probe] of %s (or give -i IFACE or "
+                   "-r FILE)",
+                   o->config);
+        else
+            return usage_error(
+                "nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
+        return EXIT_USAGE;
     }
-    if (o->web) {
-        free(cfg->web_listen);
-        cfg->web_listen = cw_strdup(o->web);
-    }
-    if (!o->nfiles && !o->interface && !cfg->interface)
-        return usage_error("nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
     return 0;
 }
 
@@ -309,12 +357,16 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
 /* Everything a run opens, closed in reverse order by probe_close(). */
 struct probe {
+    const struct options *o;
     cw_config_t cfg;
+    privdrop_user_t user; /* to become, when user_set */
+    bool user_set;
     enum report_format report;
     bool web_on;
     metrics_t *metrics;
@@ -412,6 +464,127 @@ static void readloop_config(const struct options *o, const cw_config_t *cfg, rea
                             .filter = o->filter ? o->filter : cfg->filter };
 }
 
+/* SIGHUP: the configuration file read again and what can change live
+ * applied; a file that no longer loads is refused and the one in force
+ * kept. */
+static void reload(struct probe *p)
+{
+    const struct options *o = p->o;
+    reload_parts_t parts = { .cfg = &p->cfg,
+                             .metrics = p->metrics,
+                             .col = &p->col,
+                             .alert = &p->alert,
+                             .e = p->e,
+                             .ws = p->web ? &p->ws : NULL,
+                             .web = p->web };
+    cw_config_t next;
+    char err[1024], restart[512], changes[1024];
+
+    if (o->nfiles) {
+        cw_log(CW_LOG_NOTICE, "SIGHUP: reading capture files; the configuration is not re-read");
+        return;
+    }
+    if (!o->config) {
+        cw_log(CW_LOG_WARN, "SIGHUP: no configuration file (-c) to re-read");
+        return;
+    }
+    notify_send("RELOADING=1");
+    if (read_config(o, &next, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERR, "SIGHUP: %s; the configuration in force is kept", err);
+        notify_status("configuration %s refused: %s", o->config, err);
+        goto out;
+    }
+    if (p->private_dir && !next.data_dir)
+        next.data_dir = cw_strdup(p->private_dir);
+    if (reload_restart_needed(&p->cfg, &next, restart, sizeof(restart)) > 0)
+        cw_log(CW_LOG_WARN, "SIGHUP: %s: changed; takes effect after a restart (kept as it is)",
+               restart);
+    if (reload_live_changes(&p->cfg, &next, changes, sizeof(changes)) == 0)
+        cw_strlcpy(changes, "nothing that applies live changed", sizeof(changes));
+    if (reload_apply(&parts, &next, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERR, "SIGHUP: %s: %s; the configuration in force is kept", o->config, err);
+        notify_status("configuration %s refused: %s", o->config, err);
+        goto out;
+    }
+    cw_log(CW_LOG_NOTICE, "SIGHUP: %s re-read and applied: %s", o->config, changes);
+    notify_status("configuration %s reloaded", o->config);
+out:
+    config_free(&next);
+    notify_send("READY=1");
+}
+
+/* The read loop's tick, in the packet thread: the watchdog is fed only
+ * while analysis turns, and a reload happens between two packets. */
+static void on_tick(void *ud)
+{
+    notify_watchdog();
+    if (reload_requested) {
+        reload_requested = 0;
+        reload(ud);
+    }
+}
+
+/* Under a service manager, not root but holding the capture's
+ * capabilities: once the capture is open they are of no more use. */
+static int drop_capabilities(void)
+{
+    char err[256];
+
+    if (geteuid() == 0 || !privdrop_has_caps())
+        return 0;
+    if (privdrop_clear_caps(err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return EXIT_RUNTIME;
+    }
+    cw_log(CW_LOG_INFO, "capture open: capabilities cleared");
+    return 0;
+}
+
+/* Started as root with a user to run as: the data directory becomes the
+ * user's, then the process becomes the user for good. */
+static int drop_root(struct probe *p)
+{
+    char err[1024];
+
+    if (!p->user_set || geteuid() != 0)
+        return 0;
+    if (p->cfg.data_dir && privdrop_chown_tree(p->cfg.data_dir, &p->user, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERR, "data directory: %s", err);
+        return EXIT_RUNTIME;
+    }
+    if (privdrop_to(&p->user, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return EXIT_RUNTIME;
+    }
+    cw_log(CW_LOG_NOTICE,
+           "running as user %s (uid %lu, gid %lu): root and supplementary groups given up, "
+           "no new privileges",
+           p->user.name, (unsigned long)p->user.uid, (unsigned long)p->user.gid);
+    return 0;
+}
+
+/* The capture, opened before anything starts a thread: files named on the
+ * command line are bad input found at once, and the capabilities a live
+ * capture needs are given up before a thread could inherit them. */
+static int open_capture(struct probe *p, const struct options *o)
+{
+    char err[1024];
+    int rc;
+
+    readloop_config(o, &p->cfg, &p->rcfg);
+    p->rcfg.tick = on_tick;
+    p->rcfg.tick_ud = p;
+    p->rl = readloop_new(&p->rcfg, p->e);
+    the_loop = p->rl;
+    if (stop_requested)
+        readloop_stop(p->rl);
+    if ((rc = readloop_open(p->rl, err, sizeof(err))) != 0) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    return o->nfiles ? 0 : drop_capabilities();
+}
+
 /* Opens everything the run needs, in dependency order.  0 or the exit
  * status; what was opened is closed by probe_close() either way. */
 static int probe_open(struct probe *p, const struct options *o)
@@ -424,6 +597,11 @@ static int probe_open(struct probe *p, const struct options *o)
         fprintf(stderr, "callwatch: %s\n", err);
         return EXIT_USAGE;
     }
+    p->e = engine_new(&p->cfg, p->metrics);
+    if (!o->nfiles)
+        engine_set_live(p->e, p->report != REPORT_NONE);
+    if ((rc = open_capture(p, o)) != 0)
+        return rc;
     if (p->web_on && !p->cfg.data_dir) {
         /* The API needs the call database and the graphs their RRD files:
          * keep them in a private directory, removed at exit. */
@@ -436,9 +614,6 @@ static int probe_open(struct probe *p, const struct options *o)
     }
     if ((rc = open_store(p)) != 0)
         return rc;
-    p->e = engine_new(&p->cfg, p->metrics);
-    if (!o->nfiles)
-        engine_set_live(p->e, p->report != REPORT_NONE);
     if (p->web_on) {
         /* Snapshots for the dashboard; nothing else reads them. */
         p->status = status_new();
@@ -452,14 +627,32 @@ static int probe_open(struct probe *p, const struct options *o)
         return EXIT_RUNTIME;
     }
     engine_set_alert(p->e, p->alert);
-    readloop_config(o, &p->cfg, &p->rcfg);
-    p->rl = readloop_new(&p->rcfg, p->e);
-    the_loop = p->rl;
-    if (stop_requested)
-        readloop_stop(p->rl);
     if (p->web_on && (rc = start_web(p)) != 0)
         return rc;
-    return 0;
+    return drop_root(p);
+}
+
+/* Tells a service manager the probe is up. */
+static void say_ready(const struct probe *p, const struct options *o)
+{
+    const char *what = o->nfiles ? "reading capture files" : "capturing on";
+    const char *where = o->nfiles ? "" : p->rcfg.interface;
+
+    if (p->web)
+        notify_status("%s %s; dashboard at %s", what, where, web_url(p->web));
+    else
+        notify_status("%s %s", what, where);
+    notify_send("READY=1");
+}
+
+/* STOPPING=1, once, when shutting down begins. */
+static void say_stopping(void)
+{
+    static bool said;
+
+    if (!said)
+        notify_send("STOPPING=1");
+    said = true;
 }
 
 /* Reads the files or the interface to the end.  0 or the exit status. */
@@ -470,9 +663,11 @@ static int probe_run(struct probe *p, const struct options *o)
 
     if (o->nfiles) {
         collectors_load_offline(p->col, p->rl, p->e);
+        say_ready(p, o);
         rc = readloop_files(p->rl, err, sizeof(err));
     } else {
         collectors_start(p->col);
+        say_ready(p, o);
         rc = readloop_live(p->rl, err, sizeof(err));
     }
     if (rc == 0)
@@ -528,8 +723,10 @@ static void serve_until_stopped(web_t *web, calldb_t *db)
     if (cw_log_get_level() >= CW_LOG_WARN)
         fprintf(stderr, "callwatch: capture read; serving it at %s until interrupted\n",
                 web_url(web));
-    while (!stop_requested)
+    while (!stop_requested) {
         nanosleep(&tick, NULL);
+        notify_watchdog();
+    }
 }
 
 static void probe_close(struct probe *p)
@@ -554,10 +751,61 @@ static void probe_close(struct probe *p)
     }
 }
 
+/* --check-config: the configuration loads, its targets are well formed
+ * and its user exists.  The exit status. */
+static int check_config(const struct options *o, const cw_config_t *cfg)
+{
+    metrics_t *m = metrics_new();
+    collectors_t *col;
+    privdrop_user_t u;
+    char err[1024];
+    int rc = 0;
+
+    if (!(col = collectors_new(cfg, m, false, err, sizeof(err))) ||
+        (cfg->user && privdrop_lookup(cfg->user, &u, err, sizeof(err)) != 0)) {
+        fprintf(stderr, "callwatch: %s\n", err);
+        rc = EXIT_USAGE;
+    } else {
+        printf("callwatch: configuration %s is valid\n", o->config ? o->config : "(defaults)");
+    }
+    collectors_free(col);
+    metrics_free(m);
+    return rc;
+}
+
+/* Who the process will become, looked up before anything is opened; and
+ * from now on no thread gains privileges through exec.  0 or the exit
+ * status. */
+static int prepare_user(struct probe *p)
+{
+    char err[1024];
+
+    if (!p->cfg.user)
+        return 0;
+    if (privdrop_lookup(p->cfg.user, &p->user, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callwatch: --user or [probe] user: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (geteuid() != 0) {
+        if (geteuid() == p->user.uid)
+            return 0; /* started as that user already (a service manager did) */
+        fprintf(stderr, "callwatch: --user or [probe] user %s: only root can switch users\n",
+                p->user.name);
+        return EXIT_USAGE;
+    }
+    if (privdrop_no_new_privs(err, sizeof(err)) != 0) {
+        fprintf(stderr, "callwatch: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    p->user_set = true;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     struct probe p = { 0 };
+    char err[512];
     int rc, store_rc = 0;
 
     if ((rc = parse_args(argc, argv, &o)) != 0)
@@ -565,6 +813,15 @@ int main(int argc, char **argv)
     set_log_level(o.verbosity);
     if ((rc = load_config(&o, &p.cfg)) != 0)
         goto out;
+    if (o.check_config) {
+        rc = check_config(&o, &p.cfg);
+        goto out;
+    }
+    p.o = &o;
+    if ((rc = prepare_user(&p)) != 0)
+        goto out;
+    if (notify_init(err, sizeof(err)) != 0)
+        cw_log(CW_LOG_WARN, "NOTIFY_SOCKET is set but %s: no service notifications", err);
     p.report = o.report;
     /* --report prints and exits: no dashboard unless --web asks for one. */
     p.web_on = strcmp(p.cfg.web_listen ? p.cfg.web_listen : "on", "off") != 0 &&
@@ -575,6 +832,8 @@ int main(int argc, char **argv)
     if ((rc = probe_open(&p, &o)) != 0)
         goto out;
     rc = probe_run(&p, &o);
+    if (rc != 0 || stop_requested)
+        say_stopping();
     if (rc == 0 || stop_requested) {
         engine_finish(p.e);
         store_rc = store_finish(p.store, p.e);
@@ -586,6 +845,7 @@ int main(int argc, char **argv)
     if (store_rc && rc == 0)
         rc = store_rc;
 out:
+    say_stopping();
     probe_close(&p);
     free(o.files);
     return rc;

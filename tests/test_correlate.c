@@ -166,6 +166,60 @@ static void test_coarse_nms_series(void **state)
     config_free(&conf);
 }
 
+/* A reload at 300 s: new thresholds and watched links apply from there,
+ * the drops seen before are kept. */
+// clang-format off
+static const struct {
+    const char *name;
+    bool link;          /* wan0 watched after the reload */
+    double link_pct;    /* link_threshold after it (0: default) */
+    long min_drops;     /* min_drops after it (0: default) */
+    const char *kinds;
+} reconf_cases[] = {
+    { "nothing changes", false, 0, 0, "call_degradation" },
+    { "the saturated link added", true, 0, 0, "drops_with_congestion" },
+    { "the link added, its threshold raised past it", true, 99, 0, "call_degradation" },
+    { "a burst needs more drops", true, 0, 5, "" },
+};
+// clang-format on
+
+static void test_reconfigure(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(reconf_cases) / sizeof(reconf_cases[0]); i++) {
+        cw_config_t before, after;
+        metrics_t *m = metrics_new();
+        traffic_t *tr = traffic_new(NULL);
+        struct seen s = { "", 0, 0 };
+        correlate_cfg_t cc = { .link_pct = reconf_cases[i].link_pct,
+                               .min_drops = reconf_cases[i].min_drops };
+        correlate_t *c;
+
+        watched(&before, false, false);
+        watched(&after, reconf_cases[i].link, false);
+        c = correlate_new(NULL, &before, m, tr, notify, &s);
+        for (int t = STEP; t <= 1200; t += STEP) {
+            bool in = t > 600 && t <= 720;
+
+            if (t == 300)
+                correlate_reconfigure(c, &cc, &after);
+            if (t == 640 || t == 650 || t == 660 || t == 670)
+                correlate_call_dropped(c, CW_SEC(t - 5), "call", 3.0, 5.0);
+            metrics_put(m, "link.wan0.util_pct", CW_SEC(t), in ? 97 : 20);
+            correlate_step(c, CW_SEC(t), 300e3, 100);
+        }
+        correlate_finish(c, CW_SEC(1200));
+        if (strcmp(s.kinds, reconf_cases[i].kinds) != 0)
+            fail_msg("%s: incidents \"%s\", expected \"%s\"", reconf_cases[i].name, s.kinds,
+                     reconf_cases[i].kinds);
+        correlate_free(c);
+        traffic_free(tr);
+        metrics_free(m);
+        config_free(&before);
+        config_free(&after);
+    }
+}
+
 static void test_evidence(void **state)
 {
     cw_config_t conf;
@@ -291,10 +345,9 @@ static void test_culprit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timelines),
-        cmocka_unit_test(test_evidence),
-        cmocka_unit_test(test_coarse_nms_series),
-        cmocka_unit_test(test_culprit),
+        cmocka_unit_test(test_timelines),         cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_coarse_nms_series), cmocka_unit_test(test_culprit),
+        cmocka_unit_test(test_reconfigure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@ cd "$CW_TOP"
 declare -A may=(
     [probe/common]=""
     [probe/calldb]="common"
+    [probe/service]="common"
     [rrd]="common"
     [web]="common calldb"
     [probe/capture]="common"

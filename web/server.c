@@ -86,7 +86,8 @@ struct web {
     uint8_t auth_key[2][16]; /* random, per run */
     struct web_auth_seen seen[WEB_AUTH_CACHE];
     pthread_mutex_t seen_lock;
-    char *cert, *key; /* PEM, kept until the daemon stops */
+    pthread_rwlock_t users_lock; /* users and nusers: web_set_users() swaps them */
+    char *cert, *key;            /* PEM, kept until the daemon stops */
     size_t key_len;
     char (*etags)[24]; /* one per asset */
     uint16_t port;
@@ -296,8 +297,9 @@ static void remember(web_t *w, const uint64_t h[2], time_t now)
     pthread_mutex_unlock(&w->seen_lock);
 }
 
-/* Checks "Authorization: Basic ..." against the users file. */
-static bool authorized(web_t *w, struct MHD_Connection *c)
+/* Checks "Authorization: Basic ..." against the users file; the caller
+ * holds users_lock for reading. */
+static bool authorized_locked(web_t *w, struct MHD_Connection *c)
 {
     const char *h =
         mhdlib.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -345,6 +347,45 @@ static bool authorized(web_t *w, struct MHD_Connection *c)
     if (ok)
         remember(w, key, now);
     return ok;
+}
+
+static bool authorized(web_t *w, struct MHD_Connection *c)
+{
+    bool ok;
+
+    pthread_rwlock_rdlock(&w->users_lock);
+    ok = authorized_locked(w, c);
+    pthread_rwlock_unlock(&w->users_lock);
+    return ok;
+}
+
+int web_set_users(web_t *w, const char *users_file, char *err, size_t errlen)
+{
+    web_t *next = cw_calloc(1, sizeof(*next));
+    struct web_user *users;
+    size_t nusers;
+    int rc = 0;
+
+    if (users_file && (rc = load_users(next, users_file, err, errlen)) != 0)
+        goto out;
+    pthread_rwlock_wrlock(&w->users_lock);
+    users = w->users;
+    nusers = w->nusers;
+    w->users = next->users;
+    w->nusers = next->nusers;
+    next->users = users;
+    next->nusers = nusers;
+    w->info.auth = w->nusers > 0;
+    /* Credentials accepted before must be checked again against the new
+     * list: a removed user is out at once. */
+    pthread_mutex_lock(&w->seen_lock);
+    memset(w->seen, 0, sizeof(w->seen));
+    pthread_mutex_unlock(&w->seen_lock);
+    pthread_rwlock_unlock(&w->users_lock);
+out:
+    free_users(next);
+    free(next);
+    return rc;
 }
 
 /* Behind a loopback address, a Host header naming anything else is a
@@ -734,6 +775,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
     *out = NULL;
     w->src = *src;
     pthread_mutex_init(&w->seen_lock, NULL);
+    pthread_rwlock_init(&w->users_lock, NULL);
     if (!cw_dl_load(&mhd_lib, why, sizeof(why))) {
         snprintf(err, errlen, "web: %s", why);
         rc = -ENOENT;
@@ -809,6 +851,7 @@ int web_start(const web_options_t *opt, const web_sources_t *src, web_t **out, c
 fail:
     free_users(w);
     pthread_mutex_destroy(&w->seen_lock);
+    pthread_rwlock_destroy(&w->users_lock);
     if (w->key)
         explicit_bzero(w->key, w->key_len);
     free(w->key);
@@ -835,6 +878,7 @@ void web_stop(web_t *w)
     mhdlib.MHD_stop_daemon(w->d);
     free_users(w);
     pthread_mutex_destroy(&w->seen_lock);
+    pthread_rwlock_destroy(&w->users_lock);
     explicit_bzero(w->auth_key, sizeof(w->auth_key));
     if (w->key)
         explicit_bzero(w->key, w->key_len);

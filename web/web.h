@@ -81,6 +81,11 @@ uint16_t web_port(const web_t *w);
 /* "http://127.0.0.1:8080/" (or https, [v6]); owned by w. */
 const char *web_url(const web_t *w);
 
+/* Replaces the users of basic authentication with those of users_file
+ * (NULL: no authentication), for requests from now on.  0, or -EINVAL with
+ * the file and line at fault in err, the users in force being kept. */
+int web_set_users(web_t *w, const char *users_file, char *err, size_t errlen);
+
 /* Stops serving: waits for requests in progress and frees w.  Accepts NULL. */
 void web_stop(web_t *w);
 

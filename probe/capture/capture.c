@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct capture {
     pcap_t *pcap;
     char *name;
     bool live;
+    int live_fd;  /* live: polled while no packet comes, or -1 */
     bool fast_on; /* the next record is read by the fast path */
     int dlt;
     char *iobuf; /* the stdio buffer of an offline file */
@@ -55,6 +57,9 @@ struct capture {
 /* libpcap reads a file through stdio, two calls a packet; a buffer of
  * st_blksize (4 KiB) would cost a read system call every 15 packets. */
 #define FILE_BUFFER (64u << 10)
+
+/* Live: the longest wait for a packet before capture_next() says idle. */
+#define LIVE_IDLE_MS 100
 
 bool capture_dlt_supported(int dlt)
 {
@@ -533,6 +538,13 @@ capture_t *capture_open_live(const char *iface, int snaplen, int buffer_bytes, b
     c->pcap = p;
     c->name = cw_strdup(iface);
     c->live = true;
+    /* With TPACKET_V3 libpcap waits in poll() without a timeout and the
+     * kernel retires no empty block: on a quiet interface a blocking read
+     * would never come back.  Non-blocking reads and a poll() of our own
+     * give the loop its idle tick every 100 ms. */
+    c->live_fd = -1;
+    if (pcap_setnonblock(p, 1, perr) == 0)
+        c->live_fd = pcap_get_selectable_fd(p);
     c->dlt = pcap_datalink(p);
     c->fast.fd = -1;
     return c;
@@ -605,6 +617,11 @@ int capture_next(capture_t *c, capture_pkt_t *out)
         out->data = data;
         return CAPTURE_PACKET;
     case 0:
+        if (c->live && c->live_fd >= 0) {
+            struct pollfd pfd = { .fd = c->live_fd, .events = POLLIN };
+
+            poll(&pfd, 1, LIVE_IDLE_MS);
+        }
         return CAPTURE_IDLE;
     case PCAP_ERROR_BREAK:
         return c->live ? CAPTURE_IDLE : CAPTURE_EOF;

@@ -51,6 +51,7 @@ static const struct key_def probe_keys[] = {
     { "max_calls", K_LONG, CFG(max_calls), 10, 10000000 },
     { "idle_timeout", K_LONG, CFG(idle_timeout_s), 10, 604800 },
     { "retention_days", K_LONG, CFG(retention_days), 1, 36500 },
+    { "user", K_STRING, CFG(user), 0, 0 },
     { NULL, 0, 0, 0, 0 },
 };
 
@@ -209,6 +210,7 @@ void config_free(cw_config_t *cfg)
     free(cfg->filter);
     free(cfg->sip_ports);
     free(cfg->data_dir);
+    free(cfg->user);
     free(cfg->web_listen);
     free(cfg->web_users);
     free(cfg->web_tls_cert);

@@ -103,6 +103,7 @@ typedef struct cw_config {
     long max_calls;      /* dialogs followed at once */
     long idle_timeout_s; /* answered call with no SIP and no media */
     long retention_days; /* call records kept in the database */
+    char *user;          /* started as root: become this user once capture is open */
 
     /* [web] */
     char *web_listen;   /* "ADDR:PORT", "[V6]:PORT" or "off" */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum cw_log_level log_level = CW_LOG_INFO;
 
@@ -70,16 +71,29 @@ enum cw_log_level cw_log_get_level(void)
     return log_level;
 }
 
+/* Whether lines carry their syslog priority: decided once, at the first
+ * line (a benign race: every thread finds the same answer). */
+static bool log_priorities(void)
+{
+    static int decided = -1;
+
+    if (decided < 0)
+        decided = getenv("JOURNAL_STREAM") || !isatty(STDERR_FILENO);
+    return decided;
+}
+
 void cw_vlog(enum cw_log_level level, const char *fmt, va_list ap)
 {
-    static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+    static const char *const prefix[] = { "error: ", "warning: ", "", "", "debug: " };
+    static const char *const prio[] = { "<3>", "<4>", "<5>", "<6>", "<7>" };
     char line[1024];
 
     if (level > log_level)
         return;
     vsnprintf(line, sizeof(line), fmt, ap);
     /* One write per line so concurrent threads do not interleave. */
-    fprintf(stderr, "callwatch: %s%s\n", prefix[level], line);
+    fprintf(stderr, "%scallwatch: %s%s\n", log_priorities() ? prio[level] : "", prefix[level],
+            line);
 }
 
 void cw_log(enum cw_log_level level, const char *fmt, ...)
@@ -93,7 +107,9 @@ void cw_log(enum cw_log_level level, const char *fmt, ...)
 
 static void oom(void)
 {
-    fputs("callwatch: error: out of memory\n", stderr);
+    fputs(log_priorities() ? "<2>callwatch: error: out of memory\n"
+                           : "callwatch: error: out of memory\n",
+          stderr);
     abort();
 }
 

@@ -82,8 +82,13 @@ const char *cw_endpoint_str(const cw_addr_t *a, uint16_t port, char *buf, size_t
 int cw_addr_parse(const char *s, cw_addr_t *out);
 
 /* Logging to stderr, prefixed "callwatch: ".  Never call on the per-packet
- * path: count instead. */
-enum cw_log_level { CW_LOG_ERR = 0, CW_LOG_WARN, CW_LOG_INFO, CW_LOG_DEBUG };
+ * path: count instead.  When stderr is not a terminal (a pipe, a file,
+ * journald's stream: JOURNAL_STREAM is set) each line starts with its
+ * syslog priority as sd-daemon(3) describes, "<3>" for errors, "<4>"
+ * warnings, "<5>" notices, "<6>" information, "<7>" debug, so that journald
+ * files it right.  NOTICE is shown by default: what a person running the
+ * daemon should see once (the user it runs as, a reload). */
+enum cw_log_level { CW_LOG_ERR = 0, CW_LOG_WARN, CW_LOG_NOTICE, CW_LOG_INFO, CW_LOG_DEBUG };
 
 void cw_log_set_level(enum cw_log_level level);
 enum cw_log_level cw_log_get_level(void);

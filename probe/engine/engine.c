@@ -233,10 +233,9 @@ static calls_t *new_calls(engine_t *e, bool keep)
     return calls_new(&cc, &hooks);
 }
 
-static correlate_t *new_correlate(engine_t *e)
+static correlate_cfg_t correlate_settings(const cw_config_t *cfg)
 {
-    const cw_config_t *cfg = e->cfg;
-    correlate_cfg_t cc = {
+    return (correlate_cfg_t){
         .window = CW_SEC(cfg->inc_window_s),
         .min_drops = cfg->inc_min_drops,
         .link_pct = cfg->inc_link_pct,
@@ -249,8 +248,20 @@ static correlate_t *new_correlate(engine_t *e)
         .mos_collapse = cfg->inc_mos,
         .min_degraded = cfg->inc_min_degraded,
     };
+}
 
-    return correlate_new(&cc, cfg, e->metrics, e->traffic, on_incident, e);
+static correlate_t *new_correlate(engine_t *e)
+{
+    correlate_cfg_t cc = correlate_settings(e->cfg);
+
+    return correlate_new(&cc, e->cfg, e->metrics, e->traffic, on_incident, e);
+}
+
+void engine_reconfigure(engine_t *e)
+{
+    correlate_cfg_t cc = correlate_settings(e->cfg);
+
+    correlate_reconfigure(e->corr, &cc, e->cfg);
 }
 
 engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)

@@ -101,6 +101,12 @@ struct calls *engine_calls(const engine_t *e);
 struct alert;
 void engine_set_alert(engine_t *e, struct alert *a);
 
+/* The [incident] section and the [link] and [cpu] names of the
+ * configuration given to engine_new() changed in place (a SIGHUP reload):
+ * the correlator takes the new thresholds and watches, keeping its
+ * incidents and history. */
+void engine_reconfigure(engine_t *e);
+
 /* Every stream, as the report's streams array. */
 json_t *engine_streams(engine_t *e);
 

@@ -16,8 +16,46 @@ struct readloop {
     engine_t *e;
     volatile sig_atomic_t stop;
     capture_t *volatile live; /* broken out of by readloop_stop() */
+    capture_t *opened;        /* live: opened by readloop_open(), not yet read */
+    capture_t **caps;         /* offline: the files opened, cfg->nfiles of them */
     cw_ns_t first_ts, wall0;  /* --replay-speed: where pacing started */
+    cw_ns_t next_tick;        /* monotonic */
+    unsigned tick_count;      /* packets until the clock is looked at */
 };
+
+#define TICK_NS      (100 * CW_NS_PER_MS)
+#define TICK_PACKETS 64
+
+static cw_ns_t mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (cw_ns_t)ts.tv_sec * CW_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* The tick hook, when 100 ms have passed since it last ran. */
+static void tick(readloop_t *rl)
+{
+    cw_ns_t now;
+
+    if (!rl->cfg->tick)
+        return;
+    now = mono_now();
+    if (now < rl->next_tick)
+        return;
+    rl->next_tick = now + TICK_NS;
+    rl->cfg->tick(rl->cfg->tick_ud);
+}
+
+/* On the packet path: the clock is read once every TICK_PACKETS packets. */
+static inline void tick_packet(readloop_t *rl)
+{
+    if (++rl->tick_count < TICK_PACKETS)
+        return;
+    rl->tick_count = 0;
+    tick(rl);
+}
 
 readloop_t *readloop_new(const readloop_cfg_t *cfg, engine_t *e)
 {
@@ -28,8 +66,22 @@ readloop_t *readloop_new(const readloop_cfg_t *cfg, engine_t *e)
     return rl;
 }
 
+static void close_files(readloop_t *rl)
+{
+    if (!rl->caps)
+        return;
+    for (size_t i = 0; i < rl->cfg->nfiles; i++)
+        capture_close(rl->caps[i]);
+    free(rl->caps);
+    rl->caps = NULL;
+}
+
 void readloop_free(readloop_t *rl)
 {
+    if (!rl)
+        return;
+    close_files(rl);
+    capture_close(rl->opened);
     free(rl);
 }
 
@@ -69,6 +121,7 @@ static void pace(readloop_t *rl, cw_ns_t ts)
         req.tv_sec = (time_t)(wait / CW_NS_PER_SEC);
         req.tv_nsec = (long)(wait % CW_NS_PER_SEC);
         nanosleep(&req, NULL);
+        tick(rl);
     }
 }
 
@@ -78,6 +131,7 @@ static inline void file_packet(readloop_t *rl, int dlt, const capture_pkt_t *pkt
     if (rl->cfg->replay_speed > 0)
         pace(rl, pkt->ts);
     engine_packet(rl->e, dlt, pkt);
+    tick_packet(rl);
 }
 
 /* One item of the files read: a packet, a file's start or its end cut
@@ -150,30 +204,60 @@ static int read_threaded(readloop_t *rl, capture_t **caps, char *err, size_t err
     return 0;
 }
 
-int readloop_files(readloop_t *rl, char *err, size_t errlen)
+static int open_files(readloop_t *rl, char *err, size_t errlen)
 {
     const readloop_cfg_t *cfg = rl->cfg;
-    capture_t **caps = cw_calloc(cfg->nfiles, sizeof(*caps));
-    bool direct = true;
-    int rc = 0;
 
+    rl->caps = cw_calloc(cfg->nfiles ? cfg->nfiles : 1, sizeof(*rl->caps));
     for (size_t i = 0; i < cfg->nfiles; i++) {
-        caps[i] = capture_open_file(cfg->files[i], err, errlen);
-        if (!caps[i] ||
-            (cfg->filter && capture_set_filter(caps[i], cfg->filter, err, errlen) != 0)) {
-            rc = -EINVAL;
-            goto out;
+        rl->caps[i] = capture_open_file(cfg->files[i], err, errlen);
+        if (!rl->caps[i] ||
+            (cfg->filter && capture_set_filter(rl->caps[i], cfg->filter, err, errlen) != 0)) {
+            close_files(rl);
+            return -EINVAL;
         }
-        direct = direct && capture_is_direct(caps[i]);
     }
+    return 0;
+}
+
+static int open_live(readloop_t *rl, char *err, size_t errlen)
+{
+    const readloop_cfg_t *cfg = rl->cfg;
+    capture_t *c;
+
+    c = capture_open_live(cfg->interface, cfg->snaplen, cfg->buffer_bytes, cfg->promisc, err,
+                          errlen);
+    if (!c)
+        return -EIO;
+    if (cfg->filter && capture_set_filter(c, cfg->filter, err, errlen) != 0) {
+        capture_close(c);
+        return -EINVAL;
+    }
+    rl->opened = c;
+    return 0;
+}
+
+int readloop_open(readloop_t *rl, char *err, size_t errlen)
+{
+    if (rl->caps || rl->opened)
+        return 0;
+    return rl->cfg->nfiles ? open_files(rl, err, errlen) : open_live(rl, err, errlen);
+}
+
+int readloop_files(readloop_t *rl, char *err, size_t errlen)
+{
+    bool direct = true;
+    int rc;
+
+    if ((rc = readloop_open(rl, err, errlen)) != 0)
+        return rc;
+    for (size_t i = 0; i < rl->cfg->nfiles; i++)
+        direct = direct && capture_is_direct(rl->caps[i]);
     if (direct)
-        read_direct(rl, caps);
+        read_direct(rl, rl->caps);
     else
-        rc = read_threaded(rl, caps, err, errlen);
-out:
-    for (size_t i = 0; i < cfg->nfiles; i++)
-        capture_close(caps[i]);
-    free(caps);
+        rc = read_threaded(rl, rl->caps, err, errlen);
+    close_files(rl);
     return rc;
 }
 
@@ -186,14 +270,10 @@ int readloop_live(readloop_t *rl, char *err, size_t errlen)
     capture_t *c;
     int rc = 0;
 
-    c = capture_open_live(cfg->interface, cfg->snaplen, cfg->buffer_bytes, cfg->promisc, err,
-                          errlen);
-    if (!c)
-        return -EIO;
-    if (cfg->filter && capture_set_filter(c, cfg->filter, err, errlen) != 0) {
-        capture_close(c);
-        return -EINVAL;
-    }
+    if ((rc = readloop_open(rl, err, errlen)) != 0)
+        return rc;
+    c = rl->opened;
+    rl->opened = NULL;
     engine_add_source(rl->e, cfg->interface);
     rl->live = c;
     if (rl->stop) /* a signal before rl->live was set */
@@ -205,6 +285,7 @@ int readloop_live(readloop_t *rl, char *err, size_t errlen)
 
         if (r == CAPTURE_PACKET) {
             engine_packet(rl->e, capture_dlt(c), &pkt);
+            tick_packet(rl);
             continue;
         }
         if (r == CAPTURE_ERROR) {
@@ -218,6 +299,7 @@ int readloop_live(readloop_t *rl, char *err, size_t errlen)
             engine_kernel_stats(rl->e, &st);
             next_stats = now + CW_NS_PER_SEC;
         }
+        tick(rl);
     }
     if (rc == 0 && capture_stats(c, &st) == 0)
         engine_kernel_stats(rl->e, &st);

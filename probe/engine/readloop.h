@@ -30,11 +30,23 @@ typedef struct readloop_cfg {
     bool promisc;
     /* Both: a BPF filter, or NULL. */
     const char *filter;
+    /* Called from the loop, in this thread, at least every 100 ms of wall
+     * time while the loop turns (on idle reads, every 64 packets, between
+     * paced packets), and not more often: the service's watchdog and
+     * reload hook.  NULL: none. */
+    void (*tick)(void *ud);
+    void *tick_ud;
 } readloop_cfg_t;
 
 /* cfg and what it points to are read, not copied: they must outlive rl. */
 readloop_t *readloop_new(const readloop_cfg_t *cfg, engine_t *e);
 void readloop_free(readloop_t *rl);
+
+/* Opens cfg's files, or its interface, with the filter, without reading a
+ * packet: what needs privileges is done before they are given up.  The
+ * errors are those of readloop_files() and readloop_live(); calling it is
+ * optional (they open what is not open yet). */
+int readloop_open(readloop_t *rl, char *err, size_t errlen);
 
 /* Reads cfg's files into the engine.  0 at their end or when stopped;
  * -EINVAL when a file cannot be opened or the filter is refused (err says

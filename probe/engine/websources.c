@@ -3,6 +3,7 @@
 #include "engine/websources.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "rrd/rrdgraph.h"
@@ -37,11 +38,30 @@ static int graph(void *ud, const char *name, time_t start, time_t end, int width
     return rrdgraph_png(ws->store, &req, png, len, err, errlen);
 }
 
+/* Held while a request reads the collectors and while a reload swaps
+ * them, so that a reload frees collectors nobody reads. */
+static pthread_mutex_t col_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static json_t *targets(void *ud)
 {
     const websources_t *ws = ud;
+    json_t *arr;
 
-    return ws->col ? collectors_targets_json(ws->col) : json_array();
+    pthread_mutex_lock(&col_lock);
+    arr = ws->col ? collectors_targets_json(ws->col) : json_array();
+    pthread_mutex_unlock(&col_lock);
+    return arr;
+}
+
+const collectors_t *websources_set_collectors(websources_t *ws, const collectors_t *col)
+{
+    const collectors_t *old;
+
+    pthread_mutex_lock(&col_lock);
+    old = ws->col;
+    ws->col = col;
+    pthread_mutex_unlock(&col_lock);
+    return old;
 }
 
 void websources_fill(const websources_t *ws, web_sources_t *src)

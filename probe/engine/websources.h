@@ -26,4 +26,9 @@ typedef struct websources {
  * server's threads and must outlive it. */
 void websources_fill(const websources_t *ws, web_sources_t *src);
 
+/* Makes the server read col from now on (a reload's new collectors) and
+ * returns the ones it read before: no request reads those any more when
+ * this returns, so the caller may free them. */
+const collectors_t *websources_set_collectors(websources_t *ws, const collectors_t *col);
+
 #endif

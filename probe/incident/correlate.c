@@ -114,36 +114,74 @@ static void add_watch(correlate_t *c, const char *metric, const char *name, int 
     w->threshold = thr;
 }
 
+/* Fills the settings left 0 with their defaults. */
+static void apply_defaults(correlate_cfg_t *cfg)
+{
+    if (!cfg->window)
+        cfg->window = CW_SEC(CW_DEF_INC_WINDOW_S);
+    if (!cfg->min_drops)
+        cfg->min_drops = CW_DEF_INC_MIN_DROPS;
+    if (cfg->link_pct <= 0)
+        cfg->link_pct = CW_DEF_INC_LINK_PCT;
+    if (cfg->cpu_pct <= 0)
+        cfg->cpu_pct = CW_DEF_INC_CPU_PCT;
+    if (cfg->spike_factor <= 0)
+        cfg->spike_factor = CW_DEF_INC_SPIKE_FACTOR;
+    if (!cfg->baseline)
+        cfg->baseline = CW_SEC(CW_DEF_INC_BASELINE_S);
+    if (cfg->min_traffic_bps <= 0)
+        cfg->min_traffic_bps = CW_DEF_INC_MIN_TRAFFIC_BPS;
+    if (!cfg->resolve_windows)
+        cfg->resolve_windows = CW_DEF_INC_RESOLVE_WINDOWS;
+    if (!cfg->congestion_steps)
+        cfg->congestion_steps = CW_DEF_INC_CONGESTION_STEPS;
+    if (cfg->mos_collapse <= 0)
+        cfg->mos_collapse = CW_DEF_INC_MOS;
+    if (!cfg->min_degraded)
+        cfg->min_degraded = CW_DEF_INC_MIN_DEGRADED;
+}
+
+/* The watched series: traffic, then each configured link and CPU.  A
+ * series watched before keeps its state (the run of spiking steps). */
+static void set_watches(correlate_t *c, const cw_config_t *conf)
+{
+    struct watch *old = c->w;
+    size_t nold = c->nw;
+    char metric[METRICS_NAME_MAX];
+
+    c->w = NULL;
+    c->nw = 0;
+    add_watch(c, "traffic.bps", "", W_TRAFFIC, 0);
+    for (size_t i = 0; conf && i < conf->nlinks; i++) {
+        snprintf(metric, sizeof(metric), "link.%s.util_pct", conf->links[i].name);
+        add_watch(c, metric, conf->links[i].name, W_LINK, c->cfg.link_pct);
+    }
+    for (size_t i = 0; conf && i < conf->ncpus; i++) {
+        snprintf(metric, sizeof(metric), "cpu.%s.pct", conf->cpus[i].name);
+        add_watch(c, metric, conf->cpus[i].name, W_CPU, c->cfg.cpu_pct);
+    }
+    for (size_t i = 0; i < c->nw; i++) {
+        for (size_t j = 0; j < nold; j++) {
+            if (strcmp(c->w[i].metric, old[j].metric) != 0)
+                continue;
+            c->w[i].was = old[j].was;
+            c->w[i].first = old[j].first;
+            c->w[i].last_true = old[j].last_true;
+            c->w[i].run = old[j].run;
+            break;
+        }
+    }
+    free(old);
+}
+
 correlate_t *correlate_new(const correlate_cfg_t *cfg, const cw_config_t *conf, metrics_t *m,
                            traffic_t *tr, correlate_notify_fn notify, void *ud)
 {
     correlate_t *c = cw_calloc(1, sizeof(*c));
-    char metric[METRICS_NAME_MAX];
 
     if (cfg)
         c->cfg = *cfg;
-    if (!c->cfg.window)
-        c->cfg.window = CW_SEC(CW_DEF_INC_WINDOW_S);
-    if (!c->cfg.min_drops)
-        c->cfg.min_drops = CW_DEF_INC_MIN_DROPS;
-    if (c->cfg.link_pct <= 0)
-        c->cfg.link_pct = CW_DEF_INC_LINK_PCT;
-    if (c->cfg.cpu_pct <= 0)
-        c->cfg.cpu_pct = CW_DEF_INC_CPU_PCT;
-    if (c->cfg.spike_factor <= 0)
-        c->cfg.spike_factor = CW_DEF_INC_SPIKE_FACTOR;
-    if (!c->cfg.baseline)
-        c->cfg.baseline = CW_SEC(CW_DEF_INC_BASELINE_S);
-    if (c->cfg.min_traffic_bps <= 0)
-        c->cfg.min_traffic_bps = CW_DEF_INC_MIN_TRAFFIC_BPS;
-    if (!c->cfg.resolve_windows)
-        c->cfg.resolve_windows = CW_DEF_INC_RESOLVE_WINDOWS;
-    if (!c->cfg.congestion_steps)
-        c->cfg.congestion_steps = CW_DEF_INC_CONGESTION_STEPS;
-    if (c->cfg.mos_collapse <= 0)
-        c->cfg.mos_collapse = CW_DEF_INC_MOS;
-    if (!c->cfg.min_degraded)
-        c->cfg.min_degraded = CW_DEF_INC_MIN_DEGRADED;
+    apply_defaults(&c->cfg);
     c->m = m;
     c->tr = tr;
     c->notify = notify;
@@ -156,16 +194,15 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, const cw_config_t *conf, 
     c->step_bps = cw_calloc(MAX_STEPS, sizeof(*c->step_bps));
     c->step_pps = cw_calloc(MAX_STEPS, sizeof(*c->step_pps));
     c->inc = cw_calloc(MAX_INCIDENTS, sizeof(*c->inc));
-    add_watch(c, "traffic.bps", "", W_TRAFFIC, 0);
-    for (size_t i = 0; conf && i < conf->nlinks; i++) {
-        snprintf(metric, sizeof(metric), "link.%s.util_pct", conf->links[i].name);
-        add_watch(c, metric, conf->links[i].name, W_LINK, c->cfg.link_pct);
-    }
-    for (size_t i = 0; conf && i < conf->ncpus; i++) {
-        snprintf(metric, sizeof(metric), "cpu.%s.pct", conf->cpus[i].name);
-        add_watch(c, metric, conf->cpus[i].name, W_CPU, c->cfg.cpu_pct);
-    }
+    set_watches(c, conf);
     return c;
+}
+
+void correlate_reconfigure(correlate_t *c, const correlate_cfg_t *cfg, const cw_config_t *conf)
+{
+    c->cfg = *cfg;
+    apply_defaults(&c->cfg);
+    set_watches(c, conf);
 }
 
 void correlate_free(correlate_t *c)

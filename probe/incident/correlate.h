@@ -46,6 +46,12 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, const cw_config_t *conf, 
                            traffic_t *tr, correlate_notify_fn notify, void *ud);
 void correlate_free(correlate_t *c);
 
+/* New thresholds and watched links and CPUs (a SIGHUP reload): incidents,
+ * drops, degraded streams and the traffic history are kept, and so is the
+ * state of every series watched before and still watched.  The step stays
+ * what it was. */
+void correlate_reconfigure(correlate_t *c, const correlate_cfg_t *cfg, const cw_config_t *conf);
+
 /* Incident ids continue after this one (from the database). */
 void correlate_set_next_id(correlate_t *c, long next_id);
 
