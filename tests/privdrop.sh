@@ -55,7 +55,7 @@ PIDS+=("$pid")
 wait_for "$T/log" 'running as user nobody' && pass "says it dropped root" ||
     fail "no drop line: $(cat "$T/log")"
 expect_match "the drop line, with ids" "$(cat "$T/log")" \
-    "<5>callwatch: running as user nobody \\(uid $nobody_uid, gid $nobody_gid\\)"
+    "callwatch: running as user nobody \\(uid $nobody_uid, gid $nobody_gid\\)"
 ids="$nobody_uid $nobody_uid $nobody_uid $nobody_uid"
 gids="$nobody_gid $nobody_gid $nobody_gid $nobody_gid"
 expect_eq "Uid: real, effective, saved, fs" "$(status_of "$pid" Uid)" "$ids"

@@ -194,11 +194,11 @@ expect_eq "SIGTERM: packets in the RRD = packets read" \
 touch "$T/plainfile"
 run_cw -r "$T/steps.pcap" -d "$T/plainfile" --report json
 expect_eq "data dir is a file: exit" "$rc" 2
-expect_eq "data dir is a file: one line naming it" "$err" "<3>callwatch: error: data directory $T/plainfile: not a directory"
+expect_eq "data dir is a file: one line naming it" "$err" "callwatch: error: data directory $T/plainfile: not a directory"
 expect_eq "data dir is a file: no report" "$out" ""
 run_cw -r "$T/steps.pcap" -d /proc/callwatch-test/data --report json
 expect_eq "data dir cannot be made: exit" "$rc" 1
-expect_match "data dir cannot be made: named" "$err" '^<3>callwatch: error: data directory /proc/callwatch-test/data: cannot create it'
+expect_match "data dir cannot be made: named" "$err" '^callwatch: error: data directory /proc/callwatch-test/data: cannot create it'
 # A file in the way that is not an RRD: named, counted, in the report; the
 # other files are written; exit 1 after the report.
 mkdir -p "$T/junk"

@@ -56,7 +56,13 @@ INI
 cp "$T/base.ini" "$T/cw.ini"
 
 export NOTIFY_SOCKET="$sock" WATCHDOG_USEC=1000000
+# stderr is "the journal": JOURNAL_STREAM names its device and inode, as
+# systemd does, so lines carry their priorities.
+: >"$T/log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/log")
+export JOURNAL_STREAM
 WAIT_FOR=dashboard start_cw "$T/log" -c "$T/cw.ini" --web 127.0.0.1:0 -v
+unset JOURNAL_STREAM
 unset NOTIFY_SOCKET WATCHDOG_USEC
 
 wait_for "$nlog" 'READY=1' && pass "READY=1 sent" || fail "no READY=1: $(cat "$nlog")"
@@ -71,7 +77,7 @@ pings=$(awk -v t="$ready_t" '$2 == "WATCHDOG=1" && $1 >= t && $1 < t + 3' "$nlog
 gaps=$(awk '$2 == "WATCHDOG=1" { if (p) printf "%.1f\n", $1 - p; p = $1 }' "$nlog" | sort -u | tr '\n' ' ')
 expect_match "pings 0.5 s apart" "$gaps" '^(0\.[4-6] )+$'
 
-# Priorities: stderr is a file here.
+# Priorities: stderr is the journal here.
 expect_match "info lines carry <6>" "$(cat "$T/log")" '^<6>callwatch: capturing on lo'
 
 # A reload: a new NMS link, a changed incident window, an alert program.
@@ -138,11 +144,17 @@ stop_cw TERM
 expect_eq "exit status" "$stop_rc" 0
 CW_BIN=$CW_BIN_REAL
 
-# Without NOTIFY_SOCKET nothing is loaded or sent, and a terminal gets no
-# priorities: script(1) gives stderr a terminal.
+# Without NOTIFY_SOCKET nothing is loaded or sent, and by hand (a terminal,
+# a pipe or a file) lines carry no priorities, even with a JOURNAL_STREAM
+# inherited from a shell that the journal started: it names another stream.
 out=$(script -qec "$CW_BIN -r /nonexistent.pcap --report text" /dev/null | tr -d '\r' || true)
 expect_match "on a terminal, no priority prefix" "$out" '^callwatch: error: /nonexistent\.pcap'
 run_cw -r /nonexistent.pcap --report text
-expect_match "piped, the error carries <3>" "$err" '^<3>callwatch: error: /nonexistent\.pcap'
+expect_match "to a file, no priority prefix" "$err" '^callwatch: error: /nonexistent\.pcap'
+JOURNAL_STREAM=1:1 run_cw -r /nonexistent.pcap --report text
+expect_match "another stream's JOURNAL_STREAM: no prefix" "$err" '^callwatch: error: /nonexistent\.pcap'
+: >"$T/j.err"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/j.err") "$CW_BIN" -r /nonexistent.pcap --report text 2>>"$T/j.err" || true
+expect_match "stderr the journal's stream: <3>" "$(cat "$T/j.err")" '^<3>callwatch: error: /nonexistent\.pcap'
 
 finish

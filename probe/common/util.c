@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static enum cw_log_level log_level = CW_LOG_INFO;
@@ -71,14 +72,28 @@ enum cw_log_level cw_log_get_level(void)
     return log_level;
 }
 
-/* Whether lines carry their syslog priority: decided once, at the first
- * line (a benign race: every thread finds the same answer). */
+/* Whether stderr is the journal: systemd says so in JOURNAL_STREAM, the
+ * device and inode of the stream it connected ("DEV:INO"), which a
+ * redirection by hand no longer matches. */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* Whether lines carry their syslog priority, for journald to file them:
+ * decided once, at the first line (a benign race: every thread finds the
+ * same answer).  A terminal, a pipe or a file by hand get plain lines. */
 static bool log_priorities(void)
 {
     static int decided = -1;
 
     if (decided < 0)
-        decided = getenv("JOURNAL_STREAM") || !isatty(STDERR_FILENO);
+        decided = stderr_is_journal();
     return decided;
 }
 
