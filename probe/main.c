@@ -350,11 +350,25 @@ static int open_store(struct probe *p)
     return 0;
 }
 
-/* The call database, when there is a data directory. */
+/* The call database: SQLite in the data directory, or PostgreSQL with
+ * [calldb] url (its spool in the data directory). */
 static int open_calldb(struct probe *p)
 {
-    char err[1024], path[4200];
+    char err[1024], path[4200], spool[4200];
+    calldb_options_t co = { .path = path,
+                            .url = p->cfg.calldb_url,
+                            .site = p->cfg.site,
+                            .retention_days = p->cfg.retention_days,
+                            .spool_path = spool,
+                            .spool_max_bytes = (uint64_t)p->cfg.calldb_spool_mb << 20 };
 
+    if (!p->cfg.data_dir && p->cfg.calldb_url) {
+        cw_log(CW_LOG_ERR,
+               "%s: [calldb] url needs a data directory (-d or data_dir) for the "
+               "spool kept while the server is away",
+               p->cfg.path ? p->cfg.path : "configuration");
+        return EXIT_USAGE;
+    }
     if (!p->cfg.data_dir)
         return 0;
     if (make_data_dir(p->cfg.data_dir, err, sizeof(err)) != 0) {
@@ -362,7 +376,8 @@ static int open_calldb(struct probe *p)
         return EXIT_RUNTIME;
     }
     snprintf(path, sizeof(path), "%s/calls.sqlite", p->cfg.data_dir);
-    p->db = calldb_open(path, p->cfg.retention_days, err, sizeof(err));
+    snprintf(spool, sizeof(spool), "%s/calldb-spool.jsonl", p->cfg.data_dir);
+    p->db = calldb_open_options(&co, err, sizeof(err));
     if (!p->db) {
         cw_log(CW_LOG_ERR, "%s", err);
         return EXIT_RUNTIME;
