@@ -339,7 +339,8 @@ static int open_store(struct probe *p)
 
     if (!p->cfg.data_dir)
         return 0;
-    p->store = rrdstore_open(p->cfg.data_dir, p->cfg.step_s, p->cfg.rrd_daemon, err, sizeof(err));
+    p->store = rrdstore_open_site(p->cfg.data_dir, p->cfg.site, p->cfg.step_s, p->cfg.rrd_daemon,
+                                  err, sizeof(err));
     if (!p->store) {
         int bad_input = errno == EINVAL;
 
