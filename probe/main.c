@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/util.h"
+#include "engine/central.h"
 #include "engine/collectors.h"
 #include "engine/engine.h"
 #include "engine/readloop.h"
@@ -46,6 +47,7 @@ struct options {
     long snaplen;
     long buffer_mb;
     bool no_promisc;
+    bool central;
     int verbosity;
 };
 
@@ -89,6 +91,10 @@ static void usage(FILE *out)
             "                            end of the capture, then exit\n"
             "      --replay-speed X      offline: pace packets at X times real time\n"
             "                            (default 0: as fast as possible)\n"
+            "      --central             capture nothing: serve the dashboard, the API and\n"
+            "                            /metrics over every site's calls ([calldb] url)\n"
+            "                            and series ([rrd] daemon or -d), until SIGINT or\n"
+            "                            SIGTERM (docs/sites.md)\n"
             "  -s, --snaplen BYTES       live: bytes kept per packet (default 262144)\n"
             "  -B, --buffer-size MB      live: kernel capture buffer (default 32)\n"
             "      --no-promisc          live: do not put the interface in promiscuous mode\n"
@@ -132,7 +138,7 @@ static bool web_addr_valid(const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_WEB = 256, OPT_REPORT, OPT_REPLAY, OPT_NO_PROMISC };
+    enum { OPT_WEB = 256, OPT_REPORT, OPT_REPLAY, OPT_NO_PROMISC, OPT_CENTRAL };
     static const struct option longopts[] = {
         { "interface", required_argument, NULL, 'i' },
         { "read", required_argument, NULL, 'r' },
@@ -145,6 +151,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "snaplen", required_argument, NULL, 's' },
         { "buffer-size", required_argument, NULL, 'B' },
         { "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
+        { "central", no_argument, NULL, OPT_CENTRAL },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -207,6 +214,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_NO_PROMISC:
             o->no_promisc = true;
             break;
+        case OPT_CENTRAL:
+            o->central = true;
+            break;
         case 'v':
             o->verbosity++;
             break;
@@ -236,6 +246,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         return usage_error("-i and -r are alternatives: capture live or read files, not both");
     if (o->replay_speed > 0 && !o->nfiles)
         return usage_error("--replay-speed applies only to -r");
+    if (o->central && (o->interface || o->nfiles || o->report))
+        return usage_error("--central captures nothing: it takes no -i, -r or --report");
     return 0;
 }
 
@@ -295,7 +307,7 @@ static int load_config(const struct options *o, cw_config_t *cfg)
         free(cfg->web_listen);
         cfg->web_listen = cw_strdup(o->web);
     }
-    if (!o->nfiles && !o->interface && !cfg->interface)
+    if (!o->nfiles && !o->interface && !cfg->interface && !o->central)
         return usage_error("nothing to watch: give -i IFACE, -r FILE, or interface = in [probe]");
     return 0;
 }
@@ -387,8 +399,8 @@ static int open_calldb(struct probe *p)
     return 0;
 }
 
-/* Starts the dashboard on the probe's data. */
-static int start_web(struct probe *p)
+/* Starts the dashboard on src (the probe's data when NULL). */
+static int start_web(struct probe *p, const web_sources_t *central)
 {
     const cw_config_t *cfg = &p->cfg;
     web_options_t wo = { .listen = cfg->web_listen ? cfg->web_listen : CW_DEF_WEB_LISTEN,
@@ -399,11 +411,14 @@ static int start_web(struct probe *p)
     char err[1024];
     int r;
 
-    p->ws = (websources_t){
-        .status = p->status, .db = p->db, .metrics = p->metrics, .store = p->store, .col = p->col
-    };
+    p->ws = (websources_t){ .status = p->status,
+                            .db = p->db,
+                            .metrics = p->metrics,
+                            .store = p->store,
+                            .col = p->col,
+                            .site = p->cfg.site };
     websources_fill(&p->ws, &src);
-    r = web_start(&wo, &src, &p->web, err, sizeof(err));
+    r = web_start(&wo, central ? central : &src, &p->web, err, sizeof(err));
     if (r != 0) {
         cw_log(CW_LOG_ERR, "%s", err);
         return r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
@@ -473,7 +488,7 @@ static int probe_open(struct probe *p, const struct options *o)
     the_loop = p->rl;
     if (stop_requested)
         readloop_stop(p->rl);
-    if (p->web_on && (rc = start_web(p)) != 0)
+    if (p->web_on && (rc = start_web(p, NULL)) != 0)
         return rc;
     return 0;
 }
@@ -570,6 +585,34 @@ static void probe_close(struct probe *p)
     }
 }
 
+/* --central: the dashboard over every site, until SIGINT or SIGTERM. */
+static int run_central(struct probe *p)
+{
+    const struct timespec tick = { 0, 200 * 1000 * 1000 };
+    web_sources_t src;
+    central_t *c;
+    char err[1024];
+    bool usage;
+    int rc;
+
+    if (!p->web_on) {
+        cw_log(CW_LOG_ERR, "--central serves the dashboard: [web] listen cannot be off");
+        return EXIT_USAGE;
+    }
+    if (!(c = central_open(&p->cfg, &usage, err, sizeof(err)))) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return usage ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    central_sources(c, &src);
+    if ((rc = start_web(p, &src)) == 0)
+        while (!stop_requested)
+            nanosleep(&tick, NULL);
+    web_stop(p->web);
+    p->web = NULL;
+    central_close(c);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -588,6 +631,10 @@ int main(int argc, char **argv)
     if (o.nfiles && p.report == REPORT_NONE && !p.web_on)
         p.report = REPORT_TEXT; /* nothing to browse: show the analysis */
     install_signals();
+    if (o.central) {
+        rc = run_central(&p);
+        goto out;
+    }
     if ((rc = probe_open(&p, &o)) != 0)
         goto out;
     rc = probe_run(&p, &o);

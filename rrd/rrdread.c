@@ -290,6 +290,8 @@ static char *daemon_list(const char *daemon, const char *dir, bool recursive)
     int argc = 0;
     char *list;
 
+    if (!rrdlib_load(path, sizeof(path)))
+        return NULL;
     /* librrd exports LIST only through its command-line entry point. */
     snprintf(path, sizeof(path), "/%s", dir ? dir : "");
     argv[argc++] = (char *)"list";

@@ -565,7 +565,7 @@ static json_t *pg_sites(void *b, double from, double to, char *err, size_t errle
         " SELECT coalesce(c.site, i.site), coalesce(c.calls, 0), coalesce(c.answered, 0),"
         " coalesce(c.failed, 0), coalesce(c.dropped, 0), c.mos_avg, c.mos_min, c.first, c.last,"
         " coalesce(i.n, 0), coalesce(i.open, 0)"
-        " FROM c FULL JOIN i ON c.site = i.site ORDER BY 1 COLLATE \"C\"";
+        " FROM c FULL JOIN i ON c.site = i.site ORDER BY coalesce(c.site, i.site) COLLATE \"C\"";
     static const char *const ints[] = { "calls", "answered", "failed", "dropped" };
     static const char *const reals[] = { "mos_avg", "mos_min", "first", "last" };
     char f[32], t[32];

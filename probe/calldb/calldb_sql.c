@@ -143,7 +143,8 @@ void calldb_sql_query(const calldb_filter_t *f, enum calldb_sql_style style, cal
     }
     if (f->site) {
         n = param(q, (calldb_value_t){ .type = CALLDB_TEXT, .s = f->site });
-        snprintf(fmt, sizeof(fmt), "site = %s%%1$d", p);
+        /* A SQLite file's rows without a site predate sites: its own. */
+        snprintf(fmt, sizeof(fmt), pg ? "site = %s%%1$d" : "(site IS NULL OR site = %s%%1$d)", p);
         add(q, fmt, n);
     }
     if (f->outcome) {

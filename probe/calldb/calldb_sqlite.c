@@ -274,7 +274,7 @@ static json_t *sq_get(void *b, const char *call_id, const char *site)
         return NULL;
     if (sqlite3_prepare_v2(r,
                            "SELECT record FROM calls WHERE call_id = ?1 AND (?2 IS NULL OR "
-                           "site = ?2) ORDER BY start DESC LIMIT 1",
+                           "site IS NULL OR site = ?2) ORDER BY start DESC LIMIT 1",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, call_id, -1, SQLITE_TRANSIENT);
         if (site)
@@ -334,7 +334,8 @@ static json_t *sq_incidents(void *b, double from, double to, const char *site, c
     if (sqlite3_prepare_v2(
             r,
             "SELECT record FROM incidents WHERE (?1 <= 0 OR coalesce(end, 1e18) >= ?1)"
-            " AND (?2 <= 0 OR start <= ?2) AND (?3 IS NULL OR site = ?3) ORDER BY start, id",
+            " AND (?2 <= 0 OR start <= ?2) AND (?3 IS NULL OR site IS NULL OR site = ?3)"
+            " ORDER BY start, id",
             -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(r));
         reader_done(db, r);
