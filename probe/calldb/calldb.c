@@ -11,7 +11,7 @@
 
 #include "calldb/calldb_pg.h"
 #include "calldb/calldb_sqlite.h"
-#include "calldb/calldbint.h"
+#include "calldb/calldb_sql.h"
 #include "common/util.h"
 
 #define BATCH_MAX      500

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "calldb/calldbint.h"
+#include "calldb/calldb_sql.h"
 
 #define CALLDB_PG_VERSION        1
 #define CALLDB_PG_BACKOFF_MAX_MS 15000

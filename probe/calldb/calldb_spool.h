@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "calldb/calldbint.h"
+#include "calldb/calldb_sql.h"
 
 typedef struct calldb_spool calldb_spool_t;
 

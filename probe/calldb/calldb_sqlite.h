@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "calldb/calldbint.h"
+#include "calldb/calldb_sql.h"
 
 #define CALLDB_SQLITE_VERSION 1
 
