@@ -8,24 +8,19 @@
 # sites' calls and series.
 . "$CW_TESTLIB"
 . "$CW_WEBLIB"
+. "$CW_PGLIB"
 set -e
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$PGBIN/initdb" ] || { fail "no PostgreSQL server (Debian package postgresql)"; finish; }
 SERVICE_PIDS=()
 stop_services() {
     local p
     for p in "${SERVICE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${SERVICE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    [ ! -f "$T/pg/data/postmaster.pid" ] ||
-        runuser -u nobody -- "$PGBIN/pg_ctl" -D "$T/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+    pg_cleanup
     cw_web_cleanup
 }
 trap stop_services EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # wait_for WHAT SECONDS COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
     local what=$1 secs=$2 i
@@ -40,25 +35,13 @@ wait_for() {
     fail "$what (not within $secs s)"
 }
 
-chmod 755 "$T"
-PGPORT=$(free_port)
 RRDPORT=$(free_port)
 AMPORT=$(free_port)
 PROMPORT=$(free_port)
-PGURL="postgresql://cw@127.0.0.1:$PGPORT/calls"
 
 # ---------------------------------------------------------------- the engines
-mkdir -p "$T/pg"
-chown nobody "$T/pg"
-pg_start() {
-    runuser -u nobody -- "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w -t 30 \
-        -o "-p $PGPORT -k $T/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-}
-runuser -u nobody -- "$PGBIN/initdb" -D "$T/pg/data" -A trust -U cw --no-sync >"$T/initdb.log" 2>&1
-pg_start
-runuser -u nobody -- "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U cw calls
+pg_setup
 pass "PostgreSQL on 127.0.0.1:$PGPORT"
-psql_q() { "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U cw -d calls -tAc "$1"; }
 
 # rrdcached: writes under its base directory only (-B), making each site's
 # folder (-R); the commands a probe and the central dashboard use (-P).
@@ -128,7 +111,7 @@ SERVICE_PIDS+=($!)
 
 # PostgreSQL goes away while A is running, and comes back.
 sleep 5
-runuser -u nobody -- "$PGBIN/pg_ctl" -D "$T/pg/data" -m fast -w stop >/dev/null
+pg_stop
 pass "PostgreSQL stopped during the run"
 sleep 5
 spooled=$(curl -s "${A_URL}api/status" | jq '.database.spooled')

@@ -992,6 +992,7 @@
     const route = parseHash();
     for (const a of document.querySelectorAll('#nav a')) {
       const pg = a.getAttribute('data-page');
+      a.setAttribute('href', href(pg)); /* with the site chosen */
       a.classList.toggle('on', pg === route.page || (pg === 'calls' && route.page === 'call') || (pg === 'incidents' && route.page === 'incident'));
     }
     const mode = document.getElementById('mode');
