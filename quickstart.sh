@@ -18,12 +18,15 @@ BUILD_PACKAGES=(
     build-essential autoconf automake pkg-config clang libclang-rt-14-dev
     libpcap-dev libosip2-dev librrd-dev libmicrohttpd-dev libcmocka-dev
     libjansson-dev libinih-dev libsnmp-dev libsqlite3-dev libcurl4-gnutls-dev
-    libcrypt-dev libsystemd-dev
+    libcrypt-dev libsystemd-dev libpq-dev
 )
 # The web tests: curl and jq, wrk for load, mkpasswd (whois) and openssl for
 # auth and TLS, headless chromium driven by node for the dashboard.
 TEST_PACKAGES=(clang-format tshark jq iproute2 sqlite3 python3 util-linux snmpd rrdtool rrdcached curl wrk whois
     openssl chromium nodejs)
+# Several sites (tests/sites.sh, tests/prometheus.sh): a real PostgreSQL
+# cluster, Prometheus (with promtool) and Alertmanager (with amtool).
+TEST_PACKAGES+=(postgresql prometheus prometheus-alertmanager)
 
 # Installing and packaging (tests/install.sh, tests/debian.sh): the manual
 # pages rendered, systemd's tools offline, the Debian package's build and

@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/util.h"
+#include "engine/central.h"
 #include "engine/collectors.h"
 #include "engine/engine.h"
 #include "engine/readloop.h"
@@ -51,6 +52,7 @@ struct options {
     bool no_promisc;
     bool check_config;
     const char *user;
+    bool central;
     int verbosity;
 };
 
@@ -98,6 +100,10 @@ static void usage(FILE *out)
             "                            end of the capture, then exit\n"
             "      --replay-speed X      offline: pace packets at X times real time\n"
             "                            (default 0: as fast as possible)\n"
+            "      --central             capture nothing: serve the dashboard, the API and\n"
+            "                            /metrics over every site's calls ([calldb] url)\n"
+            "                            and series ([rrd] daemon or -d), until SIGINT or\n"
+            "                            SIGTERM (docs/sites.md)\n"
             "  -s, --snaplen BYTES       live: bytes kept per packet (default 262144)\n"
             "  -B, --buffer-size MB      live: kernel capture buffer (default 32)\n"
             "      --no-promisc          live: do not put the interface in promiscuous mode\n"
@@ -147,7 +153,15 @@ static bool web_addr_valid(const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_WEB = 256, OPT_REPORT, OPT_REPLAY, OPT_NO_PROMISC, OPT_USER, OPT_CHECK };
+    enum {
+        OPT_WEB = 256,
+        OPT_REPORT,
+        OPT_REPLAY,
+        OPT_NO_PROMISC,
+        OPT_USER,
+        OPT_CHECK,
+        OPT_CENTRAL
+    };
     static const struct option longopts[] = {
         { "interface", required_argument, NULL, 'i' },
         { "read", required_argument, NULL, 'r' },
@@ -162,6 +176,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
         { "user", required_argument, NULL, OPT_USER },
         { "check-config", no_argument, NULL, OPT_CHECK },
+        { "central", no_argument, NULL, OPT_CENTRAL },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -232,6 +247,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_CHECK:
             o->check_config = true;
             break;
+        case OPT_CENTRAL:
+            o->central = true;
+            break;
         case 'v':
             o->verbosity++;
             break;
@@ -261,6 +279,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         return usage_error("-i and -r are alternatives: capture live or read files, not both");
     if (o->replay_speed > 0 && !o->nfiles)
         return usage_error("--replay-speed applies only to -r");
+    if (o->central && (o->interface || o->nfiles || o->report))
+        return usage_error("--central captures nothing: it takes no -i, -r or --report");
     return 0;
 }
 
@@ -333,7 +353,7 @@ static int load_config(const struct options *o, cw_config_t *cfg)
     }
     if (o->check_config)
         return 0;
-    if (!o->nfiles && !o->interface && !cfg->interface) {
+    if (!o->nfiles && !o->interface && !cfg->interface && !o->central) {
         /* Also what a freshly installed service says until it is set up. */
         if (o->config)
             cw_log(CW_LOG_ERR,
@@ -391,7 +411,8 @@ static int open_store(struct probe *p)
 
     if (!p->cfg.data_dir)
         return 0;
-    p->store = rrdstore_open(p->cfg.data_dir, p->cfg.step_s, p->cfg.rrd_daemon, err, sizeof(err));
+    p->store = rrdstore_open_site(p->cfg.data_dir, p->cfg.site, p->cfg.step_s, p->cfg.rrd_daemon,
+                                  err, sizeof(err));
     if (!p->store) {
         int bad_input = errno == EINVAL;
 
@@ -402,11 +423,25 @@ static int open_store(struct probe *p)
     return 0;
 }
 
-/* The call database, when there is a data directory. */
+/* The call database: SQLite in the data directory, or PostgreSQL with
+ * [calldb] url (its spool in the data directory). */
 static int open_calldb(struct probe *p)
 {
-    char err[1024], path[4200];
+    char err[1024], path[4200], spool[4200];
+    calldb_options_t co = { .path = path,
+                            .url = p->cfg.calldb_url,
+                            .site = p->cfg.site,
+                            .retention_days = p->cfg.retention_days,
+                            .spool_path = spool,
+                            .spool_max_bytes = (uint64_t)p->cfg.calldb_spool_mb << 20 };
 
+    if (!p->cfg.data_dir && p->cfg.calldb_url) {
+        cw_log(CW_LOG_ERR,
+               "%s: [calldb] url needs a data directory (-d or data_dir) for the "
+               "spool kept while the server is away",
+               p->cfg.path ? p->cfg.path : "configuration");
+        return EXIT_USAGE;
+    }
     if (!p->cfg.data_dir)
         return 0;
     if (make_data_dir(p->cfg.data_dir, err, sizeof(err)) != 0) {
@@ -414,7 +449,8 @@ static int open_calldb(struct probe *p)
         return EXIT_RUNTIME;
     }
     snprintf(path, sizeof(path), "%s/calls.sqlite", p->cfg.data_dir);
-    p->db = calldb_open(path, p->cfg.retention_days, err, sizeof(err));
+    snprintf(spool, sizeof(spool), "%s/calldb-spool.jsonl", p->cfg.data_dir);
+    p->db = calldb_open_options(&co, err, sizeof(err));
     if (!p->db) {
         cw_log(CW_LOG_ERR, "%s", err);
         return EXIT_RUNTIME;
@@ -423,8 +459,8 @@ static int open_calldb(struct probe *p)
     return 0;
 }
 
-/* Starts the dashboard on the probe's data. */
-static int start_web(struct probe *p)
+/* Starts the dashboard on src (the probe's data when NULL). */
+static int start_web(struct probe *p, const web_sources_t *central)
 {
     const cw_config_t *cfg = &p->cfg;
     web_options_t wo = { .listen = cfg->web_listen ? cfg->web_listen : CW_DEF_WEB_LISTEN,
@@ -435,11 +471,14 @@ static int start_web(struct probe *p)
     char err[1024];
     int r;
 
-    p->ws = (websources_t){
-        .status = p->status, .db = p->db, .metrics = p->metrics, .store = p->store, .col = p->col
-    };
+    p->ws = (websources_t){ .status = p->status,
+                            .db = p->db,
+                            .metrics = p->metrics,
+                            .store = p->store,
+                            .col = p->col,
+                            .site = p->cfg.site };
     websources_fill(&p->ws, &src);
-    r = web_start(&wo, &src, &p->web, err, sizeof(err));
+    r = web_start(&wo, central ? central : &src, &p->web, err, sizeof(err));
     if (r != 0) {
         cw_log(CW_LOG_ERR, "%s", err);
         return r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
@@ -627,7 +666,7 @@ static int probe_open(struct probe *p, const struct options *o)
         return EXIT_RUNTIME;
     }
     engine_set_alert(p->e, p->alert);
-    if (p->web_on && (rc = start_web(p)) != 0)
+    if (p->web_on && (rc = start_web(p, NULL)) != 0)
         return rc;
     return drop_root(p);
 }
@@ -801,6 +840,34 @@ static int prepare_user(struct probe *p)
     return 0;
 }
 
+/* --central: the dashboard over every site, until SIGINT or SIGTERM. */
+static int run_central(struct probe *p)
+{
+    const struct timespec tick = { 0, 200 * 1000 * 1000 };
+    web_sources_t src;
+    central_t *c;
+    char err[1024];
+    bool usage;
+    int rc;
+
+    if (!p->web_on) {
+        cw_log(CW_LOG_ERR, "--central serves the dashboard: [web] listen cannot be off");
+        return EXIT_USAGE;
+    }
+    if (!(c = central_open(&p->cfg, &usage, err, sizeof(err)))) {
+        cw_log(CW_LOG_ERR, "%s", err);
+        return usage ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    central_sources(c, &src);
+    if ((rc = start_web(p, &src)) == 0)
+        while (!stop_requested)
+            nanosleep(&tick, NULL);
+    web_stop(p->web);
+    p->web = NULL;
+    central_close(c);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -829,6 +896,10 @@ int main(int argc, char **argv)
     if (o.nfiles && p.report == REPORT_NONE && !p.web_on)
         p.report = REPORT_TEXT; /* nothing to browse: show the analysis */
     install_signals();
+    if (o.central) {
+        rc = run_central(&p);
+        goto out;
+    }
     if ((rc = probe_open(&p, &o)) != 0)
         goto out;
     rc = probe_run(&p, &o);

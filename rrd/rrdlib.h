@@ -31,6 +31,7 @@
     X(rrd_fetch_r)                                                                                 \
     X(rrd_last_r)                                                                                  \
     X(rrd_lastupdate_r)                                                                            \
+    X(rrd_list)                                                                                    \
     X(rrd_graph_v)                                                                                 \
     X(rrd_info_free)                                                                               \
     X(rrd_clear_error)                                                                             \

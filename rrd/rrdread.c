@@ -282,11 +282,82 @@ static json_t *sorted_unique(json_t *raw)
     return out;
 }
 
-json_t *rrdread_metrics(rrdstore_t *s)
+/* The entries rrdcached lists under "/" + dir (recursive or not), one
+ * per line, or NULL when it cannot (an old daemon, LIST not permitted). */
+static char *daemon_list(const char *daemon, const char *dir, bool recursive)
+{
+    char path[4096], *argv[6];
+    int argc = 0;
+    char *list;
+
+    if (!rrdlib_load(path, sizeof(path)))
+        return NULL;
+    /* librrd exports LIST only through its command-line entry point. */
+    snprintf(path, sizeof(path), "/%s", dir ? dir : "");
+    argv[argc++] = (char *)"list";
+    argv[argc++] = (char *)"--daemon";
+    argv[argc++] = (char *)daemon;
+    if (recursive)
+        argv[argc++] = (char *)"--recursive";
+    argv[argc++] = path;
+    argv[argc] = NULL;
+    rrdlib_lock();
+    rrdlib.rrd_clear_error();
+    list = rrdlib.rrd_list(argc, argv);
+    rrdlib.rrd_clear_error();
+    rrdlib_unlock();
+    return list;
+}
+
+json_t *rrdread_subdirs(const char *dir, const char *daemon)
 {
     json_t *raw = json_array(), *out;
 
-    if (!s->remote) {
+    if (daemon && !rrdlib_daemon_is_local(daemon)) {
+        char *list = daemon_list(daemon, NULL, true), *save = NULL;
+
+        for (char *l = list ? strtok_r(list, "\n", &save) : NULL; l;
+             l = strtok_r(NULL, "\n", &save)) {
+            char *slash = strchr(l, '/');
+
+            if (slash && !strchr(slash + 1, '/')) {
+                *slash = '\0';
+                json_array_append_new(raw, json_string(l));
+            }
+        }
+        free(list);
+    } else {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while (d && (de = readdir(d)) != NULL) {
+            char path[4096];
+            struct stat sb;
+
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            if (de->d_name[0] != '.' && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+                json_array_append_new(raw, json_string(de->d_name));
+        }
+        if (d)
+            closedir(d);
+    }
+    out = sorted_unique(raw);
+    json_decref(raw);
+    return out;
+}
+
+json_t *rrdread_metrics(rrdstore_t *s)
+{
+    json_t *raw = json_array(), *out;
+    char *list = s->remote ? daemon_list(s->daemon, s->dir, false) : NULL;
+
+    if (list) {
+        char *save = NULL;
+
+        for (char *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            add_metrics_of(raw, l);
+        free(list);
+    } else if (!s->remote) {
         DIR *d = opendir(s->dir);
         struct dirent *de;
 

@@ -70,8 +70,14 @@ json_t *rrdread_series(rrdstore_t *s, const char *metric, time_t start, time_t e
 
 /* The metrics that exist on disk, as a sorted JSON array of names: every DS
  * of every store file in the data dir.  With a remote rrdcached the
- * directory cannot be read; then the files this store has used are listed. */
+ * directory is listed through it (LIST); a daemon that cannot list leaves
+ * the files this store has used. */
 json_t *rrdread_metrics(rrdstore_t *s);
+
+/* The sites of a shared store: the directories directly under dir, read
+ * directly, or those rrdcached lists (LIST RECURSIVE /) when daemon is
+ * remote (dir is then unused), as a sorted JSON array of names. */
+json_t *rrdread_subdirs(const char *dir, const char *daemon);
 
 /* Whether the file (relative to the data dir) exists.  Takes rrdlib_lock()
  * when it asks rrdcached. */

@@ -189,6 +189,56 @@ rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char
     return s;
 }
 
+/* The daemon address to use: the one given, else $RRDCACHED_ADDRESS; NULL
+ * for none.  Sets err and returns "" for a malformed one. */
+static const char *daemon_of(const char *daemon, char *err, size_t errlen)
+{
+    if (!daemon)
+        daemon = getenv(ENV_RRDCACHED_ADDRESS);
+    if (daemon && !*daemon)
+        daemon = NULL;
+    if (daemon && !rrdlib_daemon_valid(daemon)) {
+        fail(EINVAL, err, errlen,
+             "rrdcached address \"%s\" is not unix:/path, /path or host[:port]", daemon);
+        return "";
+    }
+    return daemon;
+}
+
+rrdstore_t *rrdstore_open_site(const char *dir, const char *site, long step_s, const char *daemon,
+                               char *err, size_t errlen)
+{
+    const char *d = daemon_of(daemon, err, errlen);
+
+    if (d && !*d)
+        return NULL;
+    if (d && !rrdlib_daemon_is_local(d) && site)
+        dir = site;
+    return rrdstore_open(dir, step_s, d, err, errlen);
+}
+
+rrdstore_t *rrdstore_open_reader(const char *dir, long step_s, const char *daemon, char *err,
+                                 size_t errlen)
+{
+    const char *d;
+    char *absdir;
+
+    if (!dir || !*dir)
+        return fail(EINVAL, err, errlen, "the data directory name is empty");
+    if (!rrdlib_load(err, errlen)) {
+        errno = ENOENT;
+        return NULL;
+    }
+    d = daemon_of(daemon, err, errlen);
+    if (d && !*d)
+        return NULL;
+    if (d && !rrdlib_daemon_is_local(d))
+        absdir = cw_strdup(dir);
+    else if (!(absdir = realpath(dir, NULL)))
+        return fail(errno, err, errlen, "data directory %s: %s", dir, strerror(errno));
+    return store_new(absdir, d, step_s);
+}
+
 void rrdstore_tune(rrdstore_t *s, size_t queue_max, long interval_ms)
 {
     pthread_mutex_lock(&s->qlock);
@@ -221,7 +271,9 @@ int rrdstore_update(rrdstore_t *s, const char *metric, cw_ns_t t, double value)
     }
     n = strlen(metric) + 1;
     pthread_mutex_lock(&s->qlock);
-    if (s->closing) {
+    if (!s->started) {
+        rc = -EROFS;
+    } else if (s->closing) {
         rc = -ESHUTDOWN;
     } else if (s->qlen >= s->qmax) {
         s->st.queue_full++;

@@ -51,6 +51,21 @@ typedef struct rrdstore rrdstore_t;
 rrdstore_t *rrdstore_open(const char *dir, long step_s, const char *daemon, char *err,
                           size_t errlen);
 
+/* As rrdstore_open(), for a probe of a site: with a remote rrdcached
+ * ("host:port", given or from $RRDCACHED_ADDRESS) the store's directory
+ * is the site's name, relative to the daemon's base directory (-b), which
+ * the daemon creates when it runs with -B -R; with no daemon or a local
+ * one it is dir, as with rrdstore_open(). */
+rrdstore_t *rrdstore_open_site(const char *dir, const char *site, long step_s, const char *daemon,
+                               char *err, size_t errlen);
+
+/* A store to read only (the central dashboard): dir is read through the
+ * daemon when one is given (relative to its base directory if remote), or
+ * directly.  No writer thread; rrdstore_update() refuses samples with
+ * -EROFS.  NULL with err as rrdstore_open(). */
+rrdstore_t *rrdstore_open_reader(const char *dir, long step_s, const char *daemon, char *err,
+                                 size_t errlen);
+
 /* Tuning for tests and benchmarks; call before the first update.  queue_max:
  * samples the queue holds (0 keeps the default); interval_ms: how long the
  * writer sleeps when nothing forces it (0 keeps the default). */

@@ -284,7 +284,11 @@ static int create_file(rrdstore_t *s, struct sfile *f, time_t first_t, char *msg
                                   (int)argc, (const char **)argv);
     rrdschema_args_free(argv);
     if (rc != 0) {
-        snprintf(msg, len, "cannot create: %s", rrdlib_error());
+        /* rrdcached makes no directory unless told to (-B -R). */
+        snprintf(msg, len, "cannot create: %s%s", rrdlib_error(),
+                 s->remote ? " (does the directory exist under rrdcached's -b base directory? "
+                             "-B -R lets the daemon create it)"
+                           : "");
         return -EIO;
     }
     s->delta.files_created++;

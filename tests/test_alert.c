@@ -162,8 +162,9 @@ static void test_webhook_body(void **state)
     json_t *inc = incident(12), *open, *res;
 
     (void)state;
-    open = alert_webhook_body(inc, false);
-    res = alert_webhook_body(inc, true);
+    json_object_set_new(inc, "site", json_string("branch-a"));
+    open = alert_webhook_body(inc, false, "https://cw.example.net/");
+    res = alert_webhook_body(inc, true, "https://cw.example.net/");
     assert_int_equal(json_array_size(open), 1);
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(json_array_get(open, 0), "labels"), "alertname")),
@@ -171,6 +172,11 @@ static void test_webhook_body(void **state)
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(json_array_get(open, 0), "labels"), "link")),
                         "wan0");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(open, 0), "labels"), "site")),
+                        "branch-a");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(open, 0), "generatorURL")),
+                        "https://cw.example.net/#/incident/12");
     assert_string_equal(json_string_value(json_object_get(json_array_get(open, 0), "startsAt")),
                         "2023-11-14T22:13:20.500Z");
     assert_null(json_object_get(json_array_get(open, 0), "endsAt"));
@@ -181,6 +187,33 @@ static void test_webhook_body(void **state)
     json_decref(inc);
 }
 
+static void test_generator_base(void **state)
+{
+    static const struct {
+        const char *listen, *external, *tls, *want;
+    } cases[] = {
+        { NULL, NULL, NULL, "http://127.0.0.1:8080/" },
+        { "192.0.2.7:9000", NULL, NULL, "http://192.0.2.7:9000/" },
+        { "[2001:db8::1]:443", NULL, "c.pem", "https://[2001:db8::1]:443/" },
+        { "127.0.0.1:8080", "https://cw.example.net/probe", NULL, "https://cw.example.net/probe/" },
+        { "127.0.0.1:8080", "https://cw.example.net/", NULL, "https://cw.example.net/" },
+    };
+    char base[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cw_config_t cfg;
+
+        config_init(&cfg);
+        cfg.web_listen = cases[i].listen ? cw_strdup(cases[i].listen) : NULL;
+        cfg.web_external_url = cases[i].external ? cw_strdup(cases[i].external) : NULL;
+        cfg.web_tls_cert = cases[i].tls ? cw_strdup(cases[i].tls) : NULL;
+        alert_generator_base(&cfg, base, sizeof(base));
+        assert_string_equal(base, cases[i].want);
+        config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_exec_not_reading),
         cmocka_unit_test(test_no_channel),
         cmocka_unit_test(test_webhook_body),
+        cmocka_unit_test(test_generator_base),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

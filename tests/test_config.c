@@ -119,6 +119,11 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+    { "[probe]\nsite = branch.a\n", ":2: site: \"branch.a\" may use only letters" },
+    { "[probe]\nsite = \n", ":2: site:" },
+    { "[calldb]\nurl = mysql://x@y/z\n", "[calldb]: url \"mysql://x@y/z\" is not a PostgreSQL" },
+    { "[calldb]\nspool_mb = 0\n", ":2: spool_mb: 0 is out of range" },
+    { "[calldb]\nhost = db\n", ":2: unknown key \"host\" in section [calldb]" },
     { "[probe]\nrtp_timout = 5\n", ":2: unknown key \"rtp_timout\" in section [probe]" },
     { "[probe]\nstep = 10\n\n[prob]\nstep = 5\n", ":4: unknown section [prob]" },
     { "[probe]\nrtp_timeout = ten\n", ":2: rtp_timeout: \"ten\" is not a whole number" },
@@ -188,7 +193,31 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.rtp_timeout_s, 10);
     assert_int_equal(cfg.step_s, 10);
     assert_null(cfg.interface);
+    assert_true(config_name_valid(cfg.site));
+    assert_null(cfg.calldb_url);
+    assert_int_equal(cfg.calldb_spool_mb, CW_DEF_SPOOL_MB);
     config_free(&cfg);
+}
+
+static void test_sites(void **state)
+{
+    cw_config_t cfg;
+    char err[512] = "", site[72];
+
+    (void)state;
+    config_default_site(site, sizeof(site));
+    assert_true(config_name_valid(site));
+    write_file("[probe]\nsite = branch-a\n[calldb]\nurl = postgresql://cw@db:5432/calls\n"
+               "spool_mb = 8\n[web]\nexternal_url = https://cw.example.net/\n");
+    config_init(&cfg);
+    if (config_load(&cfg, path, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(cfg.site, "branch-a");
+    assert_string_equal(cfg.calldb_url, "postgresql://cw@db:5432/calls");
+    assert_int_equal(cfg.calldb_spool_mb, 8);
+    assert_string_equal(cfg.web_external_url, "https://cw.example.net/");
+    config_free(&cfg);
+    unlink(path);
 }
 
 static void test_snmp_v3(void **state)
@@ -224,9 +253,13 @@ static void test_name_valid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_contract_example), cmocka_unit_test(test_errors_name_line),
-        cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_snmp_v3),          cmocka_unit_test(test_name_valid),
+        cmocka_unit_test(test_contract_example),
+        cmocka_unit_test(test_errors_name_line),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_snmp_v3),
+        cmocka_unit_test(test_name_valid),
+        cmocka_unit_test(test_sites),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,12 +159,15 @@ for fam in callwatch_calls_active:gauge callwatch_calls_total:counter callwatch_
     expect_match "/metrics: HELP $n" "$(body)" "(^|$(printf '\n'))# HELP $n [^ ]"
     expect_match "/metrics: TYPE $n ${fam#*:}" "$(body)" "# TYPE $n ${fam#*:}"
 done
+site=$(jq -r .site "$T/report.json")
+expect_eq "/metrics: every sample labelled with the site" \
+    "$(grep -v '^#' "$T/body" | grep -vc "^[a-z_]*{site=\"$site\"[,}]")" 0
 for o in answered failed cancelled dropped unanswered; do
     expect_eq "/metrics: calls_total{outcome=\"$o\"}" \
-        "$(sed -n "s/^callwatch_calls_total{outcome=\"$o\"} //p" "$T/body")" \
+        "$(sed -n "s/^callwatch_calls_total{site=\"$site\",outcome=\"$o\"} //p" "$T/body")" \
         "$(jq --arg o "$o" '[.calls[] | select(.outcome == $o)] | length' "$T/report.json")"
 done
-expect_eq "/metrics: calls_active" "$(sed -n 's/^callwatch_calls_active //p' "$T/body")" \
+expect_eq "/metrics: calls_active" "$(sed -n "s/^callwatch_calls_active{site=\"$site\"} //p" "$T/body")" \
     "$(jq '[.calls[] | select(.outcome == "active" and .answered != null)] | length' "$T/report.json")"
 # The text format 0.0.4: HELP and TYPE once per family and before its
 # samples, samples of a family together, names and labels well formed,

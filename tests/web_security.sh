@@ -174,7 +174,7 @@ expect_eq "live: the call's page" "$(jq -r '.from_display' "$T/body")" "Live Cal
 get /api/status
 expect_eq "live: packets counted" "$(jq '.capture.packets > 0' "$T/body")" true
 get /metrics
-expect_match "live: /metrics counts the attempt" "$(body)" 'callwatch_call_attempts_total 1'
+expect_match "live: /metrics counts the attempt" "$(body)" 'callwatch_call_attempts_total\{site="[^"]*"\} 1'
 stop_cw TERM
 expect_eq "live: SIGTERM exit 0" "$stop_rc" 0
 

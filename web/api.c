@@ -139,6 +139,39 @@ static int check_allowed(const web_query_t *q, const char *const *allowed, web_r
     return 0;
 }
 
+/* ---- site= */
+
+enum site_scope { SITE_BAD = -1, SITE_HERE, SITE_NOT_HERE };
+
+/* Reads site=.  On a probe every answer is of its own site: *site becomes
+ * that (NULL when it has none), and another site is SITE_NOT_HERE (empty
+ * lists, 404 for one thing).  On the central dashboard *site is the site
+ * asked for, or NULL for every site.  A malformed name is a 400 in r. */
+static enum site_scope site_param(const web_sources_t *s, const web_query_t *q, const char **site,
+                                  web_reply_t *r)
+{
+    const char *v = web_query_get(q, "site");
+
+    *site = s->sites ? NULL : s->site;
+    if (!v || !*v)
+        return SITE_HERE;
+    if (!config_name_valid(v)) {
+        web_reply_error(r, 400, "site: \"%.64s\" is not a site name (letters, digits, '-', '_')",
+                        v);
+        return SITE_BAD;
+    }
+    if (!s->sites && s->site && strcmp(v, s->site) != 0)
+        return SITE_NOT_HERE;
+    *site = v;
+    return SITE_HERE;
+}
+
+static void not_here(const web_sources_t *s, const char *what, const web_query_t *q, web_reply_t *r)
+{
+    web_reply_error(r, 404, "%s: no site \"%.64s\" here (this probe is site %s)", what,
+                    web_query_get(q, "site"), s->site ? s->site : "-");
+}
+
 /* The probe's clock (packet time), or the wall clock without a snapshot. */
 static double probe_now(const web_sources_t *s)
 {
@@ -345,7 +378,7 @@ static bool calls_params(const web_query_t *q, calldb_filter_t *f, long *limit, 
                          web_reply_t *r)
 {
     static const char *const allowed[] = { "from", "to",    "outcome", "state",  "party", "addr",
-                                           "sort", "order", "limit",   "offset", NULL };
+                                           "sort", "order", "limit",   "offset", "site",  NULL };
     const char *order = NULL;
     bool has_from, has_to;
 
@@ -465,8 +498,17 @@ void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
     json_int_t total, nmerged = 0;
     struct sort_ctx sc;
 
-    if (!calls_params(q, &f, &limit, &offset, r))
+    enum site_scope scope;
+
+    if (!calls_params(q, &f, &limit, &offset, r) ||
+        (scope = site_param(s, q, &f.site, r)) == SITE_BAD)
         return;
+    if (scope == SITE_NOT_HERE) {
+        web_reply_json(r, 200,
+                       json_pack("{s:[], s:i, s:I, s:I}", "calls", "total", 0, "limit",
+                                 (json_int_t)limit, "offset", (json_int_t)offset));
+        return;
+    }
     if (!s->db) {
         web_reply_error(r, 503, "the call database is not available");
         return;
@@ -494,10 +536,19 @@ void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
 
 /* ---- /api/calls/{call_id} */
 
-void web_api_call(const web_sources_t *s, const char *call_id, web_reply_t *r)
+void web_api_call(const web_sources_t *s, const char *call_id, const web_query_t *q, web_reply_t *r)
 {
+    static const char *const allowed[] = { "site", NULL };
     json_t *snap_call = NULL, *rec = NULL;
+    enum site_scope scope;
+    const char *site;
 
+    if (check_allowed(q, allowed, r) || (scope = site_param(s, q, &site, r)) == SITE_BAD)
+        return;
+    if (scope == SITE_NOT_HERE) {
+        not_here(s, "call", q, r);
+        return;
+    }
     if (strlen(call_id) > CALL_ID_MAX) {
         web_reply_error(r, 404, "no call with that Call-ID (longer than %d bytes)", CALL_ID_MAX);
         return;
@@ -522,7 +573,7 @@ void web_api_call(const web_sources_t *s, const char *call_id, web_reply_t *r)
         json_decref(snap);
     }
     if (s->db)
-        rec = calldb_get(s->db, call_id);
+        rec = calldb_get_site(s->db, call_id, site);
     if (snap_call && rec && !same_call(snap_call, rec)) {
         /* The database has an older call with the same Call-ID. */
         json_decref(rec);
@@ -557,7 +608,8 @@ static bool overlaps(const json_t *inc, double from, double to)
 
 /* Incidents overlapping [from, to] (0: open), from the database and the
  * snapshot's open ones, oldest first; NULL with r filled on failure. */
-static json_t *incidents(const web_sources_t *s, double from, double to, web_reply_t *r)
+static json_t *incidents(const web_sources_t *s, double from, double to, const char *site,
+                         web_reply_t *r)
 {
     json_t *all, *open = NULL, *inc;
     char err[512];
@@ -567,7 +619,7 @@ static json_t *incidents(const web_sources_t *s, double from, double to, web_rep
         web_reply_error(r, 503, "the call database (which keeps incidents) is not available");
         return NULL;
     }
-    all = calldb_incidents(s->db, from, to, err, sizeof(err));
+    all = calldb_incidents_site(s->db, from, to, site, err, sizeof(err));
     if (!all) {
         web_reply_error(r, 500, "call database: %s", err);
         return NULL;
@@ -620,21 +672,27 @@ static json_t *incidents(const web_sources_t *s, double from, double to, web_rep
 
 void web_api_incidents(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
 {
-    static const char *const allowed[] = { "from", "to", NULL };
+    static const char *const allowed[] = { "from", "to", "site", NULL };
     double from = 0, to = 0;
     bool has_from, has_to;
     json_t *list;
     size_t nopen = 0, i;
     json_t *inc;
+    enum site_scope scope;
+    const char *site;
 
     if (check_allowed(q, allowed, r) || time_param(q, "from", &from, &has_from, r) ||
-        time_param(q, "to", &to, &has_to, r))
+        time_param(q, "to", &to, &has_to, r) || (scope = site_param(s, q, &site, r)) == SITE_BAD)
         return;
+    if (scope == SITE_NOT_HERE) {
+        web_reply_json(r, 200, json_pack("{s:[], s:i}", "incidents", "open", 0));
+        return;
+    }
     if (has_from && has_to && from > to) {
         web_reply_error(r, 400, "from: must not come after to");
         return;
     }
-    if (!(list = incidents(s, from, to, r)))
+    if (!(list = incidents(s, from, to, site, r)))
         return;
     json_array_foreach(list, i, inc) nopen += json_is_true(json_object_get(inc, "open"));
     web_reply_json(r, 200, json_pack("{s:o, s:I}", "incidents", list, "open", (json_int_t)nopen));
@@ -696,15 +754,20 @@ static int status_for(int rc)
 
 void web_api_series(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
 {
-    static const char *const allowed[] = { "metric", "start", "end", NULL };
-    const char *metric = web_query_get(q, "metric");
+    static const char *const allowed[] = { "metric", "start", "end", "site", NULL };
+    const char *metric = web_query_get(q, "metric"), *site;
     double start, end;
     json_t *out = NULL;
     char err[512] = "";
+    enum site_scope scope;
     int rc;
 
-    if (check_allowed(q, allowed, r))
+    if (check_allowed(q, allowed, r) || (scope = site_param(s, q, &site, r)) == SITE_BAD)
         return;
+    if (scope == SITE_NOT_HERE) {
+        not_here(s, "series", q, r);
+        return;
+    }
     if (!metric || !*metric) {
         web_reply_error(r, 400, "metric: missing (e.g. metric=calls.active)");
         return;
@@ -715,7 +778,16 @@ void web_api_series(const web_sources_t *s, const web_query_t *q, web_reply_t *r
     }
     if (range_params(s, q, "start", "end", &start, &end, r))
         return;
-    if (s->series)
+    if (s->sites && !site) {
+        web_reply_error(r, 400, "site: missing: the central dashboard keeps every site's series");
+        return;
+    }
+    if (s->sites && s->site_series)
+        rc = s->site_series(s->ud, site, metric, (time_t)floor(start), (time_t)ceil(end), &out, err,
+                            sizeof(err));
+    else if (s->sites)
+        rc = -ENOENT, snprintf(err, sizeof(err), "no RRD store ([rrd] daemon or -d)");
+    else if (s->series)
         rc = s->series(s->ud, metric, (time_t)floor(start), (time_t)ceil(end), &out, err,
                        sizeof(err));
     else if (s->metrics)
@@ -737,7 +809,7 @@ void web_api_series(const web_sources_t *s, const web_query_t *q, web_reply_t *r
 
 void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *q, web_reply_t *r)
 {
-    static const char *const allowed[] = { "start", "end", "width", "height", NULL };
+    static const char *const allowed[] = { "start", "end", "width", "height", "site", NULL };
     long width = GRAPH_W_DEF, height = GRAPH_H_DEF;
     double start, end;
     web_window_t *shade = NULL;
@@ -745,10 +817,16 @@ void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *
     unsigned char *png = NULL;
     size_t len = 0;
     char err[512] = "";
+    enum site_scope scope;
+    const char *site;
     int rc;
 
-    if (check_allowed(q, allowed, r))
+    if (check_allowed(q, allowed, r) || (scope = site_param(s, q, &site, r)) == SITE_BAD)
         return;
+    if (scope == SITE_NOT_HERE) {
+        not_here(s, "graph", q, r);
+        return;
+    }
     if (!metrics_name_valid(name)) {
         web_reply_error(r, 404, "no graph named \"%.100s\"", name);
         return;
@@ -757,14 +835,18 @@ void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *
         long_param(q, "height", 50, 2000, &height, r) ||
         range_params(s, q, "start", "end", &start, &end, r))
         return;
-    if (!s->graph) {
+    if (s->sites && !site) {
+        web_reply_error(r, 400, "site: missing: the central dashboard keeps every site's graphs");
+        return;
+    }
+    if (s->sites ? !s->site_graph : !s->graph) {
         web_reply_error(r, 503, "graphs need the RRD store, which is not available");
         return;
     }
     if (s->db) {
         /* Incidents in the window are shaded. */
         web_reply_t tmp = { 0 };
-        json_t *list = incidents(s, start, end, &tmp), *inc;
+        json_t *list = incidents(s, start, end, site, &tmp), *inc;
         size_t i;
 
         free(tmp.body);
@@ -783,8 +865,12 @@ void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *
         }
         json_decref(list);
     }
-    rc = s->graph(s->ud, name, (time_t)floor(start), (time_t)ceil(end), (int)width, (int)height,
-                  shade, nshade, &png, &len, err, sizeof(err));
+    if (s->sites)
+        rc = s->site_graph(s->ud, site, name, (time_t)floor(start), (time_t)ceil(end), (int)width,
+                           (int)height, shade, nshade, &png, &len, err, sizeof(err));
+    else
+        rc = s->graph(s->ud, name, (time_t)floor(start), (time_t)ceil(end), (int)width, (int)height,
+                      shade, nshade, &png, &len, err, sizeof(err));
     free(shade);
     if (rc != 0 || !png) {
         free(png);
@@ -808,14 +894,81 @@ static void add_latest(void *ud, const char *name, cw_ns_t t, double value)
                         json_pack("[o, o]", time_json(cw_ns_to_sec(t)), num_or_null(value)));
 }
 
+/* The central dashboard's status: every site side by side. */
+static void central_status(const web_sources_t *s, const web_info_t *info, const web_query_t *q,
+                           const char *site, web_reply_t *r)
+{
+    double from = 0, to = 0, now = 0;
+    bool has_from, has_to;
+    json_t *list, *o, *one = json_array(), *st;
+    char err[512] = "";
+    size_t i;
+
+    if (time_param(q, "from", &from, &has_from, r) || time_param(q, "to", &to, &has_to, r)) {
+        json_decref(one);
+        return;
+    }
+    if (!(list = s->sites(s->ud, from, to, err, sizeof(err)))) {
+        json_decref(one);
+        web_reply_error(r, 500, "sites: %s", err);
+        return;
+    }
+    json_array_foreach(list, i, st)
+    {
+        double last = json_number_value(json_object_get(st, "last"));
+        json_int_t answered = json_integer_value(json_object_get(st, "answered"));
+
+        if (last > now)
+            now = last;
+        json_object_set_new(
+            st, "drop_rate_pct",
+            answered > 0
+                ? json_real(100.0 * (double)json_integer_value(json_object_get(st, "dropped")) /
+                            (double)answered)
+                : json_null());
+        if (site && strcmp(json_string_value(json_object_get(st, "site")), site) == 0)
+            json_array_append(one, st);
+    }
+    if (site && json_array_size(one) == 0) {
+        json_decref(one);
+        json_decref(list);
+        web_reply_error(r, 404, "no site \"%.64s\" in the database or the RRD store", site);
+        return;
+    }
+    o = json_pack("{s:s, s:s, s:s?, s:f, s:o}", "version", PACKAGE_VERSION, "mode", "central",
+                  "site", s->site, "now", now > 0 ? now : cw_ns_to_sec(cw_wall_now()), "sites",
+                  site ? one : list);
+    json_decref(site ? list : one);
+    json_object_set_new(o, "database", s->db ? calldb_state_json(s->db) : json_null());
+    json_object_set_new(o, "open_incidents", json_array());
+    json_object_set_new(o, "targets", json_null());
+    json_object_set_new(o, "web",
+                        json_pack("{s:b, s:b, s:b, s:b}", "auth", info->auth, "tls", info->tls,
+                                  "series", s->site_series != NULL, "graphs",
+                                  s->site_graph != NULL));
+    web_reply_json(r, 200, o);
+}
+
 void web_api_status(const web_sources_t *s, const web_info_t *info, const web_query_t *q,
                     web_reply_t *r)
 {
-    static const char *const allowed[] = { NULL };
-    json_t *o, *latest;
+    static const char *const allowed[] = { "site", NULL };
+    static const char *const central_allowed[] = { "site", "from", "to", NULL };
+    json_t *o, *latest, *db;
+    enum site_scope scope;
+    const char *site;
 
-    if (check_allowed(q, allowed, r))
+    if (check_allowed(q, s->sites ? central_allowed : allowed, r) ||
+        (scope = site_param(s, q, &site, r)) == SITE_BAD)
         return;
+    if (scope == SITE_NOT_HERE) {
+        not_here(s, "status", q, r);
+        return;
+    }
+    if (s->sites) {
+        central_status(s, info, q, site, r);
+        return;
+    }
     if (!s->status) {
         web_reply_error(r, 503, "the probe's status is not available");
         return;
@@ -826,9 +979,11 @@ void web_api_status(const web_sources_t *s, const web_info_t *info, const web_qu
     if (!json_is_array(json_object_get(o, "open_incidents")))
         json_object_set_new(o, "open_incidents", json_array());
     json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
-    json_object_set_new(o, "database",
-                        s->db ? json_pack("{s:I}", "calls", (json_int_t)calldb_count(s->db))
-                              : json_null());
+    if (s->db) {
+        db = calldb_state_json(s->db);
+        json_object_set_new(db, "calls", json_integer((json_int_t)calldb_count(s->db)));
+    }
+    json_object_set_new(o, "database", s->db ? db : json_null());
     latest = json_object();
     if (s->metrics)
         metrics_foreach_latest(s->metrics, add_latest, latest);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calldb/calldb.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "web/webint.h"
@@ -14,15 +15,33 @@ static void family(web_buf_t *b, const char *name, const char *type, const char 
     web_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void sample(web_buf_t *b, const char *name, const char *label, const char *value_of_label,
+/* The exposition under construction, and the site every sample is of. */
+struct prom {
+    web_buf_t b;
+    const char *site; /* NULL: no site label */
+};
+
+static void sample(struct prom *p, const char *name, const char *label, const char *value_of_label,
                    double v)
 {
+    web_buf_t *b = &p->b;
+    const char *sep = "{";
+
     web_buf_puts(b, name);
-    if (label) {
-        web_buf_printf(b, "{%s=\"", label);
-        web_buf_prom_label(b, value_of_label);
-        web_buf_puts(b, "\"}");
+    if (p->site) {
+        web_buf_puts(b, "{site=\"");
+        web_buf_prom_label(b, p->site);
+        web_buf_puts(b, "\"");
+        sep = ",";
     }
+    if (label) {
+        web_buf_printf(b, "%s%s=\"", sep, label);
+        web_buf_prom_label(b, value_of_label);
+        web_buf_puts(b, "\"");
+        sep = ",";
+    }
+    if (*sep == ',')
+        web_buf_puts(b, "}");
     web_buf_puts(b, " ");
     web_buf_prom_value(b, v);
     web_buf_puts(b, "\n");
@@ -37,13 +56,13 @@ static double num(const json_t *o, const char *key)
  * [n0, ..., nk] (one more than bounds: n_i streams with MOS in
  * (b_{i-1}, b_i], the last above every bound), "sum": S, "count": N}.
  * Anything else is ignored (the family stays without samples). */
-static void mos_histogram(web_buf_t *b, const json_t *h)
+static void mos_histogram(struct prom *b, const json_t *h)
 {
     const json_t *bounds = json_object_get(h, "bounds"), *counts = json_object_get(h, "counts");
     size_t nb = json_array_size(bounds);
     double cum = 0, prev = -INFINITY;
 
-    family(b, "callwatch_rtp_mos", "histogram",
+    family(&b->b, "callwatch_rtp_mos", "histogram",
            "MOS (ITU-T G.107 E-model, listening) of the RTP streams measured");
     if (!json_is_array(bounds) || !json_is_array(counts) || json_array_size(counts) != nb + 1 ||
         !json_is_number(json_object_get(h, "sum")))
@@ -73,7 +92,7 @@ static void mos_histogram(web_buf_t *b, const json_t *h)
 }
 
 struct series_pass {
-    web_buf_t *b;
+    struct prom *b;
     const char *prefix, *suffix, *metric, *label;
 };
 
@@ -94,6 +113,76 @@ static void series_sample(void *ud, const char *name, cw_ns_t t, double value)
     sample(p->b, p->metric, p->label, inst, isfinite(value) ? value / 100.0 : NAN);
 }
 
+/* The call database's backend: connected, spooled, dropped, failed. */
+static void calldb_families(struct prom *b, const web_sources_t *s)
+{
+    json_t *st;
+
+    if (!s->db)
+        return;
+    st = calldb_state_json(s->db);
+    family(&b->b, "callwatch_calldb_connected", "gauge",
+           "Whether the call database answers (1; a local SQLite file always does)");
+    sample(b, "callwatch_calldb_connected", "backend",
+           json_string_value(json_object_get(st, "backend")),
+           json_is_false(json_object_get(st, "connected")) ? 0 : 1);
+    family(&b->b, "callwatch_calldb_spooled_records", "gauge",
+           "Records waiting in the spool for the PostgreSQL server");
+    sample(b, "callwatch_calldb_spooled_records", NULL, NULL, num(st, "spooled"));
+    family(&b->b, "callwatch_calldb_spool_dropped_total", "counter",
+           "Records lost because the spool was full");
+    sample(b, "callwatch_calldb_spool_dropped_total", NULL, NULL, num(st, "spool_dropped"));
+    family(&b->b, "callwatch_calldb_write_errors_total", "counter",
+           "Records the call database refused or could not keep");
+    sample(b, "callwatch_calldb_write_errors_total", NULL, NULL, num(st, "write_errors"));
+    json_decref(st);
+}
+
+/* The central dashboard's /metrics: what the shared database says of each
+ * site (the probes' own /metrics carry the rates). */
+static void central_metrics(const web_sources_t *s, web_reply_t *r)
+{
+    static const struct {
+        const char *name, *key, *help;
+    } per_site[] = {
+        { "callwatch_site_calls", "calls", "Calls stored for the site" },
+        { "callwatch_site_calls_dropped", "dropped", "Dropped calls stored for the site" },
+        { "callwatch_site_mos_avg", "mos_avg", "Mean of the calls' worst-stream MOS" },
+        { "callwatch_site_incidents_open", "open_incidents", "Incidents of the site open now" },
+    };
+    struct prom b = { .site = s->site };
+    char err[512];
+    json_t *list = s->sites(s->ud, 0, 0, err, sizeof(err)), *st;
+    size_t i;
+
+    if (!list) {
+        web_reply_error(r, 500, "sites: %s", err);
+        return;
+    }
+    family(&b.b, "callwatch_build_info", "gauge", "callwatch's version (always 1)");
+    sample(&b, "callwatch_build_info", "version", PACKAGE_VERSION, 1);
+    calldb_families(&b, s);
+    for (size_t k = 0; k < sizeof(per_site) / sizeof(per_site[0]); k++) {
+        family(&b.b, per_site[k].name, "gauge", per_site[k].help);
+        json_array_foreach(list, i, st)
+        {
+            struct prom one = { .b = b.b, .site = json_string_value(json_object_get(st, "site")) };
+            const json_t *v = json_object_get(st, per_site[k].key);
+
+            sample(&one, per_site[k].name, NULL, NULL,
+                   json_is_number(v) ? json_number_value(v) : NAN);
+            b.b = one.b;
+        }
+    }
+    json_decref(list);
+    free(r->body);
+    r->status = 200;
+    r->body = b.b.p;
+    r->len = b.b.len;
+    r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    r->cache = NULL;
+}
+
 void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t *r)
 {
     static const char *const outcome_keys[] = { "answered",   "failed",  "cancelled",
@@ -101,10 +190,14 @@ void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t 
     static const char *const none[] = { NULL };
     char err[256];
     json_t *snap, *calls, *cap, *hist;
-    web_buf_t b = { 0 };
+    struct prom b = { .site = s->site };
 
     if (web_query_allowed(q, none, err, sizeof(err)) != 0) {
         web_reply_error(r, 400, "%s", err);
+        return;
+    }
+    if (s->sites) {
+        central_metrics(s, r);
         return;
     }
     if (!s->status) {
@@ -115,20 +208,20 @@ void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t 
     calls = json_object_get(snap, "calls");
     cap = json_object_get(snap, "capture");
 
-    family(&b, "callwatch_build_info", "gauge", "callwatch's version (always 1)");
+    family(&b.b, "callwatch_build_info", "gauge", "callwatch's version (always 1)");
     sample(&b, "callwatch_build_info", "version", PACKAGE_VERSION, 1);
 
-    family(&b, "callwatch_calls_active", "gauge", "Calls answered and not yet ended");
+    family(&b.b, "callwatch_calls_active", "gauge", "Calls answered and not yet ended");
     sample(&b, "callwatch_calls_active", NULL, NULL, num(calls, "active"));
-    family(&b, "callwatch_calls_in_progress", "gauge",
+    family(&b.b, "callwatch_calls_in_progress", "gauge",
            "Calls followed and not yet ended (ringing or answered)");
     sample(&b, "callwatch_calls_in_progress", NULL, NULL, num(calls, "in_progress"));
-    family(&b, "callwatch_call_attempts_total", "counter", "Calls attempted (first INVITEs)");
+    family(&b.b, "callwatch_call_attempts_total", "counter", "Calls attempted (first INVITEs)");
     sample(&b, "callwatch_call_attempts_total", NULL, NULL, num(calls, "attempts"));
-    family(&b, "callwatch_call_answers_total", "counter",
+    family(&b.b, "callwatch_call_answers_total", "counter",
            "Calls answered (a 2xx to the INVITE), however they ended");
     sample(&b, "callwatch_call_answers_total", NULL, NULL, num(calls, "answered"));
-    family(&b, "callwatch_calls_total", "counter", "Calls ended, by outcome");
+    family(&b.b, "callwatch_calls_total", "counter", "Calls ended, by outcome");
     for (size_t i = 0; outcome_keys[i]; i++) {
         double v = num(calls, outcome_keys[i]);
 
@@ -145,29 +238,29 @@ void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t 
     hist = json_object_get(snap, "mos_histogram");
     mos_histogram(&b, hist);
 
-    family(&b, "callwatch_link_util_ratio", "gauge",
+    family(&b.b, "callwatch_link_util_ratio", "gauge",
            "Utilisation of a watched link (0-1, the busier direction)");
     if (s->metrics) {
         struct series_pass p = { &b, "link.", ".util_pct", "callwatch_link_util_ratio", "link" };
 
         metrics_foreach_latest(s->metrics, series_sample, &p);
     }
-    family(&b, "callwatch_cpu_ratio", "gauge", "CPU load of a watched device (0-1)");
+    family(&b.b, "callwatch_cpu_ratio", "gauge", "CPU load of a watched device (0-1)");
     if (s->metrics) {
         struct series_pass p = { &b, "cpu.", ".pct", "callwatch_cpu_ratio", "device" };
 
         metrics_foreach_latest(s->metrics, series_sample, &p);
     }
 
-    family(&b, "callwatch_capture_packets_total", "counter", "Frames captured");
+    family(&b.b, "callwatch_capture_packets_total", "counter", "Frames captured");
     sample(&b, "callwatch_capture_packets_total", NULL, NULL, num(cap, "packets"));
-    family(&b, "callwatch_capture_bytes_total", "counter", "Bytes captured (wire length)");
+    family(&b.b, "callwatch_capture_bytes_total", "counter", "Bytes captured (wire length)");
     sample(&b, "callwatch_capture_bytes_total", NULL, NULL, num(cap, "bytes"));
-    family(&b, "callwatch_capture_drops_total", "counter",
+    family(&b.b, "callwatch_capture_drops_total", "counter",
            "Frames the kernel or the interface dropped before capture");
     sample(&b, "callwatch_capture_drops_total", NULL, NULL,
            num(cap, "kernel_dropped") + num(cap, "kernel_ifdropped"));
-    family(&b, "callwatch_capture_malformed_total", "counter",
+    family(&b.b, "callwatch_capture_malformed_total", "counter",
            "Frames that could not be decoded, by reason");
     {
         const char *reason;
@@ -176,15 +269,16 @@ void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t 
         json_object_foreach(json_object_get(cap, "malformed"), reason, v)
             sample(&b, "callwatch_capture_malformed_total", "reason", reason, json_number_value(v));
     }
-    family(&b, "callwatch_incidents_open", "gauge", "Incidents open now");
+    family(&b.b, "callwatch_incidents_open", "gauge", "Incidents open now");
     sample(&b, "callwatch_incidents_open", NULL, NULL,
            (double)json_array_size(json_object_get(snap, "open_incidents")));
     json_decref(snap);
+    calldb_families(&b, s);
 
     free(r->body);
     r->status = 200;
-    r->body = b.p;
-    r->len = b.len;
+    r->body = b.b.p;
+    r->len = b.b.len;
     r->ctype = "text/plain; version=0.0.4; charset=utf-8";
     r->cache = NULL;
 }

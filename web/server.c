@@ -489,8 +489,8 @@ static void route(web_t *w, struct MHD_Connection *c, const char *method, const 
 
         if (web_pct_decode(raw_id, strlen(raw_id), false, &id) != 0)
             web_reply_error(r, 400, "malformed Call-ID in the path (bad %%-escape or NUL)");
-        else
-            web_api_call(&w->src, id, r);
+        else if (!parse_query(query, &q, r))
+            web_api_call(&w->src, id, &q, r);
         free(id);
     } else if (strcmp(path, "/api/incidents") == 0) {
         if (!parse_query(query, &q, r))

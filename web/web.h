@@ -56,6 +56,26 @@ typedef struct web_sources {
      * state (objects; "name", "kind", "state" are shown first by the
      * dashboard, any other scalar keys after them).  NULL: not shown. */
     json_t *(*targets)(void *ud);
+
+    /* The site this server speaks for ([probe] site): on a probe the only
+     * site it has records of, labelled on every /metrics sample.  NULL:
+     * none. */
+    const char *site;
+
+    /* The central dashboard (callwatch --central) sets the three below:
+     * every site's records are in db, and these read one site's series
+     * and graphs (as series and graph do) and summarise every site.
+     * NULL on a probe. */
+    int (*site_series)(void *ud, const char *site, const char *metric, time_t start, time_t end,
+                       json_t **out, char *err, size_t errlen);
+    int (*site_graph)(void *ud, const char *site, const char *name, time_t start, time_t end,
+                      int width, int height, const web_window_t *shade, size_t nshade,
+                      unsigned char **png, size_t *len, char *err, size_t errlen);
+    /* Every site known, by name, each an object of calldb_sites() plus
+     * "link_peak_pct", "cpu_peak_pct" (over [from, to]; null without such
+     * series) and "metrics" (the names of its series); a new array, or
+     * NULL with err. */
+    json_t *(*sites)(void *ud, double from, double to, char *err, size_t errlen);
     void *ud;
 } web_sources_t;
 

@@ -34,7 +34,8 @@ typedef struct web_info {
 
 /* The handlers.  Each validates its parameters and fills r. */
 void web_api_calls(const web_sources_t *s, const web_query_t *q, web_reply_t *r);
-void web_api_call(const web_sources_t *s, const char *call_id, web_reply_t *r);
+void web_api_call(const web_sources_t *s, const char *call_id, const web_query_t *q,
+                  web_reply_t *r);
 void web_api_incidents(const web_sources_t *s, const web_query_t *q, web_reply_t *r);
 void web_api_series(const web_sources_t *s, const web_query_t *q, web_reply_t *r);
 void web_api_graph(const web_sources_t *s, const char *name, const web_query_t *q, web_reply_t *r);

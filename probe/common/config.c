@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 enum key_type {
     K_STRING,
@@ -21,7 +22,8 @@ enum key_type {
     K_VERSION,
     K_PORTS,
     K_DOUBLE,
-    K_LISTEN
+    K_LISTEN,
+    K_NAME
 };
 
 struct key_def {
@@ -31,7 +33,18 @@ struct key_def {
     long min, max;
 };
 
-enum section_kind { S_PROBE, S_WEB, S_RRD, S_ALERT, S_INCIDENT, S_GROUP, S_LINK, S_CPU, S_NONE };
+enum section_kind {
+    S_PROBE,
+    S_WEB,
+    S_RRD,
+    S_CALLDB,
+    S_ALERT,
+    S_INCIDENT,
+    S_GROUP,
+    S_LINK,
+    S_CPU,
+    S_NONE
+};
 
 #define CFG(f)  offsetof(cw_config_t, f)
 #define LINK(f) offsetof(cw_link_cfg_t, f)
@@ -52,6 +65,7 @@ static const struct key_def probe_keys[] = {
     { "idle_timeout", K_LONG, CFG(idle_timeout_s), 10, 604800 },
     { "retention_days", K_LONG, CFG(retention_days), 1, 36500 },
     { "user", K_STRING, CFG(user), 0, 0 },
+    { "site", K_NAME, CFG(site), 0, 0 },
     { NULL, 0, 0, 0, 0 },
 };
 
@@ -60,11 +74,18 @@ static const struct key_def web_keys[] = {
     { "users", K_STRING, CFG(web_users), 0, 0 },
     { "tls_cert", K_STRING, CFG(web_tls_cert), 0, 0 },
     { "tls_key", K_STRING, CFG(web_tls_key), 0, 0 },
+    { "external_url", K_STRING, CFG(web_external_url), 0, 0 },
     { NULL, 0, 0, 0, 0 },
 };
 
 static const struct key_def rrd_keys[] = {
     { "daemon", K_STRING, CFG(rrd_daemon), 0, 0 },
+    { NULL, 0, 0, 0, 0 },
+};
+
+static const struct key_def calldb_keys[] = {
+    { "url", K_STRING, CFG(calldb_url), 0, 0 },
+    { "spool_mb", K_LONG, CFG(calldb_spool_mb), 1, 1048576 },
     { NULL, 0, 0, 0, 0 },
 };
 
@@ -151,9 +172,32 @@ struct parse_ctx {
     int long_line;
 };
 
+void config_default_site(char *buf, size_t len)
+{
+    char host[256] = "";
+    size_t n = 0;
+
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        host[0] = '\0';
+    for (const char *p = host; *p && *p != '.' && n + 1 < len && n < 64; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
+
+        buf[n++] = ok ? *p : '-';
+    }
+    buf[n] = '\0';
+    if (n == 0)
+        cw_strlcpy(buf, CW_DEF_SITE, len);
+}
+
 void config_init(cw_config_t *cfg)
 {
+    char site[72];
+
     memset(cfg, 0, sizeof(*cfg));
+    config_default_site(site, sizeof(site));
+    cfg->site = cw_strdup(site);
+    cfg->calldb_spool_mb = CW_DEF_SPOOL_MB;
     cfg->rtp_timeout_s = CW_DEF_RTP_TIMEOUT_S;
     cfg->step_s = CW_DEF_STEP_S;
     cfg->snaplen = CW_DEF_SNAPLEN;
@@ -211,6 +255,9 @@ void config_free(cw_config_t *cfg)
     free(cfg->sip_ports);
     free(cfg->data_dir);
     free(cfg->user);
+    free(cfg->site);
+    free(cfg->web_external_url);
+    free(cfg->calldb_url);
     free(cfg->web_listen);
     free(cfg->web_users);
     free(cfg->web_tls_cert);
@@ -406,6 +453,8 @@ static const struct key_def *keys_for(enum section_kind k)
         return web_keys;
     case S_RRD:
         return rrd_keys;
+    case S_CALLDB:
+        return calldb_keys;
     case S_ALERT:
         return alert_keys;
     case S_INCIDENT:
@@ -431,7 +480,8 @@ static int enter_section(struct parse_ctx *ctx, const char *section)
         bool named;
     } kinds[] = {
         { "probe", S_PROBE, false }, { "web", S_WEB, false },   { "rrd", S_RRD, false },
-        { "alert", S_ALERT, false }, { "incident", S_INCIDENT, false },
+        { "calldb", S_CALLDB, false }, { "alert", S_ALERT, false },
+        { "incident", S_INCIDENT, false },
         { "group", S_GROUP, true },  { "link", S_LINK, true },
         { "cpu", S_CPU, true },
     };
@@ -469,8 +519,8 @@ static int enter_section(struct parse_ctx *ctx, const char *section)
     }
     if (ctx->kind == S_NONE)
         return fail(ctx,
-                    "unknown section [%s] (known: probe, web, rrd, alert, incident, group NAME, "
-                    "link NAME, cpu NAME)",
+                    "unknown section [%s] (known: probe, web, rrd, calldb, alert, incident, group "
+                    "NAME, link NAME, cpu NAME)",
                     section);
 
     switch (ctx->kind) {
@@ -666,6 +716,16 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
         *s = cw_strdup(value);
         return 1;
     }
+    case K_NAME: {
+        char **s = (char **)field;
+
+        if (!config_name_valid(value))
+            return fail(ctx, "%s: \"%s\" may use only letters, digits, '-' and '_' (at most 64)",
+                        k->name, value);
+        free(*s);
+        *s = cw_strdup(value);
+        return 1;
+    }
     case K_SUBNETS:
         return set_subnets(ctx, ctx->target, value);
     case K_PORTS:
@@ -713,6 +773,14 @@ static int validate_snmp(const char *path, const char *what, int line, cw_snmp_c
 
 static int validate(cw_config_t *cfg, const char *path, char *err, size_t errlen)
 {
+    if (cfg->calldb_url && strncmp(cfg->calldb_url, "postgresql://", 13) != 0 &&
+        strncmp(cfg->calldb_url, "postgres://", 11) != 0) {
+        snprintf(err, errlen,
+                 "%s: [calldb]: url \"%s\" is not a PostgreSQL connection URI "
+                 "(postgresql://USER@HOST:PORT/DB)",
+                 path, cfg->calldb_url);
+        return -EINVAL;
+    }
     if (!cfg->web_tls_cert != !cfg->web_tls_key) {
         snprintf(err, errlen, "%s: [web]: tls_cert and tls_key go together; give both", path);
         return -EINVAL;

@@ -86,6 +86,8 @@ typedef struct cw_cpu_cfg {
 #define CW_DEF_SNMP_INTERVAL_S      10
 #define CW_DEF_SNMP_TIMEOUT_MS      1000
 #define CW_DEF_SNMP_RETRIES         2
+#define CW_DEF_SITE                 "localhost" /* when the host name is no usable name */
+#define CW_DEF_SPOOL_MB             64          /* [calldb] spool_mb */
 
 typedef struct cw_config {
     char *path; /* file read, or NULL for defaults only */
@@ -104,6 +106,7 @@ typedef struct cw_config {
     long idle_timeout_s; /* answered call with no SIP and no media */
     long retention_days; /* call records kept in the database */
     char *user;          /* started as root: become this user once capture is open */
+    char *site;          /* this probe's site: the host name unless set */
 
     /* [web] */
     char *web_listen;   /* "ADDR:PORT", "[V6]:PORT" or "off" */
@@ -111,8 +114,15 @@ typedef struct cw_config {
     char *web_tls_cert; /* PEM certificate and key: HTTPS */
     char *web_tls_key;
 
+    /* [web] external_url: how others reach the dashboard (alert links) */
+    char *web_external_url;
+
     /* [rrd] */
     char *rrd_daemon;
+
+    /* [calldb] */
+    char *calldb_url;     /* a libpq connection URI: PostgreSQL instead of SQLite */
+    long calldb_spool_mb; /* bound of the spool kept while the server is away */
 
     /* [alert] */
     bool alert_syslog;
@@ -164,5 +174,10 @@ bool config_listen_valid(const char *s);
 
 /* Names of links, CPUs and groups become metric and file names. */
 bool config_name_valid(const char *name);
+
+/* The default site name: the host name up to its first dot, any character
+ * config_name_valid() refuses replaced by '-', at most 64 characters;
+ * CW_DEF_SITE when that leaves nothing. */
+void config_default_site(char *buf, size_t len);
 
 #endif

@@ -159,6 +159,8 @@ static json_t *call_record(engine_t *e, const call_t *c, bool with_messages)
     json_t *o = call_json(c, with_messages);
 
     json_object_set_new(o, "streams", call_streams(e, c));
+    if (e->cfg->site)
+        json_object_set_new(o, "site", json_string(e->cfg->site));
     return o;
 }
 
@@ -548,6 +550,11 @@ void engine_finish(engine_t *e)
     }
 }
 
+const char *engine_site(const engine_t *e)
+{
+    return e->cfg->site;
+}
+
 cw_ns_t engine_now(const engine_t *e)
 {
     return e->now;
@@ -686,6 +693,8 @@ json_t *engine_status_json(engine_t *e)
         json_array_append_new(active, call_record(e, list[i], false));
         shown++;
     }
+    if (e->cfg->site)
+        json_object_set_new(o, "site", json_string(e->cfg->site));
     json_object_set_new(o, "now", json_real(cw_ns_to_sec(e->now)));
     json_object_set_new(o, "step", json_integer(e->step_ns / CW_NS_PER_SEC));
     json_object_set_new(o, "capture", cap);

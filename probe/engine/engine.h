@@ -59,6 +59,9 @@ void engine_kernel_stats(engine_t *e, const capture_stats_t *st);
 /* End of input: runs the last tick.  No packets may follow. */
 void engine_finish(engine_t *e);
 
+/* The site every record is stamped with ([probe] site), or NULL. */
+const char *engine_site(const engine_t *e);
+
 /* The current clock (packet time); 0 before the first packet. */
 cw_ns_t engine_now(const engine_t *e);
 

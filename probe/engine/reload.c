@@ -51,10 +51,13 @@ int reload_restart_needed(const cw_config_t *a, const cw_config_t *b, char *buf,
         { "[probe] filter", a->filter, b->filter },
         { "[probe] data_dir", a->data_dir, b->data_dir },
         { "[probe] user", a->user, b->user },
+        { "[probe] site", a->site, b->site },
         { "[web] listen", a->web_listen, b->web_listen },
         { "[web] tls_cert", a->web_tls_cert, b->web_tls_cert },
         { "[web] tls_key", a->web_tls_key, b->web_tls_key },
+        { "[web] external_url", a->web_external_url, b->web_external_url },
         { "[rrd] daemon", a->rrd_daemon, b->rrd_daemon },
+        { "[calldb] url", a->calldb_url, b->calldb_url },
     };
     const struct { const char *name; long x, y; } nums[] = {
         { "[probe] rtp_timeout", a->rtp_timeout_s, b->rtp_timeout_s },
@@ -66,6 +69,7 @@ int reload_restart_needed(const cw_config_t *a, const cw_config_t *b, char *buf,
         { "[probe] idle_timeout", a->idle_timeout_s, b->idle_timeout_s },
         { "[probe] retention_days", a->retention_days, b->retention_days },
         { "[incident] scan_hosts", a->scan_hosts, b->scan_hosts },
+        { "[calldb] spool_mb", a->calldb_spool_mb, b->calldb_spool_mb },
     };
     // clang-format on
     int n = 0;

@@ -76,6 +76,8 @@ json_t *report_build(engine_t *e)
     json_t *r = json_object();
 
     json_object_set_new(r, "version", json_integer(REPORT_VERSION));
+    if (engine_site(e))
+        json_object_set_new(r, "site", json_string(engine_site(e)));
     json_object_set_new(r, "capture", capture_section(e));
     json_object_set_new(r, "calls", calls_section(e));
     json_object_set_new(r, "streams", engine_streams(e));
@@ -186,8 +188,15 @@ int report_write_json(FILE *out, engine_t *e)
 
     /* The keys and their order are report_build()'s. */
     w->out = out;
-    snprintf(head, sizeof(head), "{\n  \"version\": %d,\n  \"capture\": ", REPORT_VERSION);
+    snprintf(head, sizeof(head), "{\n  \"version\": %d,\n", REPORT_VERSION);
     jw_puts(w, head);
+    if (engine_site(e)) {
+        jw_puts(w, "  \"site\": ");
+        if (jw_value(w, json_string(engine_site(e)), 1) != 0)
+            goto out;
+        jw_puts(w, ",\n");
+    }
+    jw_puts(w, "  \"capture\": ");
     if (jw_value(w, capture_section(e), 1) != 0)
         goto out;
     jw_puts(w, ",\n  \"calls\": ");

@@ -75,5 +75,6 @@ void websources_fill(const websources_t *ws, web_sources_t *src)
         src->graph = graph;
     }
     src->targets = targets;
+    src->site = ws->site;
     src->ud = (void *)ws;
 }

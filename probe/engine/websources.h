@@ -20,6 +20,7 @@ typedef struct websources {
     metrics_t *metrics;
     rrdstore_t *store;       /* NULL: no /api/series from RRD files, no graphs */
     const collectors_t *col; /* NULL: no targets */
+    const char *site;        /* the probe's site ([probe] site) */
 } websources_t;
 
 /* Fills src with ws's parts and the adapters over them; ws is read by the

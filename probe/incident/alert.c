@@ -72,6 +72,7 @@ struct bucket {
 struct alert {
     bool syslog;
     char *webhook, *exec;
+    char generator[1024]; /* the dashboard's URL, for generatorURL */
     long per_minute;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -101,7 +102,37 @@ static const char *str(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-json_t *alert_webhook_body(const json_t *inc, bool resolved)
+void alert_generator_base(const cw_config_t *cfg, char *out, size_t len)
+{
+    const char *listen = cfg->web_listen ? cfg->web_listen : CW_DEF_WEB_LISTEN;
+    const char *colon = strrchr(listen, ':');
+    char host[256];
+    size_t n;
+
+    if (cfg->web_external_url) {
+        n = strlen(cfg->web_external_url);
+        snprintf(out, len, "%s%s", cfg->web_external_url,
+                 n && cfg->web_external_url[n - 1] == '/' ? "" : "/");
+        return;
+    }
+    if (strcmp(listen, "off") == 0 || !colon) {
+        snprintf(out, len, "http://%s/", CW_DEF_WEB_LISTEN);
+        return;
+    }
+    /* A wildcard address is no place to go back to: the host's name is. */
+    n = (size_t)(colon - listen);
+    if ((n == 7 && strncmp(listen, "0.0.0.0", 7) == 0) ||
+        (n == 4 && strncmp(listen, "[::]", 4) == 0)) {
+        if (gethostname(host, sizeof(host) - 1) != 0)
+            cw_strlcpy(host, "localhost", sizeof(host));
+        host[sizeof(host) - 1] = '\0';
+        snprintf(out, len, "%s://%s%s/", cfg->web_tls_cert ? "https" : "http", host, colon);
+        return;
+    }
+    snprintf(out, len, "%s://%s/", cfg->web_tls_cert ? "https" : "http", listen);
+}
+
+json_t *alert_webhook_body(const json_t *inc, bool resolved, const char *base)
 {
     const json_t *ev = json_object_get(inc, "evidence");
     const json_t *link = json_object_get(ev, "link"), *cpu = json_object_get(ev, "cpu");
@@ -122,6 +153,8 @@ json_t *alert_webhook_body(const json_t *inc, bool resolved)
     snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(inc, "id")));
     json_object_set_new(labels, "incident", json_string(id));
     json_object_set_new(labels, "job", json_string("callwatch"));
+    if (json_is_string(json_object_get(inc, "site")))
+        json_object_set_new(labels, "site", json_string(str(inc, "site")));
     if (json_is_object(link))
         json_object_set_new(labels, "link", json_string(str(link, "name")));
     if (json_is_object(cpu))
@@ -137,7 +170,13 @@ json_t *alert_webhook_body(const json_t *inc, bool resolved)
         iso8601(json_number_value(json_object_get(inc, "end")), t, sizeof(t));
         json_object_set_new(alert, "endsAt", json_string(t));
     }
-    json_object_set_new(alert, "generatorURL", json_string("http://127.0.0.1:8080/#/incidents"));
+    {
+        char url[1200];
+
+        snprintf(url, sizeof(url), "%s#/incident/%s", base ? base : "http://" CW_DEF_WEB_LISTEN "/",
+                 id);
+        json_object_set_new(alert, "generatorURL", json_string(url));
+    }
     return json_pack("[o]", alert);
 }
 
@@ -196,7 +235,7 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 
 static bool do_webhook(alert_t *a, const json_t *inc, bool resolved)
 {
-    json_t *body = alert_webhook_body(inc, resolved);
+    json_t *body = alert_webhook_body(inc, resolved, a->generator);
     char *text = json_dumps(body, JSON_COMPACT);
     struct curl_slist *hdr = curllib.curl_slist_append(NULL, "Content-Type: application/json");
     bool ok = false;
@@ -405,6 +444,7 @@ int alert_new(const cw_config_t *cfg, alert_t **out, char *err, size_t errlen)
     a->webhook = cw_strdup(cfg->alert_webhook);
     a->exec = cw_strdup(cfg->alert_exec);
     a->per_minute = cfg->alert_rate_limit > 0 ? cfg->alert_rate_limit : CW_DEF_ALERT_RATE_LIMIT;
+    alert_generator_base(cfg, a->generator, sizeof(a->generator));
     if (a->syslog)
         openlog("callwatch", LOG_PID, LOG_DAEMON);
     if (a->webhook)

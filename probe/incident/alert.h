@@ -41,7 +41,14 @@ void alert_free(alert_t *a);
 
 void alert_get_stats(alert_t *a, alert_stats_t *out);
 
-/* The Alertmanager body for an incident (exposed for tests). */
-json_t *alert_webhook_body(const json_t *incident, bool resolved);
+/* The Alertmanager body for an incident (exposed for tests): labels
+ * alertname, severity, kind, incident, job, site (the incident's), link,
+ * device; generatorURL is base (ending in '/') + "#/incident/ID". */
+json_t *alert_webhook_body(const json_t *incident, bool resolved, const char *base);
+
+/* The dashboard's URL as others reach it: [web] external_url, else made
+ * from [web] listen (https with TLS; the host name for a wildcard
+ * address).  Ends in '/'. */
+void alert_generator_base(const cw_config_t *cfg, char *out, size_t len);
 
 #endif

@@ -47,6 +47,7 @@ struct incident {
 
 struct correlate {
     correlate_cfg_t cfg;
+    char *site; /* stamped on every incident, or NULL */
     metrics_t *m;
     traffic_t *tr;
     correlate_notify_fn notify;
@@ -188,6 +189,7 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, const cw_config_t *conf, 
     c->ud = ud;
     c->next_id = 1;
     c->step_ns = CW_SEC(conf && conf->step_s > 0 ? conf->step_s : CW_DEF_STEP_S);
+    c->site = conf && conf->site ? cw_strdup(conf->site) : NULL;
     ring_init(&c->drops);
     ring_init(&c->degraded);
     c->step_t = cw_calloc(MAX_STEPS, sizeof(*c->step_t));
@@ -209,6 +211,7 @@ void correlate_free(correlate_t *c)
 {
     if (!c)
         return;
+    free(c->site);
     free(c->drops.ev);
     free(c->degraded.ev);
     free(c->step_t);
@@ -525,6 +528,8 @@ static json_t *incident_json(correlate_t *c, const struct incident *in)
     json_object_set_new(o, "evidence", evidence_json(ev));
     json_object_set_new(o, "top_talkers", traffic_talkers_json(ev->top, ev->ntop));
     json_object_set_new(o, "summary", json_string(summary));
+    if (c->site)
+        json_object_set_new(o, "site", json_string(c->site));
     free(ev);
     return o;
 }

@@ -6,7 +6,9 @@
  *   node dashboard.js CHROMIUM BASE_URL PROFILE_DIR SHOTS_DIR
  *
  * Environment: CW_EVIL_ID (the Call-ID whose display name carries HTML and
- * script), CW_INCIDENT_ID, CW_CAPTURE_START/END (Unix seconds).
+ * script), CW_INCIDENT_ID, CW_CAPTURE_START/END (Unix seconds), CW_SITE
+ * (the probe's site), CW_CENTRAL_URL (a central dashboard over sites A and
+ * B, each with the probe's capture).
  * Prints "ok - ..." or "FAIL: ..." per check, then "N passed, M failed";
  * exits non-zero on any failure. */
 'use strict';
@@ -20,6 +22,8 @@ const EVIL_ID = process.env.CW_EVIL_ID;
 const INCIDENT_ID = process.env.CW_INCIDENT_ID;
 const CAP_START = Number(process.env.CW_CAPTURE_START);
 const CAP_END = Number(process.env.CW_CAPTURE_END);
+const SITE = process.env.CW_SITE;
+const CENTRAL = process.env.CW_CENTRAL_URL;
 const PAYLOAD = '<img src=x onerror=alert(1)><script>alert(2)</script>';
 
 let passed = 0;
@@ -301,6 +305,40 @@ async function main() {
     await go('#/links');
     await waitFor("document.querySelector('.page-links h1')", 'the links page');
     ok((await evaluate('document.body.textContent')).includes('SNMP targets'), 'the links and devices page');
+
+    /* ---- the site selector: the probe's own site, fixed */
+    const own = await evaluate("(() => { const s = document.getElementById('site'); return s ? [s.disabled, [...s.options].map((o) => o.value)] : null; })()");
+    ok(own && own[0] === true && own[1].length === 1 && own[1][0] === SITE, "a probe's selector shows its own site, fixed", own);
+
+    /* ---- the central dashboard: sites side by side, a selector */
+    if (CENTRAL) {
+      await send('Page.navigate', { url: CENTRAL });
+      await waitFor("document.body.getAttribute('data-rendered') && document.querySelector('table.sites')", 'the central overview');
+      const rows = await evaluate("[...document.querySelectorAll('table.sites tr.site')].map((r) => [r.getAttribute('data-site'), r.children[1].textContent])");
+      ok(rows.length === 2 && rows[0][0] === 'A' && rows[1][0] === 'B' && rows[0][1] === rows[1][1] && Number(rows[0][1]) > 0,
+        'the central overview compares sites A and B', rows);
+      const heads = await evaluate("[...document.querySelectorAll('table.sites th')].map((e) => e.textContent)");
+      for (const h of ['Calls', 'Drop rate', 'MOS (mean)', 'Link peak', 'CPU peak', 'Open incidents'])
+        ok(heads.includes(h), 'site comparison column: ' + h, heads);
+      const opts = await evaluate("[...document.getElementById('site').options].map((o) => o.value)");
+      ok(JSON.stringify(opts) === JSON.stringify(['', 'A', 'B']), 'the selector lists every site', opts);
+      await shot('central');
+      /* Choosing B: every page follows it. */
+      await evaluate("(() => { const s = document.getElementById('site'); s.value = 'B'; s.dispatchEvent(new Event('change')); return true; })()");
+      await waitFor("location.hash.includes('site=B') && document.querySelector('table.sites tr.on')", 'site B chosen');
+      await waitFor(settled() + " && document.querySelectorAll('svg.chart path.series').length >= 3", "site B's graphs");
+      ok((await evaluate("document.querySelector('table.sites tr.on').getAttribute('data-site')")) === 'B', 'the chosen site is marked');
+      await shot('central-site');
+      await clickSel('#nav a[data-page=calls]');
+      await waitFor("location.hash.startsWith('#/calls') && document.querySelector('table.calls')", "B's calls");
+      ok((await evaluate('location.hash')).includes('site=B'), 'the calls page keeps the site', await evaluate('location.hash'));
+      const sites = await evaluate("[...new Set([...document.querySelectorAll('table.calls td.site')].map((e) => e.textContent))]");
+      ok(JSON.stringify(sites) === '["B"]', "the calls page lists B's calls only", sites);
+      await evaluate("(() => { const s = document.getElementById('site'); s.value = ''; s.dispatchEvent(new Event('change')); return true; })()");
+      await waitFor("!location.hash.includes('site=') && new Set([...document.querySelectorAll('table.calls td.site')].map((e) => e.textContent)).size > 1", 'all sites');
+      const all = await evaluate("[...new Set([...document.querySelectorAll('table.calls td.site')].map((e) => e.textContent))].sort()");
+      ok(JSON.stringify(all) === '["A","B"]', 'all sites: both sites\' calls', all);
+    }
 
     /* ---- nothing ran that should not have */
     const xss = await evaluate('window.__xss');

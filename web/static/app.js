@@ -15,7 +15,7 @@
   const REFRESH_MS = 10000;
   const PAGE_SIZE = 100;
 
-  const state = { status: null, utc: false, timer: null, seq: 0 };
+  const state = { status: null, utc: false, timer: null, seq: 0, site: null };
 
   /* ---------------------------------------------------------------- DOM */
 
@@ -80,6 +80,8 @@
   function href(page, arg, params) {
     let s = '#/' + page;
     if (arg !== null && arg !== undefined) s += '/' + encodeURIComponent(String(arg));
+    /* Every page keeps the site chosen (the central dashboard's selector). */
+    if (state.site && !(params && 'site' in params)) params = Object.assign({ site: state.site }, params || {});
     if (params) {
       const p = new URLSearchParams();
       for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') p.set(k, v);
@@ -103,6 +105,7 @@
 
   async function api(path, params) {
     let url = path;
+    if (state.site && path !== 'api/status') params = Object.assign({ site: state.site }, params || {});
     if (params) {
       const p = new URLSearchParams();
       for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') p.set(k, v);
@@ -124,10 +127,28 @@
     return body;
   }
 
+  function isCentral() {
+    return !!(state.status && state.status.mode === 'central');
+  }
+
+  /* The central dashboard's summary of the site chosen, or null. */
+  function siteInfo() {
+    if (!isCentral() || !state.site) return null;
+    return (state.status.sites || []).find((x) => x.site === state.site) || null;
+  }
+
+  /* The names of the series there are: the probe's latest values, or on
+   * the central dashboard those of the site chosen (none for all sites). */
+  function knownMetrics() {
+    if (isCentral()) return (siteInfo() || {}).metrics || [];
+    return Object.keys((state.status && state.status.latest) || {});
+  }
+
   async function series(metric, range) {
     /* A series the probe has never produced is not asked for. */
-    const latest = state.status && state.status.latest;
-    if (latest && Object.keys(latest).length && !(metric in latest)) return null;
+    const known = knownMetrics();
+    if (isCentral() && !state.site) return null;
+    if (known.length && !known.includes(metric)) return null;
     try {
       return await api('api/series', { metric: metric, start: Math.floor(range.from), end: Math.ceil(range.to) });
     } catch (e) {
@@ -217,6 +238,18 @@
 
   function captureRange() {
     const st = state.status;
+    if (st && st.mode === 'central') {
+      /* The period the records of the site (or of every site) cover. */
+      const list = siteInfo() ? [siteInfo()] : st.sites || [];
+      const firsts = list.map((x) => x.first).filter((x) => x > 0);
+      const lasts = list.map((x) => x.last).filter((x) => x > 0);
+      if (!firsts.length) return null;
+      const step = 10;
+      const from = Math.floor(Math.min(...firsts) / step) * step;
+      let to = Math.ceil(Math.max(...lasts) / step) * step + step;
+      if (to - from < 60) to = from + 60;
+      return { from: from, to: to };
+    }
     if (!st || !st.capture || !(st.capture.start > 0)) return null;
     const step = st.step || 10;
     const from = Math.floor(st.capture.start / step) * step;
@@ -482,8 +515,7 @@
   }
 
   function latestNames(prefix, suffix) {
-    const latest = (state.status && state.status.latest) || {};
-    return Object.keys(latest)
+    return knownMetrics()
       .filter((n) => n.startsWith(prefix) && n.endsWith(suffix) && n.length > prefix.length + suffix.length)
       .map((n) => n.slice(prefix.length, n.length - suffix.length))
       .filter((n) => !n.includes('.'))
@@ -515,11 +547,35 @@
     }
   }
 
+  /* The central dashboard's sites side by side, over the range shown. */
+  async function siteTable(range) {
+    const r = await api('api/status', rangeParams(range));
+    const pct = (v, warn, bad) => el('td', { class: 'num' + (v >= bad ? ' bad' : v >= warn ? ' warn' : '') }, v === null || v === undefined ? '\u2014' : fmtPct(v));
+    return el('table', { class: 'sites' },
+      el('tr', null, ['Site', 'Calls', 'Answered', 'Dropped', 'Drop rate', 'MOS (mean)', 'MOS (worst)', 'Link peak', 'CPU peak', 'Open incidents'].map((h, i) => el('th', { class: i ? 'num' : null }, h))),
+      (r.sites || []).map((x) => el('tr', { class: 'site' + (x.site === state.site ? ' on' : ''), 'data-site': x.site },
+        el('td', null, el('a', { href: href('overview', null, { site: x.site }) }, x.site)),
+        el('td', { class: 'num' }, fmtNum(x.calls)), el('td', { class: 'num' }, fmtNum(x.answered)), el('td', { class: 'num' }, fmtNum(x.dropped)),
+        pct(x.drop_rate_pct, 1, 2),
+        el('td', { class: 'num' + (x.mos_avg !== null && x.mos_avg < 3.6 ? ' bad' : '') }, x.mos_avg === null ? '\u2014' : x.mos_avg.toFixed(2)),
+        el('td', { class: 'num' }, x.mos_min === null ? '\u2014' : x.mos_min.toFixed(2)),
+        pct(x.link_peak_pct, 70, 90), pct(x.cpu_peak_pct, 70, 90),
+        el('td', { class: 'num' + (x.open_incidents ? ' bad' : '') }, String(x.open_incidents)))));
+  }
+
   async function pageOverview(root, route) {
     const range = currentRange(route.params);
     const st = state.status || {};
     const zoom = (a, b) => go('overview', null, { from: a, to: b });
     root.append(el('h1', null, 'Overview'), rangeBar('overview', route.params, range));
+    if (isCentral()) {
+      root.append(el('h2', null, 'Sites'), await siteTable(range));
+      if (!state.site) {
+        root.append(el('p', { class: 'muted' }, 'Choose a site (above, or in the table) for its graphs.'));
+        return;
+      }
+      root.append(el('h2', null, 'Site ' + state.site));
+    }
     const rp = rangeParams(range);
     root.append(el('div', { class: 'links' },
       el('a', { href: href('calls', null, rp), class: 'to-calls' }, 'Calls in this range \u2192'),
@@ -671,6 +727,7 @@
       ['Start', 'start'], ['From', null], ['To', null], ['Caller', null], ['Callee', null],
       ['Outcome', 'outcome'], ['Code', null], ['Setup', 'setup_ms'], ['Duration', null], ['MOS', 'mos'],
     ];
+    if (isCentral()) cols.unshift(['Site', null]);
     const head = el('tr', null, cols.map(([label, key]) => {
       if (!key) return el('th', null, label);
       const on = sort === key;
@@ -685,7 +742,8 @@
       const dur = c.end && c.answered ? c.end - c.answered : null;
       const m = callMos(c);
       return el('tr', { class: 'call' },
-        el('td', null, el('a', { href: href('call', c.call_id) }, fmtTime(c.start))),
+        isCentral() ? el('td', { class: 'site' }, c.site || '') : null,
+        el('td', null, el('a', { href: href('call', c.call_id, c.site && isCentral() ? { site: c.site } : null) }, fmtTime(c.start))),
         el('td', { class: 'wire' }, c.from_display ? el('div', null, c.from_display) : null, el('div', { class: 'muted' }, c.from || '')),
         el('td', { class: 'wire' }, c.to_display ? el('div', null, c.to_display) : null, el('div', { class: 'muted' }, c.to || '')),
         el('td', { class: 'wire' }, c.caller || ''), el('td', { class: 'wire' }, c.callee || ''),
@@ -804,11 +862,11 @@
     return el('table', { class: 'incidents' },
       el('tr', null, ['#', 'Kind', 'Start', 'End', 'Dropped', 'Affected', 'Evidence', ''].map((h) => el('th', null, h))),
       list.map((i) => el('tr', { class: 'incident' },
-        el('td', null, el('a', { href: href('incident', i.id) }, String(i.id))),
+        el('td', null, el('a', { href: href('incident', i.id, i.site && isCentral() ? { site: i.site } : null) }, (isCentral() && !state.site && i.site ? i.site + ' #' : '') + String(i.id))),
         el('td', null, i.kind), el('td', null, fmtTime(i.start)), el('td', null, i.open ? 'open' : fmtTime(i.end)),
         el('td', { class: 'num' }, fmtNum(i.dropped_calls)), el('td', { class: 'num' }, fmtNum(i.calls_affected)),
         el('td', { class: 'wire' }, evidenceText(i)),
-        el('td', null, el('a', { href: href('overview', null, incidentWindow(i)) }, 'graphs')))));
+        el('td', null, el('a', { href: href('overview', null, Object.assign(i.site && isCentral() ? { site: i.site } : {}, incidentWindow(i))) }, 'graphs')))));
   }
 
   function timeline(list, range) {
@@ -934,6 +992,7 @@
     const route = parseHash();
     for (const a of document.querySelectorAll('#nav a')) {
       const pg = a.getAttribute('data-page');
+      a.setAttribute('href', href(pg)); /* with the site chosen */
       a.classList.toggle('on', pg === route.page || (pg === 'calls' && route.page === 'call') || (pg === 'incidents' && route.page === 'incident'));
     }
     const mode = document.getElementById('mode');
@@ -941,6 +1000,16 @@
     clear(mode);
     clear(foot);
     if (!st) return;
+    siteSelector(st, route);
+    if (st.mode === 'central') {
+      const n = (st.sites || []).length;
+      mode.append('central: ' + n + ' site' + (n === 1 ? '' : 's'));
+      const db = st.database || {};
+      foot.append('callwatch ' + (st.version || '') + ' \u00b7 central dashboard ' + (st.site || ''),
+        ' \u00b7 call database ' + (db.backend || '?') + (db.connected === false ? ' (not answering: ' + (db.last_error || '') + ')' : ''),
+        ' \u00b7 times ' + (state.utc ? 'UTC' : 'local (UTC' + fmtOffset() + ')'));
+      return;
+    }
     const cap = st.capture || {};
     const src = (cap.sources || []).map((s) => s.split('/').pop()).join(', ');
     mode.append(cap.mode === 'live' ? el('span', { class: 'live' }, 'live on ' + src) : 'offline: ' + src + (cap.finished ? '' : ' (reading\u2026)'));
@@ -954,6 +1023,31 @@
       ' \u00b7 times ' + (state.utc ? 'UTC' : 'local (UTC' + fmtOffset() + ')'));
   }
 
+  /* The site selector: every site on the central dashboard ("all sites"
+   * first); a probe's own site alone, fixed. */
+  function siteSelector(st, route) {
+    const sel = document.getElementById('site');
+    if (!sel) return;
+    clear(sel);
+    if (st.mode === 'central') {
+      sel.disabled = false;
+      sel.append(el('option', { value: '' }, 'all sites'));
+      for (const x of st.sites || []) sel.append(el('option', { value: x.site, selected: x.site === state.site }, x.site));
+      if (state.site && !(st.sites || []).some((x) => x.site === state.site)) sel.append(el('option', { value: state.site, selected: true }, state.site));
+    } else {
+      sel.disabled = true;
+      sel.append(el('option', { value: st.site || '' }, st.site || '\u2014'));
+    }
+    sel.onchange = () => {
+      const o = paramsObj(route.params);
+      o.site = sel.value || null;
+      delete o.offset;
+      state.site = o.site;
+      const page = route.page === 'call' || route.page === 'incident' ? route.page + 's' : route.page;
+      location.hash = href(page, null, o);
+    };
+  }
+
   function fmtOffset() {
     const m = -new Date().getTimezoneOffset();
     return (m >= 0 ? '+' : '\u2212') + pad(Math.floor(Math.abs(m) / 60)) + ':' + pad(Math.abs(m) % 60);
@@ -963,6 +1057,7 @@
     const seq = ++state.seq;
     const route = parseHash();
     let statusErr = null;
+    state.site = route.params.get('site') || null;
     try {
       state.status = await api('api/status');
     } catch (e) {
