@@ -60,6 +60,7 @@ struct engine {
     groups_t *groups; /* NULL without [group] sections */
     media_t *media;
     correlate_t *corr;
+    bool mirror;          /* the source is a mirror socket */
     alert_t *alert;       /* not owned */
     status_t *status;     /* where a snapshot is published every second, or NULL */
     cw_ns_t last_publish; /* wall time */
@@ -526,6 +527,11 @@ void engine_kernel_stats(engine_t *e, const capture_stats_t *st)
     e->kernel = *st;
 }
 
+void engine_set_mirror(engine_t *e)
+{
+    e->mirror = true;
+}
+
 static json_t *encapsulation_json(const engine_t *e)
 {
     decode_stats_t ds;
@@ -536,6 +542,15 @@ static json_t *encapsulation_json(const engine_t *e)
         if (ds.encap[k])
             json_object_set_new(o, decode_encap_name(k), json_integer((json_int_t)ds.encap[k]));
     return o;
+}
+
+static json_t *mirror_json(const engine_t *e)
+{
+    if (!e->mirror)
+        return NULL;
+    return json_pack("{s:I, s:I, s:I, s:I}", "datagrams", (json_int_t)e->kernel.received, "dropped",
+                     (json_int_t)e->kernel.dropped, "truncated", (json_int_t)e->kernel.truncated,
+                     "errors", (json_int_t)e->kernel.errors);
 }
 
 void engine_finish(engine_t *e)
@@ -651,12 +666,14 @@ static json_t *sources_json(const engine_capture_info_t *ci)
 
 void engine_capture_extras(const engine_t *e, json_t *cap)
 {
-    json_t *encap = encapsulation_json(e);
+    json_t *encap = encapsulation_json(e), *mirror = mirror_json(e);
 
     if (json_object_size(encap))
         json_object_set_new(cap, "encapsulation", encap);
     else
         json_decref(encap);
+    if (mirror)
+        json_object_set_new(cap, "mirror", mirror);
 }
 
 /* The MOS of the streams measured, as Prometheus buckets its histograms. */

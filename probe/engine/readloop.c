@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "capture/capture.h"
+#include "capture/mirror.h"
 #include "capture/reader.h"
 
 struct readloop {
@@ -177,6 +178,77 @@ out:
     return rc;
 }
 
+/* A mirror source's link type: what its port's datagrams carry. */
+static int mirror_link(const readloop_cfg_t *cfg, char *err, size_t errlen)
+{
+    uint16_t port;
+
+    if (mirror_parse(cfg->interface, &port, err, errlen) != 0)
+        return -EINVAL;
+    if (cfg->filter) {
+        snprintf(err, errlen,
+                 "%s: a mirror source takes no capture filter (-f, filter =): the socket "
+                 "receives only what is sent to it",
+                 cfg->interface);
+        return -EINVAL;
+    }
+    if (cfg->config && config_encap_port(cfg->config, CW_ENCAP_TZSP, port))
+        return DECODE_LINK_TZSP;
+    if (cfg->config && config_encap_port(cfg->config, CW_ENCAP_VXLAN, port))
+        return DECODE_LINK_VXLAN;
+    snprintf(err, errlen,
+             "%s: port %u is in neither tzsp_ports nor vxlan_ports ([probe]; by default TZSP "
+             "on %d, VXLAN on %d): say which the mirror sends",
+             cfg->interface, port, CW_DEF_TZSP_PORT, CW_DEF_VXLAN_PORT);
+    return -EINVAL;
+}
+
+/* Receives mirrored packets from a UDP socket until readloop_stop(), as
+ * readloop_live() captures. */
+static int read_mirror(readloop_t *rl, char *err, size_t errlen)
+{
+    const readloop_cfg_t *cfg = rl->cfg;
+    int link = mirror_link(cfg, err, errlen), rc = 0;
+    cw_ns_t next_stats = 0;
+    capture_stats_t st;
+    capture_pkt_t pkt;
+    mirror_t *m;
+
+    if (link < 0)
+        return link;
+    if (!(m = mirror_open(cfg->interface, cfg->snaplen, cfg->buffer_bytes, err, errlen)))
+        return -EIO;
+    engine_add_source(rl->e, cfg->interface);
+    engine_set_mirror(rl->e);
+    cw_log(CW_LOG_INFO, "receiving %s on %s", link == DECODE_LINK_TZSP ? "TZSP" : "VXLAN",
+           cfg->interface);
+    while (!rl->stop) {
+        int r = mirror_next(m, &pkt);
+        cw_ns_t now;
+
+        if (r == CAPTURE_PACKET) {
+            engine_packet(rl->e, link, &pkt);
+            continue;
+        }
+        if (r == CAPTURE_ERROR) {
+            snprintf(err, errlen, "%s: %s", cfg->interface, mirror_error(m));
+            rc = -EIO;
+            break;
+        }
+        now = cw_wall_now();
+        engine_idle(rl->e, now);
+        if (now >= next_stats) {
+            mirror_stats(m, &st);
+            engine_kernel_stats(rl->e, &st);
+            next_stats = now + CW_NS_PER_SEC;
+        }
+    }
+    mirror_stats(m, &st);
+    engine_kernel_stats(rl->e, &st);
+    mirror_close(m);
+    return rc;
+}
+
 int readloop_live(readloop_t *rl, char *err, size_t errlen)
 {
     const readloop_cfg_t *cfg = rl->cfg;
@@ -186,6 +258,8 @@ int readloop_live(readloop_t *rl, char *err, size_t errlen)
     capture_t *c;
     int rc = 0;
 
+    if (mirror_is_spec(cfg->interface))
+        return read_mirror(rl, err, errlen);
     c = capture_open_live(cfg->interface, cfg->snaplen, cfg->buffer_bytes, cfg->promisc, err,
                           errlen);
     if (!c)

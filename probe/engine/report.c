@@ -300,6 +300,15 @@ int report_write_text(FILE *out, const json_t *report)
             fprintf(out, " %s %lld", key, (long long)json_integer_value(v));
         fprintf(out, "\n");
     }
+    if (json_object_get(cap, "mirror")) {
+        const json_t *m = json_object_get(cap, "mirror");
+
+        fprintf(out, "  mirror    %lld datagrams, %lld dropped, %lld truncated, %lld errors\n",
+                (long long)json_integer_value(json_object_get(m, "datagrams")),
+                (long long)json_integer_value(json_object_get(m, "dropped")),
+                (long long)json_integer_value(json_object_get(m, "truncated")),
+                (long long)json_integer_value(json_object_get(m, "errors")));
+    }
     if (json_object_size(mal) == 0) {
         fprintf(out, "  malformed none\n");
     } else {
