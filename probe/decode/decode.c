@@ -44,9 +44,10 @@
 static const enum decode_encap udp_encaps[] = { DE_VXLAN, DE_GENEVE, DE_GTPU, DE_TZSP };
 #define UDP_ENCAPS (sizeof(udp_encaps) / sizeof(udp_encaps[0]))
 
-/* The way into an encapsulation: off the path of plain packets, so that
- * the functions on it stay as small as they were. */
-#define CW_COLD __attribute__((cold, noinline))
+/* The way into an encapsulation: out of line, so that the functions of
+ * plain packets stay as small as they were (not "cold": a mirror's every
+ * packet takes it). */
+#define CW_OUT_OF_LINE __attribute__((noinline))
 
 struct decoder {
     ipfrag_t *frag;
@@ -210,9 +211,9 @@ static int not_ip(decoder_t *d)
     return DECODE_NOT_IP;
 }
 
-static CW_COLD int decap_udp(decoder_t *d, cw_ns_t ts, decode_pkt_t *out);
-static CW_COLD int decap_ip(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
-                            decode_pkt_t *out);
+static CW_OUT_OF_LINE int decap_udp(decoder_t *d, cw_ns_t ts, decode_pkt_t *out);
+static CW_OUT_OF_LINE int decap_ip(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
+                                   bool cut, decode_pkt_t *out);
 
 static int decode_l4(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
                      decode_pkt_t *out)
@@ -487,8 +488,8 @@ static int decode_ip(decoder_t *d, cw_ns_t ts, const uint8_t *buf, uint32_t len,
     }
 }
 
-static CW_COLD int decap_link(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p,
-                              uint32_t len, bool cut, decode_pkt_t *out);
+static CW_OUT_OF_LINE int decap_link(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p,
+                                     uint32_t len, bool cut, decode_pkt_t *out);
 
 /* Follows an ethertype, through any VLAN tags, to the IP header. */
 static int decode_ethertype(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p, uint32_t len,
@@ -568,9 +569,11 @@ static int decap(decoder_t *d, cw_ns_t ts, enum decode_encap e, int rc, const tu
     /* The packet is now the one inside: its length, its layers (an IPv4
      * address fills 4 of the 16 bytes an outer IPv6 one filled). */
     out->wirelen = h->inner_len + (cut ? d->missing : 0);
+    if (out->ip_version == 6) {
+        memset(&out->src, 0, sizeof(out->src));
+        memset(&out->dst, 0, sizeof(out->dst));
+    }
     out->ip_version = 0;
-    memset(&out->src, 0, sizeof(out->src));
-    memset(&out->dst, 0, sizeof(out->dst));
     switch (h->next) {
     case TUNNEL_ETHERNET:
         return decode_ethernet(d, ts, q, h->inner_len, cut, out);
@@ -644,8 +647,8 @@ static int decap_udp(decoder_t *d, cw_ns_t ts, decode_pkt_t *out)
 }
 
 /* A mirror socket's datagram: a TZSP or VXLAN payload. */
-static CW_COLD int decode_mirror(decoder_t *d, int link, cw_ns_t ts, const uint8_t *buf,
-                                 uint32_t len, bool cut, decode_pkt_t *out)
+static CW_OUT_OF_LINE int decode_mirror(decoder_t *d, int link, cw_ns_t ts, const uint8_t *buf,
+                                        uint32_t len, bool cut, decode_pkt_t *out)
 {
     tunnel_hdr_t h;
 
