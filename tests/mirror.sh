@@ -92,14 +92,21 @@ for f in "$T/sip.pcap" "$T/rtp-sdp.pcap"; do
     done
 done
 
-# The default ports: TZSP on 37008, VXLAN on 4789 (bound if free).
-for spec in udp:127.0.0.1:37008 udp:127.0.0.1:4789; do
-    port=${spec##*:}
-    [ -z "$(ss -Hlun "sport = :$port")" ] || { pass "$spec: busy, skipped"; continue; }
-    listen "$spec" "$T/def"
+# The default ports: TZSP on 37008, VXLAN on 4789, each on a loopback
+# address of its own (127.0.0.0/8 is all loopback), which only a daemon
+# bound to every address could hold already.
+lo=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+for kind in tzsp vxlan; do
+    port=37008
+    [ "$kind" = tzsp ] || port=4789
+    listen "udp:$lo:$port" "$T/def"
+    sent=$(python3 "$SEND" "$T/sip.$kind" "$lo" "$port" | awk '{ print $2 }')
+    sleep 0.5
     stop
-    expect_eq "$spec (default port): exit" "$rc" 0
-    expect_eq "$spec: a mirror in the report" "$(jq -c '.capture.mirror.datagrams' "$T/def.json")" 0
+    expect_eq "$kind on its default port $port: exit" "$rc" 0
+    expect_eq "$kind on its default port $port: read as $kind" \
+        "$(jq -c "[.capture.mirror.datagrams, .capture.encapsulation.$kind]" "$T/def.json")" \
+        "[$sent,$sent]"
 done
 
 # A port that is neither TZSP's nor VXLAN's is refused before anything.
