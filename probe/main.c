@@ -82,7 +82,8 @@ static void usage(FILE *out)
             "every RTP stream (loss, jitter, MOS), and says why calls dropped.\n"
             "\n"
             "Input (one of):\n"
-            "  -i, --interface IFACE     capture live from IFACE (needs root or CAP_NET_RAW)\n"
+            "  -i, --interface IFACE     capture live from IFACE (needs root or CAP_NET_RAW);\n"
+            "                            udp:ADDR:PORT receives a TZSP or VXLAN mirror there\n"
             "  -r, --read FILE           read a pcap or pcapng file; repeat to read several,\n"
             "                            in the order given, as one continuous capture\n"
             "\n"
@@ -124,6 +125,7 @@ static void usage(FILE *out)
             "  callwatch -r calls.pcap --report text\n"
             "  callwatch -r a.pcap -r b.pcapng --report json > report.json\n"
             "  callwatch -c /etc/callwatch/callwatch.ini -i eth1 -f \"udp or tcp port 5060\"\n"
+            "  callwatch -i udp:0.0.0.0:37008       (a MikroTik sniffer streaming TZSP)\n"
             "\n"
             "SIGHUP re-reads the configuration file: targets, alerts, the dashboard's users\n"
             "and incident thresholds change live; the rest is named and needs a restart.\n"
@@ -500,6 +502,7 @@ static void readloop_config(const struct options *o, const cw_config_t *cfg, rea
                             .snaplen = (int)snaplen,
                             .buffer_bytes = (int)(buffer_mb * 1024 * 1024),
                             .promisc = cfg->promisc && !o->no_promisc,
+                            .config = cfg,
                             .filter = o->filter ? o->filter : cfg->filter };
 }
 

@@ -75,4 +75,55 @@ size_t pg_ipv6_fragments(pg_buf_t *frames, size_t maxframes, const cw_addr_t *sr
                          const cw_addr_t *dst, uint8_t proto, uint32_t id, const void *l4,
                          size_t l4len, size_t mtu);
 
+/* Encapsulation headers, each appended to out in front of what it carries
+ * (checksums computed where the protocol has one). */
+
+/* An MPLS label stack of nlabels (1 to 8) entries, the last with the
+ * bottom-of-stack bit; then, with control_word, a pseudowire control word;
+ * then payload (an IP packet, or with control_word an Ethernet frame). */
+void pg_mpls(pg_buf_t *out, unsigned nlabels, bool control_word, const void *payload, size_t len);
+
+/* A PPPoE session header and the PPP protocol of ip's version. */
+void pg_pppoe(pg_buf_t *out, uint16_t session, const void *ip, size_t len);
+
+#define PG_GRE_CSUM 0x8000
+#define PG_GRE_KEY  0x2000
+#define PG_GRE_SEQ  0x1000
+
+/* A GRE header (version 0) with the optional fields flags asks for, of
+ * protocol type proto (0x0800, 0x86dd, 0x6558, 0x8847, ...). */
+void pg_gre(pg_buf_t *out, unsigned flags, uint16_t proto, const void *payload, size_t len);
+
+/* GRE and ERSPAN type 1, 2 or 3 (3 with the platform subheader when sub)
+ * in front of an Ethernet frame. */
+void pg_erspan(pg_buf_t *out, int type, bool sub, const void *frame, size_t len);
+
+/* VXLAN (VNI vni) in front of an Ethernet frame. */
+void pg_vxlan(pg_buf_t *out, uint32_t vni, const void *frame, size_t len);
+
+/* Geneve with nopts options of growing lengths (4, 8, 12, ... bytes), of
+ * protocol type proto (0x6558 for Ethernet, or an ethertype). */
+void pg_geneve(pg_buf_t *out, uint32_t vni, uint16_t proto, unsigned nopts, const void *payload,
+               size_t len);
+
+/* A GTP-U G-PDU: with opt, the sequence number fields; with ext, also a
+ * PDU session container extension header (which implies opt). */
+void pg_gtpu(pg_buf_t *out, uint32_t teid, bool opt, bool ext, const void *ip, size_t len);
+
+/* TZSP (received, Ethernet), with or without tagged fields before the
+ * end tag. */
+void pg_tzsp(pg_buf_t *out, bool tags, const void *frame, size_t len);
+
+/* Wraps one frame in the encapsulations named by kinds, innermost first,
+ * separated by commas (as `wrapcap` takes them; pg_wrap_kinds() lists
+ * them), the result an Ethernet frame carrying each in turn in an outer
+ * IPv4 packet (UDP for the UDP-borne ones) or straight in Ethernet (MPLS,
+ * PPPoE).  linktype is the frame's own; those that carry IP take the
+ * frame's IP packet.  Returns 0, -ENOENT for a frame that holds no IP where
+ * IP is needed (out untouched), or -EINVAL for an unknown kind. */
+int pg_wrap(pg_buf_t *out, const char *kinds, int linktype, const uint8_t *frame, size_t len);
+
+/* The kinds pg_wrap() knows, NULL-terminated. */
+const char *const *pg_wrap_kinds(void);
+
 #endif

@@ -141,6 +141,11 @@ static const struct bad_case bad_cases[] = {
     { "[alert]\nsyslog = maybe\n", ":2: syslog: \"maybe\" is not yes or no" },
     { "rtp_timeout = 5\n", ":1: key outside any section" },
     { "[web]\nlisten =\n", ":2: listen: empty value" },
+    { "[probe]\ngeneve_ports = 4789\n",
+      ":2: geneve_ports: port 4789 is also in vxlan_ports (its default)" },
+    { "[probe]\ngtpu_ports = 2152\ntzsp_ports = 2000-3000\n",
+      ":3: tzsp_ports: port 2152 is also in gtpu_ports" },
+    { "[probe]\nvxlan_ports = 4789, x\n", ":2: vxlan_ports: \"x\" is not a port" },
     { "[probe]\nstep = 5\n[nonsense]\n", ":3: unknown section [nonsense]" },
     { "[link x]\nsnmp = 10.0.0.1\nversion = 3\nifindex = 2\n", ":1: [link x]: SNMP v3 needs user" },
     { "[probe]\n# a comment\n\nfilter = "
@@ -239,6 +244,41 @@ static void test_snmp_v3(void **state)
     unlink(path);
 }
 
+/* The UDP encapsulations' ports: defaults, lists, off. */
+static void test_encap_ports(void **state)
+{
+    static uint8_t map[65536 / 8];
+    cw_config_t cfg;
+    char err[512] = "";
+
+    (void)state;
+    config_init(&cfg);
+    assert_true(config_encap_port(&cfg, CW_ENCAP_VXLAN, CW_DEF_VXLAN_PORT));
+    assert_true(config_encap_port(&cfg, CW_ENCAP_GENEVE, 6081));
+    assert_true(config_encap_port(&cfg, CW_ENCAP_GTPU, 2152));
+    assert_true(config_encap_port(&cfg, CW_ENCAP_TZSP, 37008));
+    assert_false(config_encap_port(&cfg, CW_ENCAP_TZSP, 4789));
+    config_encap_bitmap(&cfg, CW_ENCAP_TZSP, map);
+    assert_int_equal(map[37008 / 8], 1u << (37008 % 8));
+    config_free(&cfg);
+
+    write_file("[probe]\nvxlan_ports =\ntzsp_ports = 4789, 40000-40002\n");
+    config_init(&cfg);
+    if (config_load(&cfg, path, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_false(config_encap_port(&cfg, CW_ENCAP_VXLAN, 4789));
+    assert_true(config_encap_port(&cfg, CW_ENCAP_TZSP, 4789));
+    assert_true(config_encap_port(&cfg, CW_ENCAP_TZSP, 40001));
+    assert_false(config_encap_port(&cfg, CW_ENCAP_TZSP, 37008));
+    assert_true(config_encap_port(&cfg, CW_ENCAP_GENEVE, 6081));
+    config_encap_bitmap(&cfg, CW_ENCAP_VXLAN, map);
+    for (size_t i = 0; i < sizeof(map); i++)
+        assert_int_equal(map[i], 0);
+    assert_string_equal(config_encap_key(CW_ENCAP_GTPU), "gtpu_ports");
+    config_free(&cfg);
+    unlink(path);
+}
+
 static void test_name_valid(void **state)
 {
     (void)state;
@@ -260,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_snmp_v3),
         cmocka_unit_test(test_name_valid),
         cmocka_unit_test(test_sites),
+        cmocka_unit_test(test_encap_ports),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -269,6 +269,16 @@ void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t 
         json_object_foreach(json_object_get(cap, "malformed"), reason, v)
             sample(&b, "callwatch_capture_malformed_total", "reason", reason, json_number_value(v));
     }
+    family(&b.b, "callwatch_capture_encapsulated_packets_total", "counter",
+           "Packets taken out of an encapsulation (MPLS, GRE, VXLAN, ...), by encapsulation");
+    {
+        const char *encap;
+        json_t *v;
+
+        json_object_foreach(json_object_get(cap, "encapsulation"), encap, v)
+            sample(&b, "callwatch_capture_encapsulated_packets_total", "encap", encap,
+                   json_number_value(v));
+    }
     family(&b.b, "callwatch_incidents_open", "gauge", "Incidents open now");
     sample(&b, "callwatch_incidents_open", NULL, NULL,
            (double)json_array_size(json_object_get(snap, "open_incidents")));

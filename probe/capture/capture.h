@@ -19,9 +19,11 @@ typedef struct capture_pkt {
 } capture_pkt_t;
 
 typedef struct capture_stats {
-    uint64_t received;  /* packets the kernel saw */
+    uint64_t received;  /* packets the kernel saw (a mirror source: datagrams received) */
     uint64_t dropped;   /* dropped for lack of buffer space */
     uint64_t ifdropped; /* dropped by the interface or driver */
+    uint64_t truncated; /* mirror sources: datagrams longer than the snap length */
+    uint64_t errors;    /* mirror sources: receive errors */
 } capture_stats_t;
 
 enum capture_result {

@@ -21,6 +21,7 @@ enum key_type {
     K_PRESET,
     K_VERSION,
     K_PORTS,
+    K_ENCAP_PORTS, /* as K_PORTS, and an empty value turns the encapsulation off */
     K_DOUBLE,
     K_LISTEN,
     K_NAME
@@ -66,7 +67,25 @@ static const struct key_def probe_keys[] = {
     { "retention_days", K_LONG, CFG(retention_days), 1, 36500 },
     { "user", K_STRING, CFG(user), 0, 0 },
     { "site", K_NAME, CFG(site), 0, 0 },
+    { "vxlan_ports", K_ENCAP_PORTS, CFG(encap_ports[CW_ENCAP_VXLAN]), CW_ENCAP_VXLAN, 0 },
+    { "geneve_ports", K_ENCAP_PORTS, CFG(encap_ports[CW_ENCAP_GENEVE]), CW_ENCAP_GENEVE, 0 },
+    { "gtpu_ports", K_ENCAP_PORTS, CFG(encap_ports[CW_ENCAP_GTPU]), CW_ENCAP_GTPU, 0 },
+    { "tzsp_ports", K_ENCAP_PORTS, CFG(encap_ports[CW_ENCAP_TZSP]), CW_ENCAP_TZSP, 0 },
     { NULL, 0, 0, 0, 0 },
+};
+
+static const uint16_t encap_default_port[CW_ENCAP_COUNT] = {
+    [CW_ENCAP_VXLAN] = CW_DEF_VXLAN_PORT,
+    [CW_ENCAP_GENEVE] = CW_DEF_GENEVE_PORT,
+    [CW_ENCAP_GTPU] = CW_DEF_GTPU_PORT,
+    [CW_ENCAP_TZSP] = CW_DEF_TZSP_PORT,
+};
+
+static const char *const encap_keys[CW_ENCAP_COUNT] = {
+    [CW_ENCAP_VXLAN] = "vxlan_ports",
+    [CW_ENCAP_GENEVE] = "geneve_ports",
+    [CW_ENCAP_GTPU] = "gtpu_ports",
+    [CW_ENCAP_TZSP] = "tzsp_ports",
 };
 
 static const struct key_def web_keys[] = {
@@ -170,6 +189,7 @@ struct parse_ctx {
     enum section_kind kind;
     void *target; /* the struct the current section writes */
     int long_line;
+    int encap_line[CW_ENCAP_COUNT]; /* where each *_ports key was set, or 0 */
 };
 
 void config_default_site(char *buf, size_t len)
@@ -226,6 +246,28 @@ bool config_sip_port(const cw_config_t *cfg, uint16_t port)
     return !cfg->sip_ports || (cfg->sip_ports[port / 8] & (1u << (port % 8)));
 }
 
+bool config_encap_port(const cw_config_t *cfg, enum cw_udp_encap e, uint16_t port)
+{
+    const uint8_t *map = cfg->encap_ports[e];
+
+    return map ? (map[port / 8] & (1u << (port % 8))) != 0 : port == encap_default_port[e];
+}
+
+void config_encap_bitmap(const cw_config_t *cfg, enum cw_udp_encap e, uint8_t map[65536 / 8])
+{
+    if (cfg->encap_ports[e]) {
+        memcpy(map, cfg->encap_ports[e], 65536 / 8);
+        return;
+    }
+    memset(map, 0, 65536 / 8);
+    map[encap_default_port[e] / 8] |= (uint8_t)(1u << (encap_default_port[e] % 8));
+}
+
+const char *config_encap_key(enum cw_udp_encap e)
+{
+    return (unsigned)e < CW_ENCAP_COUNT ? encap_keys[e] : "unknown";
+}
+
 static void snmp_defaults(cw_snmp_cfg_t *s)
 {
     s->version = CW_DEF_SNMP_VERSION;
@@ -253,6 +295,8 @@ void config_free(cw_config_t *cfg)
     free(cfg->interface);
     free(cfg->filter);
     free(cfg->sip_ports);
+    for (int e = 0; e < CW_ENCAP_COUNT; e++)
+        free(cfg->encap_ports[e]);
     free(cfg->data_dir);
     free(cfg->user);
     free(cfg->site);
@@ -730,6 +774,14 @@ static int set_value(struct parse_ctx *ctx, const struct key_def *k, const char 
         return set_subnets(ctx, ctx->target, value);
     case K_PORTS:
         return set_ports(ctx, (uint8_t **)field, k->name, value);
+    case K_ENCAP_PORTS:
+        ctx->encap_line[k->min] = ctx->line;
+        if (*value == '\0') {
+            free(*(uint8_t **)field);
+            *(uint8_t **)field = cw_calloc(65536 / 8, 1);
+            return 1;
+        }
+        return set_ports(ctx, (uint8_t **)field, k->name, value);
     }
     return 0;
 }
@@ -771,8 +823,36 @@ static int validate_snmp(const char *path, const char *what, int line, cw_snmp_c
     return 0;
 }
 
-static int validate(cw_config_t *cfg, const char *path, char *err, size_t errlen)
+/* No UDP port is read as two encapsulations. */
+static int validate_encap_ports(const cw_config_t *cfg, const char *path, const int *lines,
+                                char *err, size_t errlen)
 {
+    for (uint32_t port = 1; port < 65536; port++) {
+        int first = -1;
+
+        for (int e = 0; e < CW_ENCAP_COUNT; e++) {
+            if (!config_encap_port(cfg, e, (uint16_t)port))
+                continue;
+            if (first < 0) {
+                first = e;
+                continue;
+            }
+            /* Name the key written last: the one to change. */
+            int at = lines[e] >= lines[first] ? e : first, other = at == e ? first : e;
+
+            snprintf(err, errlen, "%s:%d: %s: port %u is also in %s%s", path, lines[at],
+                     encap_keys[at], port, encap_keys[other], lines[other] ? "" : " (its default)");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int validate(cw_config_t *cfg, const char *path, const int *encap_lines, char *err,
+                    size_t errlen)
+{
+    if (validate_encap_ports(cfg, path, encap_lines, err, errlen) != 0)
+        return -EINVAL;
     if (cfg->calldb_url && strncmp(cfg->calldb_url, "postgresql://", 13) != 0 &&
         strncmp(cfg->calldb_url, "postgres://", 11) != 0) {
         snprintf(err, errlen,
@@ -890,5 +970,5 @@ int config_load(cw_config_t *cfg, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot be read", path);
         return -EINVAL;
     }
-    return validate(cfg, path, err, errlen);
+    return validate(cfg, path, ctx.encap_line, err, errlen);
 }

@@ -88,6 +88,14 @@ typedef struct cw_cpu_cfg {
 #define CW_DEF_SNMP_RETRIES         2
 #define CW_DEF_SITE                 "localhost" /* when the host name is no usable name */
 #define CW_DEF_SPOOL_MB             64          /* [calldb] spool_mb */
+/* UDP destination ports of the encapsulations read by default. */
+#define CW_DEF_VXLAN_PORT  4789
+#define CW_DEF_GENEVE_PORT 6081
+#define CW_DEF_GTPU_PORT   2152
+#define CW_DEF_TZSP_PORT   37008
+
+/* The encapsulations read on UDP ports of the configuration's choosing. */
+enum cw_udp_encap { CW_ENCAP_VXLAN, CW_ENCAP_GENEVE, CW_ENCAP_GTPU, CW_ENCAP_TZSP, CW_ENCAP_COUNT };
 
 typedef struct cw_config {
     char *path; /* file read, or NULL for defaults only */
@@ -107,6 +115,9 @@ typedef struct cw_config {
     long retention_days; /* call records kept in the database */
     char *user;          /* started as root: become this user once capture is open */
     char *site;          /* this probe's site: the host name unless set */
+    /* vxlan_ports, geneve_ports, gtpu_ports, tzsp_ports: bitmaps of 65536
+     * ports; NULL: the default port alone; all zero: turned off. */
+    uint8_t *encap_ports[CW_ENCAP_COUNT];
 
     /* [web] */
     char *web_listen;   /* "ADDR:PORT", "[V6]:PORT" or "off" */
@@ -167,6 +178,15 @@ bool config_subnet_contains(const cw_subnet_t *net, const cw_addr_t *a);
 
 /* True when SIP is looked for on this port. */
 bool config_sip_port(const cw_config_t *cfg, uint16_t port);
+
+/* True when encapsulation e is read on this UDP destination port. */
+bool config_encap_port(const cw_config_t *cfg, enum cw_udp_encap e, uint16_t port);
+
+/* The ports of encapsulation e as a bitmap of 65536 bits, written to map. */
+void config_encap_bitmap(const cw_config_t *cfg, enum cw_udp_encap e, uint8_t map[65536 / 8]);
+
+/* The [probe] key of encapsulation e ("vxlan_ports", ...). */
+const char *config_encap_key(enum cw_udp_encap e);
 
 /* "ADDR:PORT" or "[IPV6]:PORT" (port 0 to 65535, 0 picking a free one),
  * or "off". */

@@ -2,18 +2,30 @@
 
 #include "decode/decode.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <pcap/dlt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "decode/ipfrag.h"
+#include "decode/tunnel.h"
 
-#define ETHERTYPE_IPV4  0x0800
-#define ETHERTYPE_IPV6  0x86dd
-#define ETHERTYPE_VLAN  0x8100
-#define ETHERTYPE_QINQ  0x88a8
-#define ETHERTYPE_QINQ2 0x9100
+#define ETHERTYPE_IPV4          0x0800
+#define ETHERTYPE_IPV6          0x86dd
+#define ETHERTYPE_VLAN          0x8100
+#define ETHERTYPE_QINQ          0x88a8
+#define ETHERTYPE_QINQ2         0x9100
+#define ETHERTYPE_MPLS          0x8847
+#define ETHERTYPE_MPLS_MC       0x8848
+#define ETHERTYPE_PPPOE_SESSION 0x8864
+
+#define ETHERNET_HEADER_LEN 14
+
+#ifndef IPPROTO_GRE
+#define IPPROTO_GRE 47
+#endif
 
 /* Raw IP link types as libpcap may report them. */
 #ifndef DLT_IPV4
@@ -26,10 +38,28 @@
 #define DLT_LINUX_SLL2 276
 #endif
 
+#define PORT_BIT(map, port) ((map)[(port) >> 3] & (1u << ((port)&7)))
+
+/* The encapsulations read on UDP ports, in the order a port is looked up. */
+static const enum decode_encap udp_encaps[] = { DE_VXLAN, DE_GENEVE, DE_GTPU, DE_TZSP };
+#define UDP_ENCAPS (sizeof(udp_encaps) / sizeof(udp_encaps[0]))
+
+/* The way into an encapsulation: out of line, so that the functions of
+ * plain packets stay as small as they were (not "cold": a mirror's every
+ * packet takes it). */
+#define CW_OUT_OF_LINE __attribute__((noinline))
+
 struct decoder {
     ipfrag_t *frag;
     decode_stats_t st;
     ipfrag_stats_t last_frag; /* to turn ipfrag's totals into per-reason counts */
+
+    uint32_t missing; /* the frame being decoded: bytes the snap length cut off it */
+
+    /* UDP encapsulations: any port at all (the cheap test on every UDP
+     * packet), then which one. */
+    uint8_t udp_any[65536 / 8];
+    uint8_t udp_ports[UDP_ENCAPS][65536 / 8];
 };
 
 static const char *const reason_names[DR_COUNT] = {
@@ -53,6 +83,28 @@ static const char *const reason_names[DR_COUNT] = {
     [DR_FRAG_BAD_LENGTH] = "fragment_bad_length",
     [DR_FRAG_TIMEOUT] = "fragment_timeout",
     [DR_FRAG_EVICTED] = "fragment_evicted",
+    [DR_MPLS_TRUNCATED] = "mpls_truncated",
+    [DR_PPPOE_TRUNCATED] = "pppoe_truncated",
+    [DR_PPPOE_BAD_HEADER] = "pppoe_bad_header",
+    [DR_PPPOE_BAD_LENGTH] = "pppoe_bad_length",
+    [DR_GRE_TRUNCATED] = "gre_truncated",
+    [DR_GRE_BAD_VERSION] = "gre_bad_version",
+    [DR_ERSPAN_TRUNCATED] = "erspan_truncated",
+    [DR_ERSPAN_BAD_VERSION] = "erspan_bad_version",
+    [DR_VXLAN_TRUNCATED] = "vxlan_truncated",
+    [DR_GENEVE_TRUNCATED] = "geneve_truncated",
+    [DR_GENEVE_BAD_OPTIONS] = "geneve_bad_options",
+    [DR_GTPU_TRUNCATED] = "gtpu_truncated",
+    [DR_GTPU_BAD_LENGTH] = "gtpu_bad_length",
+    [DR_TZSP_TRUNCATED] = "tzsp_truncated",
+    [DR_TZSP_BAD_TAGS] = "tzsp_bad_tags",
+    [DR_ENCAP_TOO_DEEP] = "encap_too_deep",
+};
+
+static const char *const encap_names[DE_COUNT] = {
+    [DE_MPLS] = "mpls",     [DE_PPPOE] = "pppoe", [DE_GRE] = "gre",
+    [DE_ERSPAN] = "erspan", [DE_VXLAN] = "vxlan", [DE_GENEVE] = "geneve",
+    [DE_IPIP] = "ipip",     [DE_GTPU] = "gtpu",   [DE_TZSP] = "tzsp",
 };
 
 const char *decode_reason_name(enum decode_reason r)
@@ -60,11 +112,56 @@ const char *decode_reason_name(enum decode_reason r)
     return (unsigned)r < DR_COUNT ? reason_names[r] : "unknown";
 }
 
+const char *decode_encap_name(enum decode_encap e)
+{
+    return (unsigned)e < DE_COUNT ? encap_names[e] : "unknown";
+}
+
+int decoder_set_udp_ports(decoder_t *d, enum decode_encap e, const uint8_t *ports)
+{
+    size_t k;
+
+    for (k = 0; k < UDP_ENCAPS && udp_encaps[k] != e; k++)
+        ;
+    if (k == UDP_ENCAPS)
+        return -EINVAL;
+    if (ports)
+        memcpy(d->udp_ports[k], ports, sizeof(d->udp_ports[k]));
+    else
+        memset(d->udp_ports[k], 0, sizeof(d->udp_ports[k]));
+    /* Taken from the others; then the union, for the test on every
+     * packet.  Eight bytes at a time: the bitmaps are 8 KiB each. */
+    for (size_t i = 0; i < sizeof(d->udp_any); i += sizeof(uint64_t)) {
+        uint64_t mine, other, any = 0;
+
+        memcpy(&mine, d->udp_ports[k] + i, sizeof(mine));
+        for (size_t o = 0; o < UDP_ENCAPS; o++) {
+            memcpy(&other, d->udp_ports[o] + i, sizeof(other));
+            if (o != k)
+                other &= ~mine;
+            memcpy(d->udp_ports[o] + i, &other, sizeof(other));
+            any |= other;
+        }
+        memcpy(d->udp_any + i, &any, sizeof(any));
+    }
+    return 0;
+}
+
+static void default_port(decoder_t *d, size_t k, uint16_t port)
+{
+    d->udp_ports[k][port >> 3] |= (uint8_t)(1u << (port & 7));
+    d->udp_any[port >> 3] |= (uint8_t)(1u << (port & 7));
+}
+
 decoder_t *decoder_new(size_t frag_mem, cw_ns_t frag_timeout)
 {
     decoder_t *d = cw_calloc(1, sizeof(*d));
 
     d->frag = ipfrag_new(frag_mem, frag_timeout);
+    default_port(d, 0, CW_DEF_VXLAN_PORT);
+    default_port(d, 1, CW_DEF_GENEVE_PORT);
+    default_port(d, 2, CW_DEF_GTPU_PORT);
+    default_port(d, 3, CW_DEF_TZSP_PORT);
     return d;
 }
 
@@ -108,7 +205,18 @@ static void sync_frag_stats(decoder_t *d)
     }
 }
 
-static int decode_l4(decoder_t *d, const uint8_t *p, uint32_t len, bool cut, decode_pkt_t *out)
+static int not_ip(decoder_t *d)
+{
+    d->st.not_ip++;
+    return DECODE_NOT_IP;
+}
+
+static CW_OUT_OF_LINE int decap_udp(decoder_t *d, cw_ns_t ts, decode_pkt_t *out);
+static CW_OUT_OF_LINE int decap_ip(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
+                                   bool cut, decode_pkt_t *out);
+
+static int decode_l4(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
+                     decode_pkt_t *out)
 {
     switch (out->proto) {
     case IPPROTO_UDP: {
@@ -130,6 +238,10 @@ static int decode_l4(decoder_t *d, const uint8_t *p, uint32_t len, bool cut, dec
         out->payload = p + 8;
         out->payload_len = ulen - 8u;
         d->st.udp++;
+        /* One bit of a table that stays in the cache: what every UDP
+         * packet costs when no tunnel uses its port. */
+        if (__builtin_expect(PORT_BIT(d->udp_any, out->dport) != 0, 0))
+            return decap_udp(d, ts, out);
         return DECODE_OK;
     }
     case IPPROTO_TCP: {
@@ -154,6 +266,13 @@ static int decode_l4(decoder_t *d, const uint8_t *p, uint32_t len, bool cut, dec
         d->st.tcp++;
         return DECODE_OK;
     }
+    case IPPROTO_GRE:
+    case IPPROTO_IPIP:
+    case IPPROTO_IPV6:
+        out->payload = p;
+        out->payload_len = len;
+        d->st.other_ip++;
+        return decap_ip(d, ts, p, len, cut, out);
     default:
         out->payload = p;
         out->payload_len = len;
@@ -241,9 +360,9 @@ static int decode_ipv4(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
         d->st.reassembled++;
         out->reassembled = true;
         out->ip_len = hlen + wlen;
-        return decode_l4(d, whole, wlen, false, out);
+        return decode_l4(d, ts, whole, wlen, false, out);
     }
-    return decode_l4(d, p + hlen, tlen - hlen, out->truncated, out);
+    return decode_l4(d, ts, p + hlen, tlen - hlen, out->truncated, out);
 }
 
 static bool ipv6_ext_header(uint8_t nh)
@@ -350,11 +469,12 @@ static int decode_ipv6(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
             return rc;
     }
     out->proto = nh;
-    return decode_l4(d, q, qlen, out->truncated, out);
+    return decode_l4(d, ts, q, qlen, out->truncated, out);
 }
 
-int decode_ip(decoder_t *d, cw_ns_t ts, const uint8_t *buf, uint32_t len, bool cut,
-              decode_pkt_t *out)
+/* From the IP header on, the version taken from the first nibble. */
+static int decode_ip(decoder_t *d, cw_ns_t ts, const uint8_t *buf, uint32_t len, bool cut,
+                     decode_pkt_t *out)
 {
     if (len < 1)
         return malformed(d, out, DR_IPV4_TRUNCATED);
@@ -367,6 +487,9 @@ int decode_ip(decoder_t *d, cw_ns_t ts, const uint8_t *buf, uint32_t len, bool c
         return malformed(d, out, DR_IP_BAD_VERSION);
     }
 }
+
+static CW_OUT_OF_LINE int decap_link(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p,
+                                     uint32_t len, bool cut, decode_pkt_t *out);
 
 /* Follows an ethertype, through any VLAN tags, to the IP header. */
 static int decode_ethertype(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p, uint32_t len,
@@ -390,10 +513,150 @@ static int decode_ethertype(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8
         if (len >= 1 && (p[0] >> 4) != 6)
             return malformed(d, out, DR_IP_BAD_VERSION);
         return decode_ipv6(d, ts, p, len, cut, out);
+    case ETHERTYPE_MPLS:
+    case ETHERTYPE_MPLS_MC:
+    case ETHERTYPE_PPPOE_SESSION:
+        return decap_link(d, ts, type, p, len, cut, out);
     default:
-        d->st.not_ip++;
-        return DECODE_NOT_IP;
+        return not_ip(d);
     }
+}
+
+/* An Ethernet frame, as an encapsulation carries it. */
+static int decode_ethernet(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
+                           decode_pkt_t *out)
+{
+    if (len < ETHERNET_HEADER_LEN)
+        return malformed(d, out, DR_ETH_TRUNCATED);
+    out->vlan_count = 0; /* the tags of the innermost frame */
+    return decode_ethertype(d, ts, cw_rd16(p + 12), p + ETHERNET_HEADER_LEN,
+                            len - ETHERNET_HEADER_LEN, cut, out);
+}
+
+/* A frame is counted by its innermost packet: the outer layers it was
+ * counted as before they turned out to be an encapsulation's (its IP
+ * header, and UDP or GRE's "other") are taken back. */
+static void uncount_outer(decoder_t *d, const decode_pkt_t *out, uint64_t *outer_l4)
+{
+    if (out->ip_version == 4)
+        d->st.ipv4--;
+    else if (out->ip_version == 6)
+        d->st.ipv6--;
+    if (outer_l4)
+        (*outer_l4)--;
+}
+
+/* What an encapsulation's parser said (rc, h) about the header at p:
+ * counts it as kind `e` and decodes the packet it carries.  A header that
+ * carries none leaves the packet as it is, `none`.  outer_l4 is the
+ * transport counter the outer packet went into, or NULL. */
+static int decap(decoder_t *d, cw_ns_t ts, enum decode_encap e, int rc, const tunnel_hdr_t *h,
+                 const uint8_t *p, bool cut, int none, uint64_t *outer_l4, decode_pkt_t *out)
+{
+    const uint8_t *q = p + h->off;
+
+    if (rc != 0)
+        return malformed(d, out, h->reason);
+    if (h->next == TUNNEL_NOT_IP || h->next == TUNNEL_NOT_THIS)
+        return none == DECODE_NOT_IP ? not_ip(d) : none;
+    if (out->encaps == DECODE_MAX_ENCAP)
+        return malformed(d, out, DR_ENCAP_TOO_DEEP);
+    out->encaps++;
+    d->st.encap[e]++;
+    if (h->erspan)
+        d->st.encap[DE_ERSPAN]++;
+    uncount_outer(d, out, outer_l4);
+    /* The packet is now the one inside: its length, its layers (an IPv4
+     * address fills 4 of the 16 bytes an outer IPv6 one filled). */
+    out->wirelen = h->inner_len + (cut ? d->missing : 0);
+    if (out->ip_version == 6) {
+        memset(&out->src, 0, sizeof(out->src));
+        memset(&out->dst, 0, sizeof(out->dst));
+    }
+    out->ip_version = 0;
+    switch (h->next) {
+    case TUNNEL_ETHERNET:
+        return decode_ethernet(d, ts, q, h->inner_len, cut, out);
+    case TUNNEL_ETHERTYPE:
+        return decode_ethertype(d, ts, h->ethertype, q, h->inner_len, cut, out);
+    default:
+        if (h->inner_len >= 1 && (q[0] >> 4) != 4 && (q[0] >> 4) != 6)
+            return not_ip(d);
+        return decode_ip(d, ts, q, h->inner_len, cut, out);
+    }
+}
+
+/* MPLS and PPPoE, found by their ethertype. */
+static int decap_link(decoder_t *d, cw_ns_t ts, uint16_t type, const uint8_t *p, uint32_t len,
+                      bool cut, decode_pkt_t *out)
+{
+    tunnel_hdr_t h;
+
+    if (type == ETHERTYPE_PPPOE_SESSION)
+        return decap(d, ts, DE_PPPOE, tunnel_pppoe(p, len, cut, &h), &h, p, cut, DECODE_NOT_IP,
+                     NULL, out);
+    return decap(d, ts, DE_MPLS, tunnel_mpls(p, len, &h), &h, p, cut, DECODE_NOT_IP, NULL, out);
+}
+
+/* GRE and IP in IP, found by their IP protocol; out is their IP packet. */
+static int decap_ip(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
+                    decode_pkt_t *out)
+{
+    tunnel_hdr_t h;
+
+    if (out->proto == IPPROTO_GRE)
+        return decap(d, ts, DE_GRE, tunnel_gre(p, len, &h), &h, p, cut, DECODE_OK, &d->st.other_ip,
+                     out);
+    memset(&h, 0, sizeof(h));
+    h.next = TUNNEL_ETHERTYPE;
+    h.ethertype = out->proto == IPPROTO_IPIP ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
+    h.inner_len = len;
+    return decap(d, ts, DE_IPIP, 0, &h, p, cut, DECODE_OK, &d->st.other_ip, out);
+}
+
+/* A UDP encapsulation on its port; out is the UDP packet. */
+static int decap_udp(decoder_t *d, cw_ns_t ts, decode_pkt_t *out)
+{
+    const uint8_t *p = out->payload;
+    uint32_t len = out->payload_len;
+    bool cut = out->truncated;
+    uint64_t *udp = &d->st.udp;
+    enum decode_encap e = DE_COUNT;
+    tunnel_hdr_t h;
+    int rc;
+
+    for (size_t k = 0; k < UDP_ENCAPS && e == DE_COUNT; k++)
+        if (PORT_BIT(d->udp_ports[k], out->dport))
+            e = udp_encaps[k];
+    switch (e) {
+    case DE_VXLAN:
+        rc = tunnel_vxlan(p, len, &h);
+        return decap(d, ts, DE_VXLAN, rc, &h, p, cut, DECODE_OK, udp, out);
+    case DE_GENEVE:
+        rc = tunnel_geneve(p, len, &h);
+        return decap(d, ts, DE_GENEVE, rc, &h, p, cut, DECODE_OK, udp, out);
+    case DE_GTPU:
+        rc = tunnel_gtpu(p, len, cut, &h);
+        return decap(d, ts, DE_GTPU, rc, &h, p, cut, DECODE_OK, udp, out);
+    case DE_TZSP:
+        rc = tunnel_tzsp(p, len, cut, &h);
+        return decap(d, ts, DE_TZSP, rc, &h, p, cut, DECODE_OK, udp, out);
+    default:
+        return DECODE_OK;
+    }
+}
+
+/* A mirror socket's datagram: a TZSP or VXLAN payload. */
+static CW_OUT_OF_LINE int decode_mirror(decoder_t *d, int link, cw_ns_t ts, const uint8_t *buf,
+                                        uint32_t len, bool cut, decode_pkt_t *out)
+{
+    tunnel_hdr_t h;
+
+    if (link == DECODE_LINK_TZSP)
+        return decap(d, ts, DE_TZSP, tunnel_tzsp(buf, len, cut, &h), &h, buf, cut, DECODE_NOT_IP,
+                     NULL, out);
+    return decap(d, ts, DE_VXLAN, tunnel_vxlan(buf, len, &h), &h, buf, cut, DECODE_NOT_IP, NULL,
+                 out);
 }
 
 static int decode_null(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len, bool cut,
@@ -419,8 +682,7 @@ static int decode_null(decoder_t *d, cw_ns_t ts, const uint8_t *p, uint32_t len,
     case 30: /* Darwin */
         return decode_ipv6(d, ts, p + 4, len - 4, cut, out);
     default:
-        d->st.not_ip++;
-        return DECODE_NOT_IP;
+        return not_ip(d);
     }
 }
 
@@ -434,6 +696,7 @@ int decode_frame(decoder_t *d, int dlt, cw_ns_t ts, const uint8_t *buf, uint32_t
     out->ts = ts;
     out->wirelen = wirelen;
     d->st.frames++;
+    d->missing = wirelen - caplen; /* read only when the frame was cut */
 
     switch (dlt) {
     case DLT_EN10MB:
@@ -465,9 +728,12 @@ int decode_frame(decoder_t *d, int dlt, cw_ns_t ts, const uint8_t *buf, uint32_t
     case DLT_LOOP:
         rc = decode_null(d, ts, buf, caplen, cut, true, out);
         break;
+    case DECODE_LINK_TZSP:
+    case DECODE_LINK_VXLAN:
+        rc = decode_mirror(d, dlt, ts, buf, caplen, cut, out);
+        break;
     default:
-        d->st.not_ip++;
-        rc = DECODE_NOT_IP;
+        rc = not_ip(d);
         break;
     }
     if (out->truncated)

@@ -60,6 +60,7 @@ struct engine {
     groups_t *groups; /* NULL without [group] sections */
     media_t *media;
     correlate_t *corr;
+    bool mirror;          /* the source is a mirror socket */
     alert_t *alert;       /* not owned */
     status_t *status;     /* where a snapshot is published every second, or NULL */
     cw_ns_t last_publish; /* wall time */
@@ -266,13 +267,33 @@ void engine_reconfigure(engine_t *e)
     correlate_reconfigure(e->corr, &cc, e->cfg);
 }
 
+/* The decoder, reading the UDP encapsulations on the configured ports. */
+static decoder_t *new_decoder(const cw_config_t *cfg)
+{
+    static const enum decode_encap kinds[CW_ENCAP_COUNT] = {
+        [CW_ENCAP_VXLAN] = DE_VXLAN,
+        [CW_ENCAP_GENEVE] = DE_GENEVE,
+        [CW_ENCAP_GTPU] = DE_GTPU,
+        [CW_ENCAP_TZSP] = DE_TZSP,
+    };
+    decoder_t *d = decoder_new(0, 0);
+    uint8_t *map = cw_calloc(65536 / 8, 1);
+
+    for (int k = 0; k < CW_ENCAP_COUNT; k++) {
+        config_encap_bitmap(cfg, k, map);
+        decoder_set_udp_ports(d, kinds[k], map);
+    }
+    free(map);
+    return d;
+}
+
 engine_t *engine_new(const cw_config_t *cfg, metrics_t *m)
 {
     engine_t *e = cw_calloc(1, sizeof(*e));
 
     e->cfg = cfg;
     e->metrics = m;
-    e->dec = decoder_new(0, 0);
+    e->dec = new_decoder(cfg);
     e->step_ns = CW_SEC(cfg->step_s > 0 ? cfg->step_s : CW_DEF_STEP_S);
     sip_init();
     e->traffic = traffic_new(&(traffic_cfg_t){ .scan_hosts = cfg->scan_hosts });
@@ -462,6 +483,7 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
 {
     enum traffic_class cls;
     decode_pkt_t dp;
+    int rc;
 
     e->packets++;
     e->bytes += pkt->wirelen;
@@ -470,11 +492,12 @@ void engine_packet(engine_t *e, int dlt, const capture_pkt_t *pkt)
     if (pkt->ts > e->last_ts)
         e->last_ts = pkt->ts;
     advance(e, pkt->ts);
-    /* Counted in the step the packet falls in, after any tick it closed. */
+    /* Counted in the step the packet falls in, after any tick it closed;
+     * a packet out of a tunnel by what the tunnel carried. */
     e->step_packets++;
-    e->step_bytes += pkt->wirelen;
-
-    if (decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp) != DECODE_OK)
+    rc = decode_frame(e->dec, dlt, pkt->ts, pkt->data, pkt->caplen, pkt->wirelen, &dp);
+    e->step_bytes += dp.wirelen;
+    if (rc != DECODE_OK)
         return;
     cls = classify(e, &dp);
     traffic_packet(e->traffic, &dp, cls);
@@ -515,6 +538,32 @@ void engine_idle(engine_t *e, cw_ns_t now)
 void engine_kernel_stats(engine_t *e, const capture_stats_t *st)
 {
     e->kernel = *st;
+}
+
+void engine_set_mirror(engine_t *e)
+{
+    e->mirror = true;
+}
+
+static json_t *encapsulation_json(const engine_t *e)
+{
+    decode_stats_t ds;
+    json_t *o = json_object();
+
+    decoder_get_stats(e->dec, &ds);
+    for (int k = 0; k < DE_COUNT; k++)
+        if (ds.encap[k])
+            json_object_set_new(o, decode_encap_name(k), json_integer((json_int_t)ds.encap[k]));
+    return o;
+}
+
+static json_t *mirror_json(const engine_t *e)
+{
+    if (!e->mirror)
+        return NULL;
+    return json_pack("{s:I, s:I, s:I, s:I}", "datagrams", (json_int_t)e->kernel.received, "dropped",
+                     (json_int_t)e->kernel.dropped, "truncated", (json_int_t)e->kernel.truncated,
+                     "errors", (json_int_t)e->kernel.errors);
 }
 
 void engine_finish(engine_t *e)
@@ -633,6 +682,18 @@ static json_t *sources_json(const engine_capture_info_t *ci)
     return files;
 }
 
+void engine_capture_extras(const engine_t *e, json_t *cap)
+{
+    json_t *encap = encapsulation_json(e), *mirror = mirror_json(e);
+
+    if (json_object_size(encap))
+        json_object_set_new(cap, "encapsulation", encap);
+    else
+        json_decref(encap);
+    if (mirror)
+        json_object_set_new(cap, "mirror", mirror);
+}
+
 /* The MOS of the streams measured, as Prometheus buckets its histograms. */
 static json_t *mos_histogram_json(engine_t *e)
 {
@@ -679,6 +740,7 @@ json_t *engine_status_json(engine_t *e)
                     "kernel_ifdropped", (json_int_t)ci.kernel_ifdropped, "malformed", mal,
                     "sip_messages", (json_int_t)ss.messages, "finished", e->finished);
     json_object_set_new(cap, "sources", sources_json(&ci));
+    engine_capture_extras(e, cap);
     calls = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "active",
                       (json_int_t)cc.active, "in_progress", (json_int_t)cc.in_progress, "attempts",
                       (json_int_t)cc.attempts, "answered", (json_int_t)cc.answered, "failed",

@@ -56,6 +56,16 @@ void engine_idle(engine_t *e, cw_ns_t now);
 /* Live mode: the kernel's capture counters, cumulative. */
 void engine_kernel_stats(engine_t *e, const capture_stats_t *st);
 
+/* Live mode: the frames come from a mirror socket (-i udp:ADDR:PORT); the
+ * report says so, with its datagram counters. */
+void engine_set_mirror(engine_t *e);
+
+/* Adds to a capture object the keys only some runs have: "encapsulation",
+ * the packets taken out of each ({"vxlan": N, ...}, those seen, when
+ * any), and "mirror", a mirror source's {"datagrams", "dropped",
+ * "truncated", "errors"}. */
+void engine_capture_extras(const engine_t *e, json_t *cap);
+
 /* End of input: runs the last tick.  No packets may follow. */
 void engine_finish(engine_t *e);
 

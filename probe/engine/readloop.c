@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "capture/capture.h"
+#include "capture/mirror.h"
 #include "capture/reader.h"
 
 struct readloop {
@@ -17,6 +18,8 @@ struct readloop {
     volatile sig_atomic_t stop;
     capture_t *volatile live; /* broken out of by readloop_stop() */
     capture_t *opened;        /* live: opened by readloop_open(), not yet read */
+    mirror_t *mirror;         /* live from a udp: source, opened by readloop_open() */
+    int mirror_link;          /* what its datagrams carry (DECODE_LINK_TZSP, _VXLAN) */
     capture_t **caps;         /* offline: the files opened, cfg->nfiles of them */
     cw_ns_t first_ts, wall0;  /* --replay-speed: where pacing started */
     cw_ns_t next_tick;        /* monotonic */
@@ -82,6 +85,7 @@ void readloop_free(readloop_t *rl)
         return;
     close_files(rl);
     capture_close(rl->opened);
+    mirror_close(rl->mirror);
     free(rl);
 }
 
@@ -220,10 +224,44 @@ static int open_files(readloop_t *rl, char *err, size_t errlen)
     return 0;
 }
 
+/* A mirror source's link type: what its port's datagrams carry. */
+static int mirror_link(const readloop_cfg_t *cfg, char *err, size_t errlen)
+{
+    uint16_t port;
+
+    if (mirror_parse(cfg->interface, &port, err, errlen) != 0)
+        return -EINVAL;
+    if (cfg->filter) {
+        snprintf(err, errlen,
+                 "%s: a mirror source takes no capture filter (-f, filter =): the socket "
+                 "receives only what is sent to it",
+                 cfg->interface);
+        return -EINVAL;
+    }
+    if (cfg->config && config_encap_port(cfg->config, CW_ENCAP_TZSP, port))
+        return DECODE_LINK_TZSP;
+    if (cfg->config && config_encap_port(cfg->config, CW_ENCAP_VXLAN, port))
+        return DECODE_LINK_VXLAN;
+    snprintf(err, errlen,
+             "%s: port %u is in neither tzsp_ports nor vxlan_ports ([probe]; by default TZSP "
+             "on %d, VXLAN on %d): say which the mirror sends",
+             cfg->interface, port, CW_DEF_TZSP_PORT, CW_DEF_VXLAN_PORT);
+    return -EINVAL;
+}
+
 static int open_live(readloop_t *rl, char *err, size_t errlen)
 {
     const readloop_cfg_t *cfg = rl->cfg;
     capture_t *c;
+
+    if (mirror_is_spec(cfg->interface)) {
+        if ((rl->mirror_link = mirror_link(cfg, err, errlen)) < 0)
+            return rl->mirror_link;
+        if (!(rl->mirror =
+                  mirror_open(cfg->interface, cfg->snaplen, cfg->buffer_bytes, err, errlen)))
+            return -EIO;
+        return 0;
+    }
 
     c = capture_open_live(cfg->interface, cfg->snaplen, cfg->buffer_bytes, cfg->promisc, err,
                           errlen);
@@ -239,7 +277,7 @@ static int open_live(readloop_t *rl, char *err, size_t errlen)
 
 int readloop_open(readloop_t *rl, char *err, size_t errlen)
 {
-    if (rl->caps || rl->opened)
+    if (rl->caps || rl->opened || rl->mirror)
         return 0;
     return rl->cfg->nfiles ? open_files(rl, err, errlen) : open_live(rl, err, errlen);
 }
@@ -261,6 +299,50 @@ int readloop_files(readloop_t *rl, char *err, size_t errlen)
     return rc;
 }
 
+/* Receives mirrored packets from a UDP socket until readloop_stop(), as
+ * readloop_live() captures. */
+static int read_mirror(readloop_t *rl, char *err, size_t errlen)
+{
+    const readloop_cfg_t *cfg = rl->cfg;
+    int link = rl->mirror_link, rc = 0;
+    cw_ns_t next_stats = 0;
+    capture_stats_t st;
+    capture_pkt_t pkt;
+    mirror_t *m = rl->mirror;
+    engine_add_source(rl->e, cfg->interface);
+    engine_set_mirror(rl->e);
+    cw_log(CW_LOG_INFO, "receiving %s on %s", link == DECODE_LINK_TZSP ? "TZSP" : "VXLAN",
+           cfg->interface);
+    while (!rl->stop) {
+        int r = mirror_next(m, &pkt);
+        cw_ns_t now;
+
+        if (r == CAPTURE_PACKET) {
+            engine_packet(rl->e, link, &pkt);
+            tick_packet(rl);
+            continue;
+        }
+        if (r == CAPTURE_ERROR) {
+            snprintf(err, errlen, "%s: %s", cfg->interface, mirror_error(m));
+            rc = -EIO;
+            break;
+        }
+        now = cw_wall_now();
+        engine_idle(rl->e, now);
+        if (now >= next_stats) {
+            mirror_stats(m, &st);
+            engine_kernel_stats(rl->e, &st);
+            next_stats = now + CW_NS_PER_SEC;
+        }
+        tick(rl);
+    }
+    mirror_stats(m, &st);
+    engine_kernel_stats(rl->e, &st);
+    mirror_close(m);
+    rl->mirror = NULL;
+    return rc;
+}
+
 int readloop_live(readloop_t *rl, char *err, size_t errlen)
 {
     const readloop_cfg_t *cfg = rl->cfg;
@@ -272,6 +354,8 @@ int readloop_live(readloop_t *rl, char *err, size_t errlen)
 
     if ((rc = readloop_open(rl, err, errlen)) != 0)
         return rc;
+    if (rl->mirror)
+        return read_mirror(rl, err, errlen);
     c = rl->opened;
     rl->opened = NULL;
     engine_add_source(rl->e, cfg->interface);

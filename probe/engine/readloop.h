@@ -28,6 +28,9 @@ typedef struct readloop_cfg {
     int snaplen;
     int buffer_bytes;
     bool promisc;
+    /* Live from a mirror socket (interface "udp:ADDR:PORT"): its port says
+     * TZSP or VXLAN, by config's tzsp_ports and vxlan_ports. */
+    const cw_config_t *config;
     /* Both: a BPF filter, or NULL. */
     const char *filter;
     /* Called from the loop, in this thread, at least every 100 ms of wall
@@ -55,8 +58,9 @@ int readloop_open(readloop_t *rl, char *err, size_t errlen);
 int readloop_files(readloop_t *rl, char *err, size_t errlen);
 
 /* Captures from cfg's interface until readloop_stop().  0 when stopped;
- * -EINVAL for a filter refused; another negative errno when the interface
- * cannot be opened or fails (err says why). */
+ * -EINVAL for a filter refused, or a mirror source whose port is neither
+ * TZSP's nor VXLAN's or that takes a filter; another negative errno when
+ * the interface or socket cannot be opened or fails (err says why). */
 int readloop_live(readloop_t *rl, char *err, size_t errlen);
 
 /* Asks the loop to end soon.  Async-signal-safe: meant for SIGINT and

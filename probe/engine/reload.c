@@ -45,6 +45,12 @@ static void add_name(char *buf, size_t len, int *n, const char *name)
 
 int reload_restart_needed(const cw_config_t *a, const cw_config_t *b, char *buf, size_t len)
 {
+    static const char *const encap_names[CW_ENCAP_COUNT] = {
+        [CW_ENCAP_VXLAN] = "[probe] vxlan_ports",
+        [CW_ENCAP_GENEVE] = "[probe] geneve_ports",
+        [CW_ENCAP_GTPU] = "[probe] gtpu_ports",
+        [CW_ENCAP_TZSP] = "[probe] tzsp_ports",
+    };
     // clang-format off
     const struct { const char *name; const char *x, *y; } strs[] = {
         { "[probe] interface", a->interface, b->interface },
@@ -84,6 +90,9 @@ int reload_restart_needed(const cw_config_t *a, const cw_config_t *b, char *buf,
             add_name(buf, len, &n, nums[i].name);
     if (ports_differ(a->sip_ports, b->sip_ports))
         add_name(buf, len, &n, "[probe] sip_ports");
+    for (int e = 0; e < CW_ENCAP_COUNT; e++)
+        if (ports_differ(a->encap_ports[e], b->encap_ports[e]))
+            add_name(buf, len, &n, encap_names[e]);
     if (groups_differ(a, b))
         add_name(buf, len, &n, "[group] sections");
     return n;

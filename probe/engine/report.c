@@ -49,6 +49,7 @@ static json_t *capture_section(const engine_t *e)
     json_object_set_new(cap, "reassembled", json_integer((json_int_t)ds.reassembled));
     json_object_set_new(cap, "snaplen_cut", json_integer((json_int_t)ds.snaplen_cut));
     json_object_set_new(cap, "kernel_dropped", json_integer((json_int_t)ci.kernel_dropped));
+    engine_capture_extras(e, cap);
     if (ci.nwarnings) {
         json_t *w = json_array();
 
@@ -302,6 +303,21 @@ int report_write_text(FILE *out, const json_t *report)
             (long long)json_integer_value(json_object_get(cap, "not_ip")),
             (long long)json_integer_value(json_object_get(cap, "udp")),
             (long long)json_integer_value(json_object_get(cap, "tcp")));
+    if (json_object_size(json_object_get(cap, "encapsulation"))) {
+        fprintf(out, "  tunnels  ");
+        json_object_foreach((json_t *)json_object_get(cap, "encapsulation"), key, v)
+            fprintf(out, " %s %lld", key, (long long)json_integer_value(v));
+        fprintf(out, "\n");
+    }
+    if (json_object_get(cap, "mirror")) {
+        const json_t *m = json_object_get(cap, "mirror");
+
+        fprintf(out, "  mirror    %lld datagrams, %lld dropped, %lld truncated, %lld errors\n",
+                (long long)json_integer_value(json_object_get(m, "datagrams")),
+                (long long)json_integer_value(json_object_get(m, "dropped")),
+                (long long)json_integer_value(json_object_get(m, "truncated")),
+                (long long)json_integer_value(json_object_get(m, "errors")));
+    }
     if (json_object_size(mal) == 0) {
         fprintf(out, "  malformed none\n");
     } else {

@@ -1,15 +1,21 @@
 /* bench_throughput: callwatch on a capture of 1.15 million packets (200
  * calls at once with two-way G.711 RTP, some loss and jitter, a TCP/445
  * scan in the background), against a bare libpcap read loop and against
- * tshark's RTP stream analysis of the same file, in one run; and
- * callwatch's peak resident memory, there and with 100,000 streams at once.
+ * tshark's RTP stream analysis of the same file, in one run; the same
+ * capture with every frame wrapped in VXLAN and in ERSPAN (type II), as a
+ * mirror delivers it; and callwatch's peak resident memory, there and with
+ * 100,000 streams at once.
  *
  *   bench_throughput CALLWATCH [PACKETS]
  *
  * Prints packets per second for each and the ratios the RTP issue sets as
  * targets (callwatch >= 5 million packets/s on one core, >= 20x tshark,
  * >= 25 % of the bare loop, RSS < 200 MB, at most 1 KB a stream over a
- * fixed base). */
+ * fixed base), and the tunnel issue's (a wrapped capture read at >= 80 %
+ * of the plain one's rate).  With CW_BENCH_BASELINE naming another
+ * callwatch binary (a build of an earlier commit), the two read the plain
+ * capture in turn, on the same CPU, and the ratio of their rates is
+ * printed: a change to the plain path shows there. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -60,6 +66,7 @@ struct frame {
 };
 static struct frame tick_frames[2048];
 static size_t tick_n;
+static const char *wrap_kind; /* every frame written wrapped in this (pg_wrap()), or NULL */
 
 static int cmp_frame(const void *a, const void *b)
 {
@@ -72,10 +79,17 @@ static int cmp_frame(const void *a, const void *b)
 
 static void flush_tick(pcapgen_t *g)
 {
+    static pg_buf_t w;
+
     qsort(tick_frames, tick_n, sizeof(tick_frames[0]), cmp_frame);
-    for (size_t i = 0; i < tick_n; i++)
-        pcapgen_write(g, tick_frames[i].t, tick_frames[i].data, tick_frames[i].len,
-                      tick_frames[i].len);
+    for (size_t i = 0; i < tick_n; i++) {
+        if (wrap_kind &&
+            pg_wrap(&w, wrap_kind, PG_LINK_ETHERNET, tick_frames[i].data, tick_frames[i].len) == 0)
+            pcapgen_write(g, tick_frames[i].t, w.data, (uint32_t)w.len, (uint32_t)w.len);
+        else
+            pcapgen_write(g, tick_frames[i].t, tick_frames[i].data, tick_frames[i].len,
+                          tick_frames[i].len);
+    }
     tick_n = 0;
 }
 
@@ -309,6 +323,97 @@ static int cpus_allowed(int *list, int max)
     return n;
 }
 
+static double run(char *const argv[], long *rss_kb);
+
+/* The best time of callwatch binary `bin` on path, over runs pinned to
+ * each CPU allowed in turn (at least `min` runs). */
+static double best_of(const char *bin, const char *path, const int *cpus, int ncpus, int min)
+{
+    char *argv[] = { (char *)bin, "-r", (char *)path, "--report", "json", "-q", NULL };
+    double best = 1e9;
+    long rss;
+
+    for (int i = 0; i < 2 * ncpus || i < min; i++) {
+        double c;
+
+        pin(cpus[i % ncpus]);
+        c = run(argv, &rss);
+        pin(-1);
+        if (c < 0)
+            return -1;
+        if (c < best)
+            best = c;
+    }
+    return best;
+}
+
+/* The capture wrapped in each encapsulation a mirror uses, read in turn
+ * with the plain capture at `plain_path` on the same CPUs (a slow moment
+ * of a shared host then slows both): the best of each, and their ratio. */
+static int wrapped_runs(const char *bin, const char *plain_path, long long want, long long read,
+                        const int *cpus, int ncpus)
+{
+    static const char *const kinds[] = { "vxlan", "erspan2" };
+    char path[64];
+
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        double plain = 1e9, wrapped = 1e9;
+
+        snprintf(path, sizeof(path), "/tmp/cw-bench-wrapped-%d.pcap", (int)getpid());
+        wrap_kind = kinds[k];
+        if (generate(path, want, PG_PCAP_NS) < 0) {
+            wrap_kind = NULL;
+            fprintf(stderr, "bench_throughput: cannot write %s\n", path);
+            return 1;
+        }
+        wrap_kind = NULL;
+        for (int round = 0; round < 3; round++) {
+            double a = best_of(bin, plain_path, cpus, ncpus, 2);
+            double b = best_of(bin, path, cpus, ncpus, 2);
+
+            if (a < 0 || b < 0) {
+                unlink(path);
+                return 1;
+            }
+            if (a < plain)
+                plain = a;
+            if (b < wrapped)
+                wrapped = b;
+        }
+        unlink(path);
+        printf("  callwatch, in %-7s   %12.0f packets/s  (%.2f s, one core): %.1f %% of the plain "
+               "capture's rate read in turn with it, %.0f packets/s  (target >= 80 %%)\n",
+               kinds[k], (double)read / wrapped, wrapped, 100.0 * plain / wrapped,
+               (double)read / plain);
+    }
+    return 0;
+}
+
+/* The plain capture read by this callwatch and by another build, in turn
+ * on each CPU: the best of each, and their ratio. */
+static int baseline_runs(const char *bin, const char *base, const char *path, long long read,
+                         const int *cpus, int ncpus)
+{
+    double mine = 1e9, theirs = 1e9;
+
+    for (int round = 0; round < 3; round++) {
+        double a = best_of(bin, path, cpus, ncpus, 2), b = best_of(base, path, cpus, ncpus, 2);
+
+        if (a < 0 || b < 0)
+            return 1;
+        if (a < mine)
+            mine = a;
+        if (b < theirs)
+            theirs = b;
+    }
+    printf("  plain, this build:      %12.0f packets/s  (%.2f s, in turn with the baseline)\n",
+           (double)read / mine, mine);
+    printf("  plain, baseline build:  %12.0f packets/s  (%.2f s): this build at %.1f %% of its "
+           "rate\n",
+           (double)read / theirs, theirs, 100.0 * theirs / mine);
+    return 0;
+}
+
 /* Runs argv with stdout to /dev/null; returns the wall time, and the peak
  * RSS in KiB through *rss_kb. */
 static double run(char *const argv[], long *rss_kb)
@@ -398,10 +503,10 @@ int main(int argc, char **argv)
                 rss_cw = rss_run;
         }
     }
-    if (!getenv("CW_BENCH_CAPTURE"))
-        unlink(path);
     if (bare <= 0 || cw <= 0 || ts <= 0) {
         fprintf(stderr, "bench_throughput: a run failed\n");
+        if (!getenv("CW_BENCH_CAPTURE"))
+            unlink(path);
         return 1;
     }
     printf("bench_throughput: %lld packets (%d calls at once, G.711 both ways, ~1 %% loss, "
@@ -417,6 +522,17 @@ int main(int argc, char **argv)
     printf("  callwatch / tshark:     %12.1f x   (target >= 20)\n", ts / cw);
     printf("  callwatch / bare loop:  %12.1f %%  (target >= 25 %%)\n", 100.0 * bare / cw);
     printf("  callwatch peak RSS:     %12.1f MB  (target < 200 MB)\n", rss_cw / 1024.0);
+    if (getenv("CW_BENCH_BASELINE") &&
+        baseline_runs(argv[1], getenv("CW_BENCH_BASELINE"), path, read, cpus, ncpus) != 0) {
+        fprintf(stderr, "bench_throughput: the baseline runs failed\n");
+        rc = 1;
+    }
+    if (wrapped_runs(argv[1], path, want, read, cpus, ncpus) != 0) {
+        fprintf(stderr, "bench_throughput: the wrapped runs failed\n");
+        rc = 1;
+    }
+    if (!getenv("CW_BENCH_CAPTURE"))
+        unlink(path);
 
     /* The same capture as pcapng, the format Wireshark and dumpcap write. */
     {

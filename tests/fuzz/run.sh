@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a fixed time: tests/fuzz/run.sh BUILDDIR SECONDS
-# Seeds come from the bundled captures and from frames gencap writes.
+# Seeds come from the bundled captures and from frames gencap and wrapcap
+# write.
 set -euo pipefail
 build=${1:?build dir}
 secs=${2:-20}
@@ -8,7 +9,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/cw-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/rtp" "$work/web"
+mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/rtp" "$work/web" "$work/tunnel"
 for f in "$src"/captures/public/*.pcap "$src"/captures/public/*.pcapng; do
     # Small seeds fuzz faster: the first 4 KiB keeps headers and a few packets.
     head -c 4096 "$f" >"$work/capture/$(basename "$f")"
@@ -96,6 +97,11 @@ for path in sorted(glob.glob(os.path.join(src, "*.pcap"))):
         off += 16 + caplen
 PY
 printf '\x00\x00' >"$work/decode/empty"
+# Tunnel seeds: SIP and RTP frames in every encapsulation wrapcap writes,
+# nested, and as mirror sockets receive them.
+mkdir -p "$work/tunnel"
+[ -x "$build/tests/wrapcap" ] || make -C "$build" tests/wrapcap >/dev/null
+"$build/tests/wrapcap" seeds "$work/tunnel"
 # SIP seeds: whole messages with SDP, a response with a Reason, two in a row.
 printf 'INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: "A" <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c1@h\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 98\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=sendrecv\r\n' >"$work/sip/invite"
 printf 'BYE sip:a@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nReason: Q.850;cause=41\r\nl: 0\r\n\r\nSIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n' >"$work/sip/bye"
