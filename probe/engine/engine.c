@@ -166,7 +166,9 @@ static void on_call_end(void *ud, call_t *c)
 {
     engine_t *e = ud;
 
-    if (e->groups)
+    /* A partial call counts in no group: neither its attempt nor its
+     * answer was seen. */
+    if (e->groups && !call_partial(c))
         groups_call_ended(e->groups, call_groups(e, c),
                           call_end_reports(c) == 1 && call_answered(c) != 0,
                           call_outcome(c) == CALL_FAILED, call_outcome(c) == CALL_DROPPED);
@@ -661,12 +663,13 @@ json_t *engine_status_json(engine_t *e)
                     "kernel_ifdropped", (json_int_t)ci.kernel_ifdropped, "malformed", mal,
                     "sip_messages", (json_int_t)ss.messages, "finished", e->finished);
     json_object_set_new(cap, "sources", sources_json(&ci));
-    calls = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "active",
+    calls = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "active",
                       (json_int_t)cc.active, "in_progress", (json_int_t)cc.in_progress, "attempts",
                       (json_int_t)cc.attempts, "answered", (json_int_t)cc.answered, "failed",
                       (json_int_t)cc.failed, "cancelled", (json_int_t)cc.cancelled, "unanswered",
                       (json_int_t)cc.unanswered, "dropped", (json_int_t)cc.dropped, "evicted",
-                      (json_int_t)cc.evicted, "orphans", (json_int_t)cc.orphans);
+                      (json_int_t)cc.evicted, "orphans", (json_int_t)cc.orphans, "partial",
+                      (json_int_t)cc.partial, "partial_active", (json_int_t)cc.partial_active);
     /* Calls still up, which the database has not seen yet (bounded). */
     n = calls_list(e->calls, &list);
     for (size_t i = 0; i < n && shown < 1000; i++) {
