@@ -172,6 +172,7 @@ static void on_call_end(void *ud, call_t *c)
         groups_call_ended(e->groups, call_groups(e, c),
                           call_end_reports(c) == 1 && call_answered(c) != 0,
                           call_outcome(c) == CALL_FAILED, call_outcome(c) == CALL_DROPPED);
+    media_call_ended(e->media, call_id(c));
     if (call_outcome(c) == CALL_DROPPED) {
         double mos, loss;
 

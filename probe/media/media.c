@@ -17,6 +17,9 @@
 
 #define EXPECT_IDLE CW_SEC(7200)
 #define STREAM_IDLE CW_SEC(300) /* live mode: forget a stream silent this long */
+/* A stream silent this long before a packet that another call's SDP
+ * announced is not continued by it: the packet starts the new call's. */
+#define REUSE_GAP CW_SEC(2)
 
 /* Bytes kept of a Call-ID, its NUL included. */
 #define CALL_ID_MAX 256 /* as the call table keeps it */
@@ -26,6 +29,7 @@ struct cid {
     struct cid *hnext;
     uint32_t hash; /* cw_hash32_str(s) */
     uint32_t refs;
+    bool ended; /* the call ended (media_call_ended()) */
     char s[];
 };
 
@@ -33,9 +37,15 @@ struct stream {
     cw_addr_t src, dst;
     uint16_t sport, dport;
     bool from_caller;
-    bool moved; /* packets since the calls were last told */
+    bool moved;   /* packets since the calls were last told */
+    bool retired; /* out of the lookup tables: a newer stream took its packets */
+    bool recheck; /* its call ended: look at the SDP endpoints again */
     uint32_t ssrc;
     uint32_t hash;
+    /* The expectation buckets of its destination and source, and the sum of
+     * their generations when the stream last looked at them. */
+    uint32_t ebkt[2];
+    uint32_t egen;
     struct cid *call;                  /* NULL: no call */
     const rtp_codec_map_t *codecs;     /* from the SDP; NULL if none */
     rtcp_far_t *far;                   /* NULL until RTCP reports on the stream */
@@ -96,6 +106,7 @@ struct media {
     rtp_codec_sets_t *csets;
     cw_pool_t spool, epool; /* streams with their statistics; expectations */
     struct expect **expect_h;
+    uint32_t *egen;           /* per expectation bucket: bumped when one gets another call */
     rtpdetect_flows_t *flows; /* unannounced flows not judged yet */
     LIST(struct stream) lru;
     LIST(struct expect) equeue;
@@ -220,6 +231,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     cw_pool_init(&m->spool, sizeof(struct stream) + rtpstats_size(), 64);
     cw_pool_init(&m->epool, sizeof(struct expect), 256);
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
+    m->egen = cw_calloc(m->nb_expect, sizeof(*m->egen));
     m->flows = rtpdetect_flows_new(max_flows);
     m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
     return m;
@@ -269,6 +281,7 @@ void media_free(media_t *m)
     cw_pool_destroy(&m->spool);
     cw_pool_destroy(&m->epool);
     free(m->expect_h);
+    free(m->egen);
     free(m->rtcp);
     free(m);
 }
@@ -348,16 +361,15 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
                        bool from_caller, const sdp_stream_t *md, cw_ns_t now)
 {
     struct expect *e = expect_find(m, a, port);
+    unsigned b = ep_key(a, port) & (m->nb_expect - 1);
 
     if (!e) {
-        unsigned b;
-
         if (m->nexpect >= m->max_expect)
             (void)expect_drop_oldest(m, false, now);
         e = cw_pool_alloc(&m->epool);
         e->addr = *a;
         e->port = port;
-        b = ep_key(a, port) & (m->nb_expect - 1);
+        e->call = NULL;
         e->hnext = m->expect_h[b];
         m->expect_h[b] = e;
         m->nexpect++;
@@ -365,6 +377,9 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
     } else {
         e->flags |= EXP_USED;
     }
+    /* Streams through this endpoint look again at whose it is. */
+    if (e->call != call)
+        m->egen[b]++;
     /* The latest SDP for an endpoint wins: ports are reused by later calls. */
     call->refs++;
     cid_put(m, e->call);
@@ -380,6 +395,22 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
 static struct expect *expect_find_rtcp(media_t *m, const cw_addr_t *a, uint16_t port)
 {
     return port > 0 ? expect_find(m, a, (uint16_t)(port - 1)) : NULL;
+}
+
+/* The expectation that announced a packet's endpoint: the receiver's, or
+ * (symmetric RTP) the sender's; *from_caller tells which side sent it. */
+static struct expect *expect_of(media_t *m, const decode_pkt_t *p, bool *from_caller)
+{
+    struct expect *e = expect_find(m, &p->dst, p->dport);
+
+    if (e) {
+        *from_caller = !(e->flags & EXP_FROM_CALLER);
+        return e;
+    }
+    e = expect_find(m, &p->src, p->sport);
+    if (e)
+        *from_caller = (e->flags & EXP_FROM_CALLER) != 0;
+    return e;
 }
 
 void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
@@ -419,11 +450,29 @@ static struct stream *stream_find(media_t *m, const decode_pkt_t *p, uint32_t ss
     return NULL;
 }
 
+/* The generations of the expectation buckets of s's two ends. */
+static uint32_t stream_egen(const media_t *m, const struct stream *s)
+{
+    return m->egen[s->ebkt[0]] + m->egen[s->ebkt[1]];
+}
+
+/* Takes s out of the lookups by 5-tuple and SSRC: a newer stream gets its
+ * packets and RTCP from now on; s stays in its call's streams and the
+ * report. */
+static void stream_retire(media_t *m, struct stream *s)
+{
+    unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
+    unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
+    s->retired = true;
+}
+
 static void stream_forget(media_t *m, struct stream *s)
 {
     LRU_UNLINK(m->lru, s);
-    unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
-    unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
+    if (!s->retired) {
+        unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
+        unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
+    }
     if (s->call)
         unchain(&m->call_h[s->call->hash & (m->nb_calls - 1)], s, offsetof(struct stream, cnext));
     m->nstreams--;
@@ -478,6 +527,9 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
     s->dport = p->dport;
     s->ssrc = ssrc;
     s->hash = h;
+    s->ebkt[0] = ep_key(&p->dst, p->dport) & (m->nb_expect - 1);
+    s->ebkt[1] = ep_key(&p->src, p->sport) & (m->nb_expect - 1);
+    s->egen = stream_egen(m, s);
     if (e) {
         if (e->call->s[0]) {
             s->call = e->call;
@@ -526,6 +578,77 @@ static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t
         LRU_APPEND(m->lru, s);
     }
     m->st.rtp_packets++;
+}
+
+/* Links s, a stream no SDP announced so far, to the call of e. */
+static void stream_adopt(media_t *m, struct stream *s, const struct expect *e, bool from_caller)
+{
+    size_t b = e->call->hash & (m->nb_calls - 1);
+
+    s->call = e->call;
+    s->call->refs++;
+    s->cnext = m->call_h[b];
+    m->call_h[b] = s;
+    s->from_caller = from_caller;
+    if (e->codecs) {
+        rtp_codec_sets_put(m->csets, s->codecs);
+        s->codecs = e->codecs;
+        rtp_codec_sets_ref(s->codecs);
+        rtpstats_use_codecs(stream_st(s), s->codecs);
+    }
+}
+
+/* The stream that takes packet p of s, after an SDP endpoint of s's
+ * changed hands or s's call ended: s itself while either end of p is still
+ * announced by s's call; s linked to the call that now announces it (a
+ * stream no SDP had announced, continuing); or a new stream of that call
+ * when s belonged to another call that ended, or fell silent REUSE_GAP
+ * before p (the addresses and SSRC of an earlier call used again). */
+static struct stream *stream_recheck(media_t *m, struct stream *s, const decode_pkt_t *p,
+                                     uint32_t key)
+{
+    bool from_caller = false;
+    struct expect *e = expect_of(m, p, &from_caller), *src;
+    bool gap;
+
+    s->recheck = false;
+    s->egen = stream_egen(m, s);
+    if (!e || !e->call || !e->call->s[0] || e->call == s->call)
+        return s;
+    /* Several calls may share one end (a server's single media port): the
+     * other end still says whose the stream is. */
+    src = expect_find(m, &p->src, p->sport);
+    if (s->call && src && src->call == s->call)
+        return s;
+    gap = p->ts - stream_last(s) > REUSE_GAP;
+    if (s->call && !s->call->ended && !gap)
+        return s; /* another call's, still flowing: the first SDP keeps it */
+    e->seen_s = whole_seconds(p->ts);
+    e->flags |= EXP_USED;
+    if (!s->call && !gap) {
+        stream_adopt(m, s, e, from_caller);
+        return s;
+    }
+    stream_retire(m, s);
+    return stream_create(m, p, s->ssrc, key, e, from_caller, p->ts);
+}
+
+void media_call_ended(media_t *m, const char *call_id)
+{
+    size_t len = strnlen(call_id, CALL_ID_MAX - 1);
+    uint32_t h = cw_hash32(call_id, len);
+    struct cid *c;
+
+    for (c = m->cid_h[h & (m->nb_calls - 1)]; c; c = c->hnext)
+        if (c->hash == h && strncmp(c->s, call_id, len) == 0 && c->s[len] == '\0')
+            break;
+    if (!c || c->ended)
+        return;
+    c->ended = true;
+    /* Its streams look again at their endpoints on their next packet. */
+    for (struct stream *s = m->call_h[h & (m->nb_calls - 1)]; s; s = s->cnext)
+        if (s->call == c)
+            s->recheck = true;
 }
 
 /* A packet of a stream found by its shape, no SDP announced: its flow's
@@ -604,22 +727,6 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
 
 /* ---- the packet path */
 
-/* The expectation that announced a packet's endpoint: the receiver's, or
- * (symmetric RTP) the sender's; *from_caller tells which side sent it. */
-static struct expect *expect_of(media_t *m, const decode_pkt_t *p, bool *from_caller)
-{
-    struct expect *e = expect_find(m, &p->dst, p->dport);
-
-    if (e) {
-        *from_caller = !(e->flags & EXP_FROM_CALLER);
-        return e;
-    }
-    e = expect_find(m, &p->src, p->sport);
-    if (e)
-        *from_caller = (e->flags & EXP_FROM_CALLER) != 0;
-    return e;
-}
-
 bool media_packet(media_t *m, const decode_pkt_t *p)
 {
     rtp_hdr_t h;
@@ -654,6 +761,8 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     key = stream_key(p, h.ssrc);
     s = stream_find(m, p, h.ssrc, key);
     if (s) {
+        if (s->recheck || stream_egen(m, s) != s->egen)
+            s = stream_recheck(m, s, p, key);
         stream_feed(m, s, p->ts, &h);
         return true;
     }

@@ -2,7 +2,10 @@
  * and SSRC, measured with rtpstats and linked to its call through the
  * endpoints that call's SDP announced (both directions, re-INVITEs, and
  * symmetric RTP behind NAT where only one end matches the SDP).  RTP no SDP
- * announced is found by its shape (rtpdetect) and kept with no call.
+ * announced is found by its shape (rtpdetect) and kept with no call, until
+ * an SDP announces it while it flows.  A later call that uses the
+ * addresses and SSRC of an ended (or long silent) call's stream again gets
+ * a stream of its own.
  * RTCP reports are attached to the streams they describe, as the far end's
  * view beside our own measurement.  Memory is bounded: at most max_streams
  * streams and max_flows undecided flows, the idle ones evicted first.  Not
@@ -48,6 +51,11 @@ void media_free(media_t *m);
  * at the announced address and port. */
 void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
                   cw_ns_t now);
+
+/* call_id ended: a later call's SDP that announces one of its streams'
+ * endpoints takes that stream's next packets into a stream of its own,
+ * even with no pause between the two calls. */
+void media_call_ended(media_t *m, const char *call_id);
 
 /* Offers a UDP packet that is not SIP; returns true when it was RTP or
  * RTCP (of a known stream, an announced endpoint, or a flow whose shape
