@@ -365,6 +365,69 @@ static void test_reuse_of_addresses(void **state)
     media_free(m);
 }
 
+/* An RTP packet with a payload of len octets and timestamp ts. */
+static bool rtp_len(media_t *m, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                    cw_ns_t t, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, size_t len)
+{
+    uint8_t b[12 + 160] = { 0x80, pt, (uint8_t)(seq >> 8), (uint8_t)seq };
+    decode_pkt_t p;
+
+    for (int i = 0; i < 4; i++) {
+        b[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
+        b[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+    }
+    p = udp(src, sport, dst, dport, t, b, 12 + len);
+    return media_packet(m, &p);
+}
+
+/* RTP no SDP announced: two sources sharing one address pair become two
+ * streams, every packet counted; a source too short for the shape
+ * detector (a DTMF digit of three packets) becomes a stream at the end of
+ * the input, listed in order of its first packet; random bytes shaped
+ * like RTP headers become nothing. */
+static void test_unannounced_sources(void **state)
+{
+    media_t *m = media_new(0, 0, true, NULL);
+    uint32_t lcg = 1;
+    json_t *all;
+    media_stats_t st;
+    char got[256];
+
+    (void)state;
+    for (unsigned i = 0; i < 40; i++)
+        (void)rtp_len(m, "10.0.8.1", 7000, "10.0.8.2", 7002, T0 + i * (10 * CW_NS_PER_MS), 0,
+                      (uint16_t)(500 * (i % 2) + i / 2), 160 * (i / 2), i % 2 ? 2 : 1, 160);
+    for (unsigned i = 0; i < 3; i++)
+        (void)rtp_len(m, "10.0.8.3", 7004, "10.0.8.4", 7006,
+                      T0 + CW_SEC(1) + i * (50 * CW_NS_PER_MS), 101, (uint16_t)(9 + i), 48000, 3,
+                      4);
+    for (unsigned i = 0; i < 60; i++) {
+        lcg = lcg * 1103515245u + 12345u;
+        (void)rtp_len(m, "10.0.8.5", 7008, "10.0.8.6", 7010, T0 + CW_SEC(2) + i * CW_NS_PER_MS,
+                      (uint8_t)(lcg >> 25), (uint16_t)(lcg >> 8), lcg * 7u, lcg >> 3, 20);
+    }
+    for (unsigned i = 0; i < 10; i++)
+        (void)rtp(m, "10.0.8.7", 7012, "10.0.8.8", 7014, T0 + CW_SEC(3) + i * (20 * CW_NS_PER_MS),
+                  0, (uint16_t)(1 + i), 4);
+    media_finish(m);
+    streams_of_ssrc(m, 1, got, sizeof(got));
+    assert_string_equal(got, "-:20");
+    streams_of_ssrc(m, 2, got, sizeof(got));
+    assert_string_equal(got, "-:20");
+    streams_of_ssrc(m, 3, got, sizeof(got));
+    assert_string_equal(got, "-:3");
+    all = media_streams_json(m, NULL);
+    assert_int_equal(json_array_size(all), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(all, 2), "ssrc")),
+                        "0x00000003");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 2), "packets")), 3);
+    json_decref(all);
+    media_get_stats(m, &st);
+    assert_int_equal(st.streams_unannounced, 4);
+    assert_int_equal(st.streams_short, 1);
+    media_free(m);
+}
+
 static double step_loss[4];
 static unsigned nsteps;
 
@@ -414,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_expect_idle_expiry),
         cmocka_unit_test(test_step_loss_late_packet),
         cmocka_unit_test(test_reuse_of_addresses),
+        cmocka_unit_test(test_unannounced_sources),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

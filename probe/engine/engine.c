@@ -514,6 +514,7 @@ void engine_finish(engine_t *e)
     e->finished = true;
     if (e->next_step) {
         housekeep(e, e->now);
+        media_finish(e->media);
         calls_finish(e->calls, e->now);
         correlate_finish(e->corr, e->now);
         if (e->db) {

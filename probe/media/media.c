@@ -148,19 +148,32 @@ static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
     return cw_addr_hash(a, port * 2654435761u);
 }
 
-/* The shared copy of call_id, cut to CALL_ID_MAX - 1 bytes, with one more
- * reference. */
+/* The shared copy of call_id (cut to CALL_ID_MAX - 1 bytes), or NULL;
+ * its hash and cut length go to *h and *len. */
+static struct cid *cid_find(const media_t *m, const char *call_id, uint32_t *h, size_t *len)
+{
+    struct cid *c;
+
+    *len = strnlen(call_id, CALL_ID_MAX - 1);
+    *h = cw_hash32(call_id, *len);
+    for (c = m->cid_h[*h & (m->nb_calls - 1)]; c; c = c->hnext)
+        if (c->hash == *h && strncmp(c->s, call_id, *len) == 0 && c->s[*len] == '\0')
+            return c;
+    return NULL;
+}
+
+/* The shared copy of call_id, with one more reference. */
 static struct cid *cid_get(media_t *m, const char *call_id)
 {
-    size_t len = strnlen(call_id, CALL_ID_MAX - 1);
-    uint32_t h = cw_hash32(call_id, len);
-    struct cid **b = &m->cid_h[h & (m->nb_calls - 1)], *c;
+    struct cid **b, *c;
+    uint32_t h;
+    size_t len;
 
-    for (c = *b; c; c = c->hnext)
-        if (c->hash == h && strncmp(c->s, call_id, len) == 0 && c->s[len] == '\0') {
-            c->refs++;
-            return c;
-        }
+    if ((c = cid_find(m, call_id, &h, &len))) {
+        c->refs++;
+        return c;
+    }
+    b = &m->cid_h[h & (m->nb_calls - 1)];
     c = cw_calloc(1, sizeof(*c) + len + 1);
     memcpy(c->s, call_id, len);
     c->hash = h;
@@ -205,6 +218,8 @@ static const char *stream_call_id(const struct stream *s)
     return s->call ? s->call->s : "";
 }
 
+static void on_found(void *ud, const rtpdetect_found_t *f);
+
 media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_hooks_t *hooks)
 {
     media_t *m = cw_calloc(1, sizeof(*m));
@@ -232,7 +247,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     cw_pool_init(&m->epool, sizeof(struct expect), 256);
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
     m->egen = cw_calloc(m->nb_expect, sizeof(*m->egen));
-    m->flows = rtpdetect_flows_new(max_flows);
+    m->flows = rtpdetect_flows_new(max_flows, on_found, m);
     m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
     return m;
 }
@@ -635,13 +650,10 @@ static struct stream *stream_recheck(media_t *m, struct stream *s, const decode_
 
 void media_call_ended(media_t *m, const char *call_id)
 {
-    size_t len = strnlen(call_id, CALL_ID_MAX - 1);
-    uint32_t h = cw_hash32(call_id, len);
-    struct cid *c;
+    uint32_t h;
+    size_t len;
+    struct cid *c = cid_find(m, call_id, &h, &len);
 
-    for (c = m->cid_h[h & (m->nb_calls - 1)]; c; c = c->hnext)
-        if (c->hash == h && strncmp(c->s, call_id, len) == 0 && c->s[len] == '\0')
-            break;
     if (!c || c->ended)
         return;
     c->ended = true;
@@ -651,29 +663,57 @@ void media_call_ended(media_t *m, const char *call_id)
             s->recheck = true;
 }
 
-/* A packet of a stream found by its shape, no SDP announced: its flow's
- * held packets, then the one that decided. */
-static void stream_unannounced(media_t *m, const decode_pkt_t *p, cw_ns_t arrival,
-                               const rtp_hdr_t *h)
+/* A stream found at the end of its flow, its packets long gone by: it
+ * goes where its times put it, at the idle end of the LRU list and in
+ * order of first packet among the streams kept. */
+static void stream_place_late(media_t *m, struct stream *s)
 {
-    uint32_t key = stream_key(p, h->ssrc);
-    struct stream *s = stream_find(m, p, h->ssrc, key);
+    cw_ns_t first = rtpstats_first_arrival(stream_st(s));
+    size_t i;
 
-    if (!s)
-        s = stream_create(m, p, h->ssrc, key, NULL, false, arrival);
-    stream_feed(m, s, arrival, h);
+    LRU_UNLINK(m->lru, s);
+    s->next = m->lru.head;
+    if (m->lru.head)
+        m->lru.head->prev = s;
+    else
+        m->lru.tail = s;
+    m->lru.head = s;
+    s->moved = false;
+    if (!m->keep)
+        return;
+    for (i = m->nall - 1; i > 0 && rtpstats_first_arrival(stream_st(m->all[i - 1])) > first; i--)
+        m->all[i] = m->all[i - 1];
+    m->all[i] = s;
 }
 
-struct replay {
-    media_t *m;
-    const decode_pkt_t *p;
-};
-
-static void stream_replay(void *ud, const rtpdetect_held_t *held)
+/* A source of a flow that its shape says is RTP, no SDP having announced
+ * it: a stream with no call, fed the packets held for it. */
+static void on_found(void *ud, const rtpdetect_found_t *f)
 {
-    const struct replay *r = ud;
+    media_t *m = ud;
+    decode_pkt_t k = { .src = *f->src, .dst = *f->dst, .sport = f->sport, .dport = f->dport };
+    struct stream *s;
+    uint32_t key;
 
-    stream_unannounced(r->m, r->p, held->arrival, &held->h);
+    k.src_hash = cw_addr_hash(&k.src, 0);
+    k.dst_hash = cw_addr_hash(&k.dst, 0);
+    key = stream_key(&k, f->ssrc);
+    s = stream_find(m, &k, f->ssrc, key);
+    if (s && f->short_stream)
+        return; /* an SDP announced it meanwhile: its stream has the rest */
+    if (!s)
+        s = stream_create(m, &k, f->ssrc, key, NULL, false, k.ts);
+    for (size_t i = 0; i < f->nheld; i++)
+        stream_feed(m, s, f->held[i].arrival, &f->held[i].h);
+    if (f->short_stream) {
+        m->st.streams_short++;
+        stream_place_late(m, s);
+    }
+}
+
+void media_finish(media_t *m)
+{
+    rtpdetect_flows_finish(m->flows);
 }
 
 /* ---- RTCP */
@@ -732,7 +772,6 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     rtp_hdr_t h;
     struct stream *s;
     struct expect *e;
-    struct replay r;
     uint32_t key;
     bool from_caller = false;
 
@@ -775,12 +814,12 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         return true;
     }
     /* Nobody announced it: let the shape decide, keeping the first packets
-     * so that the stream's count is complete once it does. */
-    r.m = m;
-    r.p = p;
-    if (rtpdetect_flows_feed(m->flows, p, &h, stream_replay, &r) != RTPDETECT_YES)
+     * so that the stream's count is complete once it does (on_found()). */
+    if (rtpdetect_flows_feed(m->flows, p, &h) != RTPDETECT_YES)
         return false;
-    stream_unannounced(m, p, p->ts, &h);
+    if (!(s = stream_find(m, p, h.ssrc, key)))
+        s = stream_create(m, p, h.ssrc, key, NULL, false, p->ts);
+    stream_feed(m, s, p->ts, &h);
     return true;
 }
 
@@ -808,10 +847,7 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
     for (struct stream *s = m->lru.tail; s && stream_last(s) > t - step_ns; s = s->prev) {
         rtpstats_summary_t sum;
         int64_t de, dl;
-        double ppl;
-        mos_params_t mp;
-        const mos_codec_t *codec;
-        double mos;
+        double ppl, mos;
 
         rtpstats_get(stream_st(s), &sum);
         /* The step's part, modulo 2^32 (a step's are far fewer).  Lost may
@@ -824,22 +860,18 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
         if (!sum.voice_packets || de <= 0)
             continue;
         ppl = dl > 0 ? 100.0 * (double)dl / (double)de : 0;
-        codec = mos_codec_find(sum.codec);
-        mp.ie = codec->ie;
-        mp.bpl = codec->bpl;
-        mp.ppl_pct = ppl > 100 ? 100 : ppl;
-        mp.burst_r = sum.burst_r > 0 ? sum.burst_r : 1;
-        mp.delay_ms = sum.delay_ms;
-        mos = mos_from_r(mos_r_factor(&mp, NULL));
+        if (ppl > 100)
+            ppl = 100;
+        mos = mos_listening(sum.codec, ppl, sum.burst_r, sum.delay_ms);
         out->rated++;
-        out->loss_pct += mp.ppl_pct;
+        out->loss_pct += ppl;
         out->jitter_ms += sum.jitter_ms;
         out->mos_avg += mos;
         if (isnan(out->mos_min) || mos < out->mos_min)
             out->mos_min = mos;
         if (m->hooks.on_quality)
-            m->hooks.on_quality(m->hooks.ud, stream_call_id(s), &s->src, &s->dst, t, mos,
-                                mp.ppl_pct, sum.jitter_ms);
+            m->hooks.on_quality(m->hooks.ud, stream_call_id(s), &s->src, &s->dst, t, mos, ppl,
+                                sum.jitter_ms);
     }
     if (out->rated) {
         out->loss_pct /= out->rated;
@@ -930,17 +962,6 @@ json_t *media_streams_json(media_t *m, const char *call_id)
     return arr;
 }
 
-#define MOS_BOUNDS_MAX 16
-
-static void hist_add(double mos, const double *bounds, size_t nb, uint64_t *counts)
-{
-    size_t i = 0;
-
-    while (i < nb && mos > bounds[i])
-        i++;
-    counts[i]++;
-}
-
 void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint64_t *counts,
                          double *sum, uint64_t *count)
 {
@@ -954,7 +975,7 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
             rtpstats_get(stream_st(m->all[i]), &st);
             if (!st.voice_packets)
                 continue;
-            hist_add(st.mos, bounds, nbounds, counts);
+            mos_hist_add(st.mos, bounds, nbounds, counts);
             *sum += st.mos;
             (*count)++;
         }
@@ -962,7 +983,7 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
     }
     /* Live: the streams already forgotten, kept as MOS values. */
     for (size_t i = 0; i < m->nforgotten; i++) {
-        hist_add(m->forgotten[i], bounds, nbounds, counts);
+        mos_hist_add(m->forgotten[i], bounds, nbounds, counts);
         *sum += m->forgotten[i];
         (*count)++;
     }

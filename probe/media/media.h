@@ -38,6 +38,7 @@ typedef struct media_hooks {
 typedef struct media_stats {
     uint64_t rtp_packets, rtcp_packets;
     uint64_t streams, streams_unannounced; /* created so far */
+    uint64_t streams_short;                /* of those, found at the end of their flow */
     uint64_t streams_evicted, flows_evicted;
     uint64_t rtcp_unparseable;
 } media_stats_t;
@@ -64,6 +65,10 @@ bool media_packet(media_t *m, const decode_pkt_t *p);
 
 /* Once a second of packet time: activity to the calls, expiry. */
 void media_tick(media_t *m, cw_ns_t now);
+
+/* The end of the input: flows still being judged end, and their short
+ * sources become streams (rtpdetect_flows_finish()). */
+void media_finish(media_t *m);
 
 /* The streams active in a step, summarised for the rtp.* metrics. */
 typedef struct media_step_summary {
