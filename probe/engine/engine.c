@@ -66,13 +66,14 @@ struct engine {
     bool live;
 };
 
-static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, size_t len, bool ws)
 {
     e->sip_messages++;
     if (sip_parse(buf, len, e->sipmsg) != 0) {
         e->sip_parse_errors++;
         return;
     }
+    e->sipmsg->over_ws = ws;
     calls_sip(e->calls, e->sipmsg, p);
 }
 
@@ -204,9 +205,9 @@ static void on_incident(void *ud, const json_t *incident, bool resolved)
            json_string_value(json_object_get(incident, "summary")));
 }
 
-static void on_tcp_message(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+static void on_tcp_message(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len, bool ws)
 {
-    sip_message(ud, p, buf, len);
+    sip_message(ud, p, buf, len, ws);
 }
 
 static media_t *new_media(engine_t *e, bool keep)
@@ -480,7 +481,7 @@ static enum traffic_class classify(engine_t *e, const decode_pkt_t *dp)
     if (dp->proto == IPPROTO_UDP) {
         if ((config_sip_port(e->cfg, dp->sport) || config_sip_port(e->cfg, dp->dport)) &&
             !dp->truncated && sip_looks_like(dp->payload, dp->payload_len)) {
-            sip_message(e, dp, dp->payload, dp->payload_len);
+            sip_message(e, dp, dp->payload, dp->payload_len, false);
             return TRAFFIC_SIP;
         }
     } else if (dp->proto == IPPROTO_TCP) {
@@ -608,6 +609,18 @@ void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out)
     out->tcp_messages = ts.messages;
     out->tcp_gaps = ts.gaps;
     out->tcp_overflows = ts.overflows;
+    out->ws_malformed = ts.ws_malformed;
+    out->ws_too_long = ts.ws_too_long;
+}
+
+void engine_sip_malformed(const engine_sip_stats_t *ss, json_t *mal)
+{
+    if (ss->parse_errors)
+        json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss->parse_errors));
+    if (ss->ws_malformed)
+        json_object_set_new(mal, "websocket_malformed", json_integer((json_int_t)ss->ws_malformed));
+    if (ss->ws_too_long)
+        json_object_set_new(mal, "websocket_too_long", json_integer((json_int_t)ss->ws_too_long));
 }
 
 static json_t *sources_json(const engine_capture_info_t *ci)
@@ -655,8 +668,7 @@ json_t *engine_status_json(engine_t *e)
         if (ds.malformed[r])
             json_object_set_new(mal, decode_reason_name(r),
                                 json_integer((json_int_t)ds.malformed[r]));
-    if (ss.parse_errors)
-        json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss.parse_errors));
+    engine_sip_malformed(&ss, mal);
     cap = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:I, s:b}", "mode",
                     e->live ? "live" : "offline", "packets", (json_int_t)ci.packets, "bytes",
                     (json_int_t)ci.bytes, "start", ci.packets ? cw_ns_to_sec(ci.start) : 0.0, "end",

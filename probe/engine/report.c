@@ -34,8 +34,7 @@ static json_t *capture_section(const engine_t *e)
         engine_sip_stats_t ss;
 
         engine_sip_stats(e, &ss);
-        if (ss.parse_errors)
-            json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss.parse_errors));
+        engine_sip_malformed(&ss, mal);
         json_object_set_new(cap, "sip_messages", json_integer((json_int_t)ss.messages));
     }
     json_object_set_new(cap, "malformed", mal);
