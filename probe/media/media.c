@@ -36,15 +36,15 @@ struct cid {
 struct stream {
     cw_addr_t src, dst;
     uint16_t sport, dport;
-    bool from_caller;
-    bool moved;   /* packets since the calls were last told */
-    bool retired; /* out of the lookup tables: a newer stream took its packets */
-    bool recheck; /* its call ended: look at the SDP endpoints again */
+    bool from_caller : 1;
+    bool moved : 1;   /* packets since the calls were last told */
+    bool retired : 1; /* out of the lookup tables: a newer stream took its packets */
+    bool recheck : 1; /* its call ended: look at the SDP endpoints again */
     uint32_t ssrc;
     uint32_t hash;
     /* The expectation buckets of its destination and source, and the sum of
      * their generations when the stream last looked at them. */
-    uint32_t ebkt[2];
+    uint16_t ebkt[2];
     uint32_t egen;
     struct cid *call;                  /* NULL: no call */
     const rtp_codec_map_t *codecs;     /* from the SDP; NULL if none */
@@ -94,7 +94,8 @@ struct expect {
         T *head, *tail;                                                                            \
     }
 
-#define STREAMS_H_MIN 256 /* buckets; two streams a bucket at most */
+#define STREAMS_H_MIN  256   /* buckets; two streams a bucket at most */
+#define EXPECT_BUCKETS 65536 /* a stream keeps two of their numbers in 16 bits */
 
 struct media {
     size_t max_streams, max_expect;
@@ -237,7 +238,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     /* The table looked up for every packet grows with the streams, so
      * that a few hundred at once stay in the cache. */
     m->nb_streams = STREAMS_H_MIN;
-    m->nb_expect = 65536;
+    m->nb_expect = EXPECT_BUCKETS;
     m->streams_h = cw_calloc(m->nb_streams, sizeof(*m->streams_h));
     m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
@@ -542,8 +543,8 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
     s->dport = p->dport;
     s->ssrc = ssrc;
     s->hash = h;
-    s->ebkt[0] = ep_key(&p->dst, p->dport) & (m->nb_expect - 1);
-    s->ebkt[1] = ep_key(&p->src, p->sport) & (m->nb_expect - 1);
+    s->ebkt[0] = (uint16_t)(ep_key(&p->dst, p->dport) & (m->nb_expect - 1));
+    s->ebkt[1] = (uint16_t)(ep_key(&p->src, p->sport) & (m->nb_expect - 1));
     s->egen = stream_egen(m, s);
     if (e) {
         if (e->call->s[0]) {
