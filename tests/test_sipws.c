@@ -546,6 +546,57 @@ static void test_siptcp_websocket(void **state)
         assert_int_equal(g.n, 0);
         siptcp_free(t);
     }
+    {
+        /* An upgrade in two segments that turns out to be another
+         * protocol's: followed for its first segment, then let go. */
+        struct tcp_got g = { 0 };
+        siptcp_t *t = siptcp_new(0, tcp_keep, &g);
+        static const char chat1[] = "GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n";
+        static const char chat2[] = "Sec-WebSocket-Protocol: chat\r\n\r\n";
+        decode_pkt_t p = tcp_seg(1, (const uint8_t *)chat1, strlen(chat1), TCP_ACK);
+
+        assert_true(siptcp_segment(t, &p, false));
+        p = tcp_seg(1 + (uint32_t)strlen(chat1), (const uint8_t *)chat2, strlen(chat2), TCP_ACK);
+        assert_false(siptcp_segment(t, &p, false));
+        p = tcp_seg(1 + (uint32_t)(strlen(chat1) + strlen(chat2)), (const uint8_t *)"\x81\x02hi", 4,
+                    TCP_ACK);
+        assert_false(siptcp_segment(t, &p, false));
+        siptcp_get_stats(t, &st);
+        assert_int_equal(st.ws_refused, 1);
+        assert_int_equal(st.ws_flows, 0);
+        siptcp_free(t);
+    }
+    {
+        /* A hole that never fills: the segment after it starts inside a
+         * frame and is lost; the next, which starts a message's frame,
+         * finds the frames again. */
+        struct tcp_got g = { 0 };
+        siptcp_t *t = siptcp_new(0, tcp_keep, &g);
+        uint8_t fr[256];
+        size_t k = frame(fr, SIPWS_TEXT, true, K1, invite, strlen(invite));
+        uint32_t seq = 1 + (uint32_t)strlen(get);
+        decode_pkt_t p = tcp_seg(1, (const uint8_t *)get, strlen(get), TCP_ACK);
+
+        assert_true(siptcp_segment(t, &p, false));
+        p = tcp_seg(seq, fr, k, TCP_ACK);
+        assert_true(siptcp_segment(t, &p, false));
+        seq += (uint32_t)k + 1000; /* 1000 octets never seen */
+        /* The end of a frame with SIP text in it, which must not be taken
+         * for SIP over TCP, then frames of their own. */
+        k = frame(fr, SIPWS_TEXT, true, NULL, invite, strlen(invite));
+        p = tcp_seg(seq, fr + 2, k - 2, TCP_ACK);
+        assert_true(siptcp_segment(t, &p, false));
+        seq += (uint32_t)k - 2;
+        for (int i = 0; i < 40; i++, seq += (uint32_t)k) {
+            p = tcp_seg(seq, fr, k, TCP_ACK);
+            assert_true(siptcp_segment(t, &p, false));
+        }
+        siptcp_get_stats(t, &st);
+        assert_int_equal(g.n, 41);
+        assert_int_equal(g.ws, 41);
+        assert_true(st.gaps >= 1);
+        siptcp_free(t);
+    }
 }
 
 int main(void)

@@ -24,7 +24,8 @@ enum flow_mode {
     MODE_SIP = 0,   /* SIP messages framed by Content-Length */
     MODE_UPGRADE,   /* an HTTP upgrade to SIP over WebSocket, not complete */
     MODE_WEBSOCKET, /* WebSocket frames, each message a SIP message */
-    MODE_LOST,      /* WebSocket framing lost: the rest is ignored */
+    MODE_LOST,      /* WebSocket framing lost: ignored until a segment starts a message */
+    MODE_REFUSED,   /* the upgrade was not to SIP: not followed after all */
 };
 
 struct flow {
@@ -300,7 +301,13 @@ static void ws_message(void *ud, const uint8_t *msg, size_t len)
  * a time: the rest of the upgrade, then frames. */
 static void ws_append(siptcp_t *t, struct flow *f, const uint8_t *data, uint32_t len)
 {
-    while (len && f->mode != MODE_LOST) {
+    if (f->mode == MODE_LOST && sipws_starts_message(data, len)) {
+        /* Found again: a segment that starts with a message's frame. */
+        f->mode = MODE_WEBSOCKET;
+        f->len = f->mark = 0;
+        memset(&f->ws, 0, sizeof(f->ws));
+    }
+    while (len && (f->mode == MODE_UPGRADE || f->mode == MODE_WEBSOCKET)) {
         uint32_t n = FLOW_BUF - f->len < len ? FLOW_BUF - f->len : len;
         long hl;
 
@@ -314,7 +321,7 @@ static void ws_append(siptcp_t *t, struct flow *f, const uint8_t *data, uint32_t
                 continue;
             if (hl < 0) {
                 t->st.ws_refused++;
-                f->mode = MODE_LOST;
+                f->mode = MODE_REFUSED;
                 break;
             }
             memmove(f->buf, f->buf + hl, f->len - (uint32_t)hl);
@@ -328,7 +335,7 @@ static void ws_append(siptcp_t *t, struct flow *f, const uint8_t *data, uint32_t
         if (sipws_decode(&f->ws, f->buf, &f->len, FLOW_BUF, ws_message, t, &t->ws) < 0 || !n)
             f->mode = MODE_LOST;
     }
-    if (f->mode == MODE_LOST)
+    if (f->mode == MODE_LOST || f->mode == MODE_REFUSED)
         f->len = f->mark = 0;
 }
 
@@ -421,14 +428,19 @@ static void hold(siptcp_t *t, struct flow *f, uint32_t seq, const uint8_t *data,
         /* The hole will not fill: give up on it and resynchronise on the
          * oldest data we hold. */
         uint32_t lowest = seq;
+        bool held;
 
         t->st.gaps++;
         for (unsigned i = 0; i < f->nooo; i++)
             if (seq_diff(f->ooo[i].seq, lowest) < 0)
                 lowest = f->ooo[i].seq;
         f->len = f->mark = 0;
+        /* WebSocket frames cannot be found again after a hole. */
+        if (f->mode != MODE_SIP)
+            f->mode = MODE_LOST;
         f->next_seq = lowest;
-        if (f->nooo < MAX_OOO) {
+        held = f->nooo < MAX_OOO;
+        if (held) {
             f->ooo[f->nooo].seq = seq;
             f->ooo[f->nooo].len = len;
             f->ooo[f->nooo].data = cw_calloc(1, len);
@@ -436,8 +448,12 @@ static void hold(siptcp_t *t, struct flow *f, uint32_t seq, const uint8_t *data,
             f->nooo++;
         }
         take(t, f, lowest, NULL, 0);
+        /* No room to hold this segment: it may connect now. */
+        if (!held && seq_diff(seq, f->next_seq) <= 0)
+            take(t, f, seq, data, len);
         f->waiting = 0;
-        resync(f);
+        if (f->mode == MODE_SIP)
+            resync(f);
         return;
     }
     f->ooo[f->nooo].seq = seq;
@@ -495,6 +511,10 @@ bool siptcp_segment(siptcp_t *t, const decode_pkt_t *p, bool sip_port)
             take(t, f, p->tcp_seq, p->payload, p->payload_len);
         if (f->mode == MODE_SIP)
             frame(t, f, p);
+    }
+    if (f->mode == MODE_REFUSED) {
+        flow_drop(t, f);
+        return false;
     }
     if (p->tcp_flags & (TCP_FIN | TCP_RST)) {
         flow_drop(t, f);

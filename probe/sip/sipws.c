@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common/util.h"
+#include "sip/sip.h"
 
 /* RFC 6455 section 5.2: the first two octets of a frame. */
 #define WS_FIN         0x80u
@@ -164,6 +165,26 @@ void sipws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
 {
     for (size_t i = 0; i < n; i++)
         p[i] ^= mask[(off + i) & 3];
+}
+
+bool sipws_starts_message(const uint8_t *buf, size_t len)
+{
+    uint8_t head[512]; /* the start line, as long as it usually is */
+    sipws_frame_t f;
+    size_t n;
+
+    if (sipws_frame_parse(buf, len, &f) != 0 ||
+        (f.opcode != SIPWS_TEXT && f.opcode != SIPWS_BINARY))
+        return false;
+    n = len - f.hdr_len;
+    if (n > sizeof(head))
+        n = sizeof(head);
+    if (n > f.payload_len)
+        n = (size_t)f.payload_len;
+    memcpy(head, buf + f.hdr_len, n);
+    if (f.masked)
+        sipws_unmask(head, n, f.mask, 0);
+    return sip_looks_like(head, n);
 }
 
 /* Drops n octets at buf + at, moving the rest down. */

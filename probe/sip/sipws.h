@@ -56,6 +56,11 @@ int sipws_frame_parse(const uint8_t *buf, size_t len, sipws_frame_t *out);
  * off on. */
 void sipws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off);
 
+/* Could a message start at buf, a frame header on a segment boundary,
+ * after a hole in the stream: a text or binary frame whose payload,
+ * unmasked, starts like a SIP message (sip_looks_like())? */
+bool sipws_starts_message(const uint8_t *buf, size_t len);
+
 /* What a decoder met, added up by the caller over its connections. */
 typedef struct sipws_stats {
     uint64_t frames;    /* frames read whole */
