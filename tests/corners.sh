@@ -76,6 +76,17 @@ run_cw -r "$T/a.pcap" --report json
 expect_eq "reuse: the first file alone" "$(echo "$out" | jq -c '[.calls[0].streams[].packets]')" \
     "$(jq -c '.[0].streams' "$T/reuse.json")"
 
+# A real SIPp scenario run twice (captures/lab/README.md): one stream a
+# direction per call, where tshark lists one of twice the packets.
+run_cw -r "$CW_CAPTURES/lab/sipp-twice.pcap" --report json
+expect_eq "sipp twice: exit" "$rc" 0
+expect_eq "sipp twice: calls and their streams" \
+    "$(echo "$out" | jq -c '[.calls[] | [.outcome, [.streams[] | [.ssrc, .packets]]]]')" \
+    '[["answered",[["0xCA110000",150],["0xCA110000",150]]],["answered",[["0xCA110000",150],["0xCA110000",150]]]]'
+expect_eq "sipp twice: tshark's packets per direction" \
+    "$(tshark -r "$CW_CAPTURES/lab/sipp-twice.pcap" -q -z rtp,streams 2>/dev/null |
+        awk '$7 == "0xCA110000" { print $9 }' | sort -u)" 300
+
 # ---- RTP no SDP announced: the streams tshark's heuristic finds
 "$CW_GENCAP" unannounced "$T/un.pcap"
 run_cw -r "$T/un.pcap" --report json
