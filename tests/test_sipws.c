@@ -371,6 +371,20 @@ static void test_decoder(void **state)
                     fail_msg("%s, pieces of %zu: message %zu is \"%.40s\"", dc->what, piece, i,
                              g.msgs[i]);
         }
+        /* Cut short anywhere: no message but those complete before the
+         * cut, in order, and no error before the bad frame is whole. */
+        for (size_t cut = 0; cut < n; cut += 1 + n / 2000) {
+            struct got g;
+            sipws_stats_t st;
+            int rc = run_decoder(stream, cut, 7, &g, &st);
+
+            if (g.n > want || (rc != 0 && rc != dc->rc))
+                fail_msg("%s, cut at %zu: rc %d, %zu messages", dc->what, cut, rc, g.n);
+            for (size_t i = 0; i < g.n && i < want; i++)
+                if (strcmp(g.msgs[i], dc->msgs[i]) != 0)
+                    fail_msg("%s, cut at %zu: message %zu is \"%.40s\"", dc->what, cut, i,
+                             g.msgs[i]);
+        }
     }
 }
 
