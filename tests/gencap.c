@@ -24,6 +24,8 @@
  *   gencap sip FILE EXPECTED   SIP calls of every outcome over UDP, TCP (split
  *                              and coalesced), IPv6 with fragments; writes the
  *                              expected calls as JSON to EXPECTED
+ *   gencap partial|reuse|unannounced|icmp|ws ...
+ *                              the corners of call accounting (gencorners.c)
  *
  * Each prints what a correct analysis finds, one "key value" per line. */
 #include "autoconf.h"
@@ -36,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "gencorners.h"
 #include "pcapgen.h"
 #include "sipgen.h"
 
@@ -793,6 +796,8 @@ static int gen_incident(const char *path, const char *variant)
 
 int main(int argc, char **argv)
 {
+    int rc;
+
     if (argc == 3 && strcmp(argv[1], "mixed") == 0)
         return gen_mixed(argv[2]);
     if (argc == 5 && strcmp(argv[1], "link") == 0)
@@ -809,8 +814,12 @@ int main(int argc, char **argv)
         return gen_rtp(argv[2]);
     if (argc == 3 && strcmp(argv[1], "rtp-sdp") == 0)
         return gen_rtp_sdp(argv[2]);
+    if ((rc = gencorners(argc, argv)) >= 0)
+        return rc;
     fprintf(stderr, "usage: gencap mixed FILE | link TYPE FMT FILE | truncated FILE | "
                     "sip FILE EXPECTED | incident FILE [no-scan|no-drops|ramp] | rtp FILE | "
-                    "rtp-sdp FILE | steps FILE [START]\n");
+                    "rtp-sdp FILE | steps FILE [START] | partial FILE EXPECTED | "
+                    "reuse FILE1 FILE2 EXPECTED | unannounced FILE | icmp FILE | "
+                    "ws FILE EXPECTED\n");
     return 2;
 }

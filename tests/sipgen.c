@@ -120,8 +120,72 @@ static void tcp_seg(sipgen_t *g, sg_call_t *c, double t, bool from_caller, uint8
     c->seq[d] += (uint32_t)len + ((flags & 0x03) ? 1u : 0u);
 }
 
+/* Appends a WebSocket frame to out (RFC 6455 section 5.2): masked with
+ * the call's next key when the caller sends it. */
+static size_t ws_frame(uint8_t *out, sg_call_t *c, bool from_caller, uint8_t opcode, bool fin,
+                       const void *data, size_t len)
+{
+    size_t h = 0;
+    uint8_t mask[4];
+
+    out[h++] = (uint8_t)((fin ? 0x80 : 0) | opcode);
+    if (len < 126) {
+        out[h++] = (uint8_t)((from_caller ? 0x80 : 0) | len);
+    } else {
+        out[h++] = (uint8_t)((from_caller ? 0x80 : 0) | 126);
+        out[h++] = (uint8_t)(len >> 8);
+        out[h++] = (uint8_t)len;
+    }
+    memcpy(out + h, data, len);
+    if (from_caller) {
+        c->ws_mask = c->ws_mask * 1103515245u + 12345u;
+        for (int i = 0; i < 4; i++)
+            mask[i] = (uint8_t)(c->ws_mask >> (8 * i));
+        memmove(out + h + 4, out + h, len);
+        memcpy(out + h, mask, 4);
+        h += 4;
+        for (size_t i = 0; i < len; i++)
+            out[h + i] ^= mask[i & 3];
+    }
+    return h + len;
+}
+
+/* The bytes of a message over WebSocket: its frames (a ping between
+ * fragments), after the upgrade on the first message. */
+static size_t ws_bytes(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const char *msg,
+                       size_t len, uint8_t *out)
+{
+    static const char get[] = "GET /sip HTTP/1.1\r\nHost: pbx.example.com\r\n"
+                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "Origin: http://www.example.com\r\n"
+                              "Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    static const char ok[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                             "Sec-WebSocket-Protocol: sip\r\n\r\n";
+    unsigned nf = c->ws_fragments > 1 ? c->ws_fragments : 1;
+    size_t n = 0, off = 0;
+
+    if (!c->ws_open) {
+        tcp_seg(g, c, t - 0.0008, true, 0x18, get, strlen(get));
+        tcp_seg(g, c, t - 0.0006, false, 0x18, ok, strlen(ok));
+        c->ws_open = true;
+    }
+    for (unsigned i = 0; i < nf; i++) {
+        size_t k = i + 1 == nf ? len - off : len / nf;
+
+        if (i > 0)
+            n += ws_frame(out + n, c, from_caller, 0x9, true, "keep", 4);
+        n += ws_frame(out + n, c, from_caller, i == 0 ? 0x1 : 0x0, i + 1 == nf, msg + off, k);
+        off += k;
+    }
+    return n;
+}
+
 static void send_msg(sipgen_t *g, sg_call_t *c, double t, bool from_caller, const char *msg)
 {
+    static uint8_t wsbuf[16384];
     size_t len = strlen(msg);
 
     if (c->transport == SG_UDP) {
@@ -140,6 +204,10 @@ static void send_msg(sipgen_t *g, sg_call_t *c, double t, bool from_caller, cons
         tcp_seg(g, c, t - 0.0015, false, 0x12, NULL, 0);
         tcp_seg(g, c, t - 0.001, true, 0x10, NULL, 0);
         c->tcp_open = true;
+    }
+    if (c->transport == SG_WS) {
+        len = ws_bytes(g, c, t, from_caller, msg, len, wsbuf);
+        msg = (const char *)wsbuf;
     }
     if (!c->tcp_chunk || len <= c->tcp_chunk) {
         tcp_seg(g, c, t, from_caller, 0x18, msg, len);
@@ -202,7 +270,7 @@ static void message(sipgen_t *g, sg_call_t *c, double t, const char *first_line,
 {
     static char msg[8192];
     char body[1024] = "", h1[64], h2[64];
-    const char *tr = c->transport == SG_TCP ? "TCP" : "UDP";
+    const char *tr = c->transport == SG_TCP ? "TCP" : c->transport == SG_WS ? "WS" : "UDP";
     int blen = 0;
 
     (void)from_caller_side;

@@ -14,7 +14,9 @@
 
 typedef struct sipgen sipgen_t;
 
-enum sg_transport { SG_UDP, SG_TCP };
+/* SG_WS: SIP over WebSocket (RFC 7118) on a TCP connection that the
+ * caller opens with the HTTP upgrade; the caller's frames are masked. */
+enum sg_transport { SG_UDP, SG_TCP, SG_WS };
 
 typedef struct sg_call {
     char call_id[96];
@@ -26,7 +28,10 @@ typedef struct sg_call {
     unsigned tcp_chunk; /* TCP: split each message into segments of this size (0: whole) */
     uint32_t seq[2];    /* TCP sequence numbers: [0] caller->callee, [1] back */
     bool tcp_open;
-    int fragment_mtu; /* IPv6/IPv4: fragment datagrams larger than this (0: never) */
+    int fragment_mtu;      /* IPv6/IPv4: fragment datagrams larger than this (0: never) */
+    unsigned ws_fragments; /* WS: frames a message is cut into, a ping between each (0, 1: one) */
+    bool ws_open;          /* WS: the upgrade was sent */
+    uint32_t ws_mask;      /* WS: the next masking key */
 } sg_call_t;
 
 sipgen_t *sipgen_new(void);

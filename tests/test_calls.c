@@ -30,6 +30,7 @@ struct call_case {
     const char *end_reason; /* "" while up */
     double end;             /* -1: not checked */
     bool one_way;
+    bool partial; /* seen only from the middle of its dialog */
 };
 
 // clang-format off
@@ -37,80 +38,106 @@ static const struct call_case cases[] = {
     { "answered, BYE", { "0 > INVITE 1 sdp", "0.1 < 100 1 INVITE", "1 < 180 1 INVITE tag",
                          "3 < 200 1 INVITE tag sdp", "3.1 > ACK 1 tag", "60 > BYE 2 tag",
                          "60.1 < 200 2 BYE tag" },
-      "answered", 200, "bye", 60, false },
+      "answered", 200, "bye", 60, false, false },
     { "answered, callee hangs up", { "0 > INVITE 1", "2 < 200 1 INVITE tag", "9 < BYE 1 tag" },
-      "answered", 200, "bye", 9, false },
+      "answered", 200, "bye", 9, false, false },
     { "486 busy", { "0 > INVITE 1", "0.5 < 486 1 INVITE tag", "0.6 > ACK 1 tag" },
-      "failed", 486, "sip_error", 0.5, false },
-    { "603 decline", { "0 > INVITE 1", "4 < 603 1 INVITE tag" }, "failed", 603, "sip_error", 4,
-      false },
+      "failed", 486, "sip_error", 0.5, false, false },
+    { "603 decline", { "0 > INVITE 1", "4 < 603 1 INVITE tag" }, "failed", 603, "sip_error", 4, false, false },
     { "cancel then 487", { "0 > INVITE 1", "1 < 180 1 INVITE tag", "5 > CANCEL 1",
                            "5.1 < 200 1 CANCEL tag", "5.2 < 487 1 INVITE tag" },
-      "cancelled", 487, "cancel", 5.2, false },
+      "cancelled", 487, "cancel", 5.2, false, false },
     { "cancel then 408", { "0 > INVITE 1", "5 > CANCEL 1", "32 < 408 1 INVITE tag" },
-      "cancelled", 408, "cancel", 32, false },
+      "cancelled", 408, "cancel", 32, false, false },
     { "487 without a CANCEL seen", { "0 > INVITE 1", "7 < 487 1 INVITE tag" }, "cancelled",
-      487, "cancel", 7, false },
+      487, "cancel", 7, false, false },
     { "cancel too late: answered", { "0 > INVITE 1", "2 < 200 1 INVITE tag", "2.01 > CANCEL 1",
                                      "30 > BYE 2 tag" },
-      "answered", 200, "bye", 30, false },
+      "answered", 200, "bye", 30, false, false },
     { "401 then success", { "0 > INVITE 1", "0.1 < 401 1 INVITE tag", "0.2 > ACK 1 tag",
                             "0.3 > INVITE 2", "1.3 < 200 2 INVITE tag", "9 > BYE 3 tag" },
-      "answered", 200, "bye", 9, false },
+      "answered", 200, "bye", 9, false, false },
     { "407 then 403", { "0 > INVITE 1", "0.1 < 407 1 INVITE tag", "40 > INVITE 2",
                         "40.2 < 403 2 INVITE tag" },
-      "failed", 403, "sip_error", 40.2, false },
+      "failed", 403, "sip_error", 40.2, false, false },
     { "407 abandoned", { "0 > INVITE 1", "0.1 < 407 1 INVITE tag", "200 tick" }, "failed", 407,
-      "auth_abandoned", -1, false },
+      "auth_abandoned", -1, false, false },
     { "retransmitted final", { "0 > INVITE 1", "0.5 < 480 1 INVITE tag",
                                "1.0 < 480 1 INVITE tag", "1.5 < 480 1 INVITE tag" },
-      "failed", 480, "sip_error", 0.5, false },
+      "failed", 480, "sip_error", 0.5, false, false },
     { "no response: unanswered", { "0 > INVITE 1", "0.5 > INVITE 1", "31 tick", "33 tick" },
-      "unanswered", 0, "timeout", 32, false },
+      "unanswered", 0, "timeout", 32, false, false },
     { "ringing, then silence", { "0 > INVITE 1", "1 < 180 1 INVITE tag", "100 tick",
                                  "182 tick" },
-      "unanswered", 0, "timeout", 181, false },
+      "unanswered", 0, "timeout", 181, false, false },
     { "still ringing at the end", { "0 > INVITE 1", "1 < 180 1 INVITE tag", "50 tick" },
-      "active", 0, "", -1, false },
+      "active", 0, "", -1, false, false },
     { "BYE with Q.850 41", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "20 < BYE 2 tag q850=41" },
-      "dropped", 200, "bye_error", 20, false },
+      "dropped", 200, "bye_error", 20, false, false },
     { "BYE with Q.850 16", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "20 > BYE 2 tag q850=16" },
-      "answered", 200, "bye", 20, false },
+      "answered", 200, "bye", 20, false, false },
     { "BYE with SIP 503", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "20 > BYE 2 tag sip=503" },
-      "dropped", 200, "bye_error", 20, false },
+      "dropped", 200, "bye_error", 20, false, false },
     { "408 to a re-INVITE", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "30 > INVITE 2 tag sdp",
                               "62 < 408 2 INVITE tag" },
-      "dropped", 200, "in_dialog_408", 62, false },
+      "dropped", 200, "in_dialog_408", 62, false, false },
     { "481 to BYE", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "30 > BYE 2 tag",
                       "30.1 < 481 2 BYE tag" },
-      "dropped", 200, "in_dialog_481", 30, false },
+      "dropped", 200, "in_dialog_481", 30, false, false },
     { "488 to a re-INVITE is not a drop", { "0 > INVITE 1", "1 < 200 1 INVITE tag",
                                             "10 > INVITE 2 tag sdp", "10.1 < 488 2 INVITE tag",
                                             "40 > BYE 3 tag" },
-      "answered", 200, "bye", 40, false },
+      "answered", 200, "bye", 40, false, false },
     { "media stops: dropped at the silence", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp",
                                                "2 m>", "2 m<", "15 m>", "15.5 m<", "20 tick",
                                                "26 tick" },
-      "dropped", 200, "rtp_timeout", 15.5, false },
+      "dropped", 200, "rtp_timeout", 15.5, false, false },
     { "media on hold is not a drop", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp",
                                        "2 m>", "2 m<", "5 > INVITE 2 tag sdp inactive",
                                        "100 tick", "120 > BYE 3 tag" },
-      "answered", 200, "bye", 120, false },
+      "answered", 200, "bye", 120, false, false },
     { "one-way audio flagged", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp", "2 m>", "2 m<",
                                  "5 m>", "10 m>", "15 m>", "20 m>", "20 tick", "21 > BYE 2 tag" },
-      "answered", 200, "bye", 21, true },
+      "answered", 200, "bye", 21, true, false },
     { "media moved out of sight: no media timeout", { "0 > INVITE 1 sdp", "1 < 200 1 INVITE tag sdp",
                                                       "2 m>", "2 m<", "5 > INVITE 2 tag sdp port=5000",
                                                       "5.1 < 200 2 INVITE tag sdp", "60 tick",
                                                       "70 > BYE 3 tag" },
-      "answered", 200, "bye", 70, false },
+      "answered", 200, "bye", 70, false, false },
     { "no media at all: no media timeout", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "50 tick",
                                              "60 > BYE 2 tag" },
-      "answered", 200, "bye", 60, false },
+      "answered", 200, "bye", 60, false, false },
     { "answered, up at the end", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "100 tick" },
-      "active", 200, "", -1, false },
+      "active", 200, "", -1, false, false },
     { "answered, idle for an hour", { "0 > INVITE 1", "1 < 200 1 INVITE tag", "3700 tick" },
-      "answered", 200, "idle_timeout", 1, false },
+      "answered", 200, "idle_timeout", 1, false, false },
+    /* Partial calls: the capture started after the INVITE. */
+    { "partial: a BYE only", { "10 > BYE 2 tag" }, "answered", 0, "bye", 10, false, true },
+    { "partial: a BYE with Q.850 41 only", { "10 < BYE 7 tag q850=41" }, "dropped", 0,
+      "bye_error", 10, false, true },
+    { "partial: the 200 to a BYE only", { "10 < 200 2 BYE tag" }, "answered", 0, "bye", 10,
+      false, true },
+    { "partial: re-INVITE, then BYE", { "10 > INVITE 2 tag sdp", "10.1 < 200 2 INVITE tag sdp",
+                                        "10.2 > ACK 2 tag", "40 < BYE 3 tag",
+                                        "40.1 > 200 3 BYE tag" },
+      "answered", 0, "bye", 40, false, true },
+    { "partial: re-INVITE, then its media stops", { "10 > INVITE 2 tag sdp",
+                                                    "10.1 < 200 2 INVITE tag sdp", "11 m>",
+                                                    "11 m<", "20 m>", "20 m<", "25 tick",
+                                                    "31 tick" },
+      "dropped", 0, "rtp_timeout", 20, false, true },
+    { "partial: re-INVITE, no media seen: not judged on silence",
+      { "10 > INVITE 2 tag sdp", "10.1 < 200 2 INVITE tag sdp", "100 tick" }, "active", 0, "",
+      -1, false, true },
+    { "partial: 481 to a re-INVITE", { "10 > INVITE 2 tag", "10.1 < 481 2 INVITE tag" },
+      "dropped", 0, "in_dialog_481", 10.1, false, true },
+    { "partial: an UPDATE, then an hour of nothing", { "10 > UPDATE 4 tag", "3700 tick" },
+      "answered", 0, "idle_timeout", 10, false, true },
+    { "partial: an INFO, up at the end", { "10 < INFO 5 tag", "100 tick" }, "active", 0, "", -1,
+      false, true },
+    { "partial: the 200 of an INVITE not seen", { "1 < 200 1 INVITE tag sdp", "1.1 > ACK 1 tag",
+                                                  "30 > BYE 2 tag" },
+      "answered", 0, "bye", 30, false, true },
 };
 // clang-format on
 
@@ -218,10 +245,10 @@ static void test_cases(void **state)
         if (strcmp(call_outcome_name(call_outcome(list[0])), c->outcome) != 0 ||
             call_sip_code(list[0]) != c->sip_code ||
             strcmp(call_end_reason(list[0]), c->end_reason) != 0 ||
-            call_one_way(list[0]) != c->one_way)
-            fail_msg("%s: got %s %d \"%s\" one-way %d", c->name,
+            call_one_way(list[0]) != c->one_way || call_partial(list[0]) != c->partial)
+            fail_msg("%s: got %s %d \"%s\" one-way %d partial %d", c->name,
                      call_outcome_name(call_outcome(list[0])), call_sip_code(list[0]),
-                     call_end_reason(list[0]), call_one_way(list[0]));
+                     call_end_reason(list[0]), call_one_way(list[0]), call_partial(list[0]));
         if (c->end >= 0 && call_end(list[0]) != (cw_ns_t)(c->end * 1e9))
             fail_msg("%s: end %.3f, expected %.3f", c->name, cw_ns_to_sec(call_end(list[0])),
                      c->end);
@@ -252,8 +279,9 @@ static void test_bounds_and_counters(void **state)
     assert_int_equal(ctr.attempts, 25);
     assert_int_equal(ctr.evicted, 15);
     assert_int_equal(ctr.in_progress, 10);
-    /* An in-dialog message for an unknown call is an orphan, not a call. */
-    make_msg("30 < BYE 2 tag", &ts, &kind);
+    /* An in-dialog message of no call's dialog methods, for an unknown
+     * call, is an orphan, not a call. */
+    make_msg("30 < NOTIFY 2 tag", &ts, &kind);
     snprintf(msg.call_id, sizeof(msg.call_id), "never-seen");
     calls_sip(t, &msg, &p);
     calls_get_counters(t, &ctr);
@@ -265,6 +293,135 @@ static void test_bounds_and_counters(void **state)
     assert_int_equal(calls_list(t, &list), 0);
     calls_get_counters(t, &ctr);
     assert_int_equal(ctr.unanswered, 10);
+    calls_free(t);
+}
+
+struct hook_counts {
+    unsigned starts, answers, ends;
+};
+
+static void count_start(void *ud, call_t *c)
+{
+    (void)c;
+    ((struct hook_counts *)ud)->starts++;
+}
+
+static void count_answer(void *ud, call_t *c)
+{
+    (void)c;
+    ((struct hook_counts *)ud)->answers++;
+}
+
+static void count_end(void *ud, call_t *c)
+{
+    (void)c;
+    ((struct hook_counts *)ud)->ends++;
+}
+
+/* Feeds one event line of call call_id at its time. */
+static void feed(calls_t *t, const char *call_id, const char *line)
+{
+    decode_pkt_t p;
+    double ts;
+    char kind;
+
+    make_msg(line, &ts, &kind);
+    memset(&p, 0, sizeof(p));
+    p.ts = (cw_ns_t)(ts * 1e9);
+    p.proto = 17;
+    cw_addr_parse(kind == '<' ? "10.0.0.2" : "10.0.0.1", &p.src);
+    cw_addr_parse(kind == '<' ? "10.0.0.1" : "10.0.0.2", &p.dst);
+    if (kind == 't') {
+        calls_tick(t, p.ts);
+        return;
+    }
+    if (kind == 'M' || kind == 'm') {
+        calls_media(t, calls_find(t, call_id), kind == 'M', p.ts);
+        return;
+    }
+    snprintf(msg.call_id, sizeof(msg.call_id), "%s", call_id);
+    calls_sip(t, &msg, &p);
+}
+
+/* Partial calls are reported but counted under no attempt, answer or
+ * outcome, and start no call's hooks but on_end; messages that do not
+ * show a call up stay orphans; a call forgotten does not come back as a
+ * partial one when its late BYE arrives. */
+static void test_partial_counters(void **state)
+{
+    struct hook_counts hc = { 0 };
+    calls_hooks_t hooks = {
+        .on_start = count_start, .on_answer = count_answer, .on_end = count_end, .ud = &hc
+    };
+    calls_t *t = calls_new(&(calls_cfg_t){ .keep_ended = true }, &hooks);
+    calls_counters_t ctr;
+    call_t **list;
+    json_t *j;
+
+    (void)state;
+    /* A whole call answered, whose media stops: dropped, then forgotten. */
+    feed(t, "whole", "0 > INVITE 1 sdp");
+    feed(t, "whole", "1 < 200 1 INVITE tag sdp");
+    feed(t, "whole", "2 m>");
+    feed(t, "whole", "2 m<");
+    /* Partial calls: one up, one ended by its BYE, one dropped. */
+    feed(t, "p-up", "3 > INVITE 2 tag sdp");
+    feed(t, "p-bye", "4 < BYE 9 tag");
+    feed(t, "p-481", "5 > UPDATE 3 tag");
+    feed(t, "p-481", "5.1 < 481 3 UPDATE tag");
+    /* Not a call seen up: responses to an INVITE other than 2xx, ACK,
+     * NOTIFY, and requests without a To tag. */
+    feed(t, "o-180", "6 < 180 1 INVITE tag");
+    feed(t, "o-486", "6 < 486 1 INVITE tag");
+    feed(t, "o-ack", "6 > ACK 1 tag");
+    feed(t, "o-notify", "6 > NOTIFY 2 tag");
+    feed(t, "o-bye", "6 > BYE 2");
+    feed(t, "o-200", "6 < 200 2 NOTIFY tag");
+    calls_get_counters(t, &ctr);
+    assert_int_equal(ctr.attempts, 1);
+    assert_int_equal(ctr.answered, 1);
+    assert_int_equal(ctr.active, 1);
+    assert_int_equal(ctr.in_progress, 1);
+    assert_int_equal(ctr.dropped, 0);
+    assert_int_equal(ctr.partial, 3);
+    assert_int_equal(ctr.partial_active, 1);
+    assert_int_equal(ctr.orphans, 4); /* 180, 486, ACK, NOTIFY */
+    assert_int_equal(hc.starts, 1);
+    assert_int_equal(hc.answers, 1);
+    assert_int_equal(hc.ends, 2);
+    feed(t, "whole", "20 tick");
+    feed(t, "whole", "100 tick");
+    assert_null(calls_find(t, "whole"));
+    /* Its late BYE: no partial call, an orphan. */
+    feed(t, "whole", "120 > BYE 2 tag");
+    assert_null(calls_find(t, "whole"));
+    calls_get_counters(t, &ctr);
+    assert_int_equal(ctr.dropped, 1);
+    assert_int_equal(ctr.active, 0);
+    assert_int_equal(ctr.in_progress, 0);
+    assert_int_equal(ctr.partial, 3);
+    assert_int_equal(ctr.orphans, 5);
+    assert_int_equal(calls_list(t, &list), 4);
+    assert_string_equal(call_id(list[0]), "whole");
+    assert_false(call_partial(list[0]));
+    j = call_json(list[0], false);
+    assert_null(json_object_get(j, "partial"));
+    json_decref(j);
+    assert_string_equal(call_id(list[1]), "p-up");
+    j = call_json(list[1], false);
+    assert_true(json_is_true(json_object_get(j, "partial")));
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "active");
+    assert_true(json_is_null(json_object_get(j, "answered")));
+    assert_true(json_is_null(json_object_get(j, "sip_code")));
+    assert_string_equal(json_string_value(json_object_get(j, "caller")), "10.0.0.1:0");
+    json_decref(j);
+    /* A partial call whose first message is a request from the callee's
+     * side: its sender is the partial call's caller. */
+    j = call_json(list[2], false);
+    assert_string_equal(json_string_value(json_object_get(j, "caller")), "10.0.0.2:0");
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "answered");
+    json_decref(j);
+    assert_string_equal(call_outcome_name(call_outcome(list[3])), "dropped");
     calls_free(t);
 }
 
@@ -412,6 +569,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_bounds_and_counters),
+        cmocka_unit_test(test_partial_counters),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_ladder),
     };

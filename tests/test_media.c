@@ -258,6 +258,176 @@ static void test_expect_idle_expiry(void **state)
     media_free(m);
 }
 
+/* The streams of the table with this SSRC, in order, as "call_id:packets"
+ * joined by spaces ("-" for no call). */
+static void streams_of_ssrc(media_t *m, uint32_t ssrc, char *out, size_t len)
+{
+    json_t *all = media_streams_json(m, NULL), *s;
+    char want[16];
+    size_t i, n = 0;
+
+    snprintf(want, sizeof(want), "0x%08X", ssrc);
+    out[0] = '\0';
+    json_array_foreach(all, i, s)
+    {
+        const char *id = json_string_value(json_object_get(s, "call_id"));
+
+        if (strcmp(json_string_value(json_object_get(s, "ssrc")), want) != 0)
+            continue;
+        n += (size_t)snprintf(out + n, len - n, "%s%s:%lld", n ? " " : "", id ? id : "-",
+                              (long long)json_integer_value(json_object_get(s, "packets")));
+    }
+    json_decref(all);
+}
+
+/* n packets of one direction of a call, 20 ms apart from t, sequence
+ * numbers from seq0. */
+static void talk(media_t *m, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                 cw_ns_t t, unsigned n, uint16_t seq0, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < n; i++)
+        assert_true(rtp(m, src, sport, dst, dport, t + i * (20 * CW_NS_PER_MS), 0,
+                        (uint16_t)(seq0 + i), ssrc));
+}
+
+/* Calls that use the addresses and SSRC of an earlier one again (a SIPp
+ * scenario run twice, a phone with a fixed SSRC) get streams of their own:
+ * after the earlier call ended, or fell silent; two calls announcing one
+ * endpoint while its media flows (both legs of a B2BUA) leave the stream
+ * with the first.  A stream no SDP announced is linked to the call that
+ * announces it while it flows, and left alone when it had stopped. */
+static void test_reuse_of_addresses(void **state)
+{
+    media_t *m = media_new(0, 0, true, NULL);
+    sdp_codec_t pcmu = { 0, "PCMU", 8000 };
+    sdp_info_t a = sdp_at("10.0.4.1", 4000, 1, &pcmu), b = sdp_at("10.0.4.2", 5000, 1, &pcmu);
+    sdp_info_t u = sdp_at("10.0.5.1", 4000, 1, &pcmu);
+    char got[256];
+
+    (void)state;
+    media_expect(m, "run-1", &a, true, T0);
+    media_expect(m, "run-1", &b, false, T0);
+    talk(m, "10.0.4.2", 5000, "10.0.4.1", 4000, T0 + CW_SEC(1), 50, 1, 0x77);
+    media_call_ended(m, "run-1");
+    /* The next run at once, the same SDP, sequence numbers and SSRC. */
+    media_expect(m, "run-2", &a, true, T0 + CW_SEC(2));
+    media_expect(m, "run-2", &b, false, T0 + CW_SEC(2));
+    talk(m, "10.0.4.2", 5000, "10.0.4.1", 4000, T0 + CW_SEC(2), 50, 1, 0x77);
+    streams_of_ssrc(m, 0x77, got, sizeof(got));
+    assert_string_equal(got, "run-1:50 run-2:50");
+    /* A third run while run-2 is not known to have ended, after a pause. */
+    media_expect(m, "run-3", &a, true, T0 + CW_SEC(10));
+    media_expect(m, "run-3", &b, false, T0 + CW_SEC(10));
+    talk(m, "10.0.4.2", 5000, "10.0.4.1", 4000, T0 + CW_SEC(10), 20, 1, 0x77);
+    streams_of_ssrc(m, 0x77, got, sizeof(got));
+    assert_string_equal(got, "run-1:50 run-2:50 run-3:20");
+    /* Another call announces the endpoint while run-3's media flows. */
+    media_expect(m, "leg-b", &a, true, T0 + CW_SEC(10) + 400 * CW_NS_PER_MS);
+    talk(m, "10.0.4.2", 5000, "10.0.4.1", 4000, T0 + CW_SEC(10) + 400 * CW_NS_PER_MS, 10, 21, 0x77);
+    streams_of_ssrc(m, 0x77, got, sizeof(got));
+    assert_string_equal(got, "run-1:50 run-2:50 run-3:30");
+    /* Two calls to one server port: the first call's media stalls, the
+     * call is ended by the timeout, and its media resumes after the second
+     * call announced the server's port: still the first call's stream,
+     * which its own end says. */
+    {
+        sdp_info_t c1 = sdp_at("10.0.7.1", 6000, 1, &pcmu), c2 = sdp_at("10.0.7.2", 6000, 1, &pcmu);
+        sdp_info_t srv = sdp_at("10.0.7.100", 7000, 1, &pcmu);
+
+        media_expect(m, "srv-1", &c1, true, T0);
+        media_expect(m, "srv-1", &srv, false, T0);
+        talk(m, "10.0.7.1", 6000, "10.0.7.100", 7000, T0, 10, 1, 0x55);
+        media_expect(m, "srv-2", &c2, true, T0 + CW_SEC(1));
+        media_expect(m, "srv-2", &srv, false, T0 + CW_SEC(1));
+        media_call_ended(m, "srv-1");
+        talk(m, "10.0.7.1", 6000, "10.0.7.100", 7000, T0 + CW_SEC(30), 10, 11, 0x55);
+        streams_of_ssrc(m, 0x55, got, sizeof(got));
+        assert_string_equal(got, "srv-1:20");
+    }
+
+    /* No SDP: found by its shape, then announced while it flows. */
+    for (unsigned i = 0; i < 10; i++)
+        (void)rtp(m, "10.0.5.2", 6000, "10.0.5.1", 4000, T0 + i * (20 * CW_NS_PER_MS), 0,
+                  (uint16_t)(100 + i), 0x88);
+    media_expect(m, "partial", &u, true, T0 + 200 * CW_NS_PER_MS);
+    talk(m, "10.0.5.2", 6000, "10.0.5.1", 4000, T0 + 200 * CW_NS_PER_MS, 10, 110, 0x88);
+    streams_of_ssrc(m, 0x88, got, sizeof(got));
+    assert_string_equal(got, "partial:20");
+    /* No SDP, stopped long before another call announces its endpoint. */
+    for (unsigned i = 0; i < 10; i++)
+        (void)rtp(m, "10.0.6.2", 6000, "10.0.6.1", 4000, T0 + i * (20 * CW_NS_PER_MS), 0,
+                  (uint16_t)(100 + i), 0x99);
+    u = sdp_at("10.0.6.1", 4000, 1, &pcmu);
+    media_expect(m, "later", &u, true, T0 + CW_SEC(60));
+    talk(m, "10.0.6.2", 6000, "10.0.6.1", 4000, T0 + CW_SEC(60), 10, 110, 0x99);
+    streams_of_ssrc(m, 0x99, got, sizeof(got));
+    assert_string_equal(got, "-:10 later:10");
+    media_free(m);
+}
+
+/* An RTP packet with a payload of len octets and timestamp ts. */
+static bool rtp_len(media_t *m, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                    cw_ns_t t, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, size_t len)
+{
+    uint8_t b[12 + 160] = { 0x80, pt, (uint8_t)(seq >> 8), (uint8_t)seq };
+    decode_pkt_t p;
+
+    for (int i = 0; i < 4; i++) {
+        b[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
+        b[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+    }
+    p = udp(src, sport, dst, dport, t, b, 12 + len);
+    return media_packet(m, &p);
+}
+
+/* RTP no SDP announced: two sources sharing one address pair become two
+ * streams, every packet counted; a source too short for the shape
+ * detector (a DTMF digit of three packets) becomes a stream at the end of
+ * the input, listed in order of its first packet; random bytes shaped
+ * like RTP headers become nothing. */
+static void test_unannounced_sources(void **state)
+{
+    media_t *m = media_new(0, 0, true, NULL);
+    uint32_t lcg = 1;
+    json_t *all;
+    media_stats_t st;
+    char got[256];
+
+    (void)state;
+    for (unsigned i = 0; i < 40; i++)
+        (void)rtp_len(m, "10.0.8.1", 7000, "10.0.8.2", 7002, T0 + i * (10 * CW_NS_PER_MS), 0,
+                      (uint16_t)(500 * (i % 2) + i / 2), 160 * (i / 2), i % 2 ? 2 : 1, 160);
+    for (unsigned i = 0; i < 3; i++)
+        (void)rtp_len(m, "10.0.8.3", 7004, "10.0.8.4", 7006,
+                      T0 + CW_SEC(1) + i * (50 * CW_NS_PER_MS), 101, (uint16_t)(9 + i), 48000, 3,
+                      4);
+    for (unsigned i = 0; i < 60; i++) {
+        lcg = lcg * 1103515245u + 12345u;
+        (void)rtp_len(m, "10.0.8.5", 7008, "10.0.8.6", 7010, T0 + CW_SEC(2) + i * CW_NS_PER_MS,
+                      (uint8_t)(lcg >> 25), (uint16_t)(lcg >> 8), lcg * 7u, lcg >> 3, 20);
+    }
+    for (unsigned i = 0; i < 10; i++)
+        (void)rtp(m, "10.0.8.7", 7012, "10.0.8.8", 7014, T0 + CW_SEC(3) + i * (20 * CW_NS_PER_MS),
+                  0, (uint16_t)(1 + i), 4);
+    media_finish(m);
+    streams_of_ssrc(m, 1, got, sizeof(got));
+    assert_string_equal(got, "-:20");
+    streams_of_ssrc(m, 2, got, sizeof(got));
+    assert_string_equal(got, "-:20");
+    streams_of_ssrc(m, 3, got, sizeof(got));
+    assert_string_equal(got, "-:3");
+    all = media_streams_json(m, NULL);
+    assert_int_equal(json_array_size(all), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(all, 2), "ssrc")),
+                        "0x00000003");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 2), "packets")), 3);
+    json_decref(all);
+    media_get_stats(m, &st);
+    assert_int_equal(st.streams_unannounced, 4);
+    assert_int_equal(st.streams_short, 1);
+    media_free(m);
+}
+
 static double step_loss[4];
 static unsigned nsteps;
 
@@ -306,6 +476,8 @@ int main(void)
         cmocka_unit_test(test_expect_bound_second_chance),
         cmocka_unit_test(test_expect_idle_expiry),
         cmocka_unit_test(test_step_loss_late_packet),
+        cmocka_unit_test(test_reuse_of_addresses),
+        cmocka_unit_test(test_unannounced_sources),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,7 +267,8 @@ enum flow_kind {
     F_RANDOM,
     F_SSRC_HOPS,
     F_TS_TOO_FAST,
-    F_TS_BACK
+    F_TS_BACK,
+    F_TWO_SOURCES
 };
 
 struct detect_case {
@@ -288,6 +290,7 @@ static const struct detect_case detect_cases[] = {
     { "SSRC changing", F_SSRC_HOPS, RTPDETECT_NO, 0 },
     { "timestamps too fast", F_TS_TOO_FAST, RTPDETECT_NO, 0 },
     { "timestamps going back", F_TS_BACK, RTPDETECT_NO, 0 },
+    { "two sources interleaved", F_TWO_SOURCES, RTPDETECT_YES, 2 * RTPDETECT_PACKETS - 1 },
 };
 
 static size_t flow_packet(enum flow_kind k, unsigned i, uint8_t *b, uint32_t *lcg)
@@ -336,6 +339,9 @@ static size_t flow_packet(enum flow_kind k, unsigned i, uint8_t *b, uint32_t *lc
         return build(b, 0, false, (uint16_t)i, 50000 * i, 0xabc, 160);
     case F_TS_BACK:
         return build(b, 0, false, (uint16_t)i, 100000 - 160 * i, 0xabc, 160);
+    case F_TWO_SOURCES:
+        return build(b, 0, false, (uint16_t)(1000 * (i % 2) + i / 2), 160 * (i / 2),
+                     i % 2 ? 0xdef : 0xabc, 160);
     }
     return 0;
 }
@@ -369,6 +375,121 @@ static void test_detector(void **state)
         rtpdetect_free(d);
     }
     assert_int_equal(rtpdetect_feed(NULL, 0, NULL, 0), RTPDETECT_NO);
+}
+
+/* ================================================================ flows */
+
+/* What a flow table handed on: "SSRC:held" and "SSRC:held short", in
+ * order, joined by spaces. */
+static char found_log[256];
+
+static void log_found(void *ud, const rtpdetect_found_t *f)
+{
+    size_t n = strlen(found_log);
+
+    (void)ud;
+    snprintf(found_log + n, sizeof(found_log) - n, "%s%X:%zu%s", n ? " " : "", f->ssrc, f->nheld,
+             f->short_stream ? " short" : "");
+}
+
+/* One packet of a flow table case: source 0..2, sequence number, timestamp,
+ * payload type and payload length; or junk (ssrc 0: random bytes). */
+struct flow_pkt {
+    uint32_t ssrc;
+    uint16_t seq;
+    uint32_t ts;
+    uint8_t pt;
+    uint8_t len;
+};
+
+struct flows_case {
+    const char *what;
+    struct flow_pkt pkts[24];
+    unsigned npkts;
+    const char *found; /* after the end of the input */
+    unsigned yes;      /* YES verdicts (a source's next packets find its stream
+                        * in the stream table; here they start a flow again) */
+};
+
+#define EV(n)                                                                                      \
+    {                                                                                              \
+        0x5, (uint16_t)(n), 8000, 101, 4                                                           \
+    }
+#define V(n)                                                                                       \
+    {                                                                                              \
+        0xa, (uint16_t)(n), (uint32_t)(n)*160, 0, 160                                              \
+    }
+#define W(n)                                                                                       \
+    {                                                                                              \
+        0xb, (uint16_t)(n), (uint32_t)(n)*160, 0, 160                                              \
+    }
+
+// clang-format off
+static const struct flows_case flows_cases[] = {
+    { "one source", { V(1), V(2), V(3), V(4), V(5), V(6) }, 6, "A:4", 1 },
+    { "two sources interleaved, each its stream",
+      { V(1), W(1), V(2), W(2), V(3), W(3), V(4), W(4), V(5), W(5), V(6), W(6) }, 12,
+      "A:4 B:4", 2 },
+    { "a DTMF event: one timestamp, 4-octet payloads",
+      { EV(1), EV(2), EV(3), EV(4), EV(5), EV(6), EV(7) }, 7, "5:4", 1 },
+    { "a short event stream, found at the end", { EV(1), EV(2), EV(3) }, 3, "5:3 short", 0 },
+    { "a short voice stream, found at the end", { V(7), V(8), V(9), V(10) }, 4, "A:4 short", 0 },
+    { "two packets are not a stream", { V(1), V(2) }, 2, "", 0 },
+    { "a short stream with a gap is not one", { V(1), V(2), V(20), V(21) }, 4, "", 0 },
+    { "a short stream that broke is not one", { V(1), V(2), V(2), V(3) }, 4, "", 0 },
+    { "one timestamp under a static type is not events", { { 0xa, 1, 800, 0, 4 },
+      { 0xa, 2, 800, 0, 4 }, { 0xa, 3, 800, 0, 4 } }, 3, "", 0 },
+    { "a short stream among junk that made the flow NO",
+      { V(1), V(2), V(3), { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 0 } }, 12,
+      "", 0 },
+};
+// clang-format on
+
+static void test_detector_flows(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof(flows_cases) / sizeof(flows_cases[0]); c++) {
+        const struct flows_case *fc = &flows_cases[c];
+        rtpdetect_flows_t *fl = rtpdetect_flows_new(0, log_found, NULL);
+        uint32_t lcg = 7;
+        unsigned streams = 0;
+
+        found_log[0] = '\0';
+        for (unsigned i = 0; i < fc->npkts; i++) {
+            const struct flow_pkt *fp = &fc->pkts[i];
+            uint8_t b[200];
+            size_t n;
+            decode_pkt_t p;
+            rtp_hdr_t h;
+
+            if (fp->ssrc) {
+                n = build(b, fp->pt, false, fp->seq, fp->ts, fp->ssrc, fp->len);
+            } else {
+                n = flow_packet(F_RANDOM, i, b, &lcg);
+                b[0] = 0x80; /* parses as RTP, type 127, a random SSRC */
+                b[1] = 0x7f;
+            }
+            if (rtp_parse(b, n, &h) != 0)
+                continue;
+            memset(&p, 0, sizeof(p));
+            p.ts = T0 + (cw_ns_t)i * 20 * MS;
+            cw_addr_parse("10.0.0.1", &p.src);
+            cw_addr_parse("10.0.0.2", &p.dst);
+            p.src_hash = cw_addr_hash(&p.src, 0);
+            p.dst_hash = cw_addr_hash(&p.dst, 0);
+            p.sport = 4000;
+            p.dport = 5000;
+            p.payload = b;
+            p.payload_len = (uint32_t)n;
+            if (rtpdetect_flows_feed(fl, &p, &h) == RTPDETECT_YES)
+                streams++;
+        }
+        rtpdetect_flows_finish(fl);
+        if (strcmp(found_log, fc->found) != 0 || streams != fc->yes)
+            fail_msg("%s: found \"%s\" (%u YES), want \"%s\" (%u)", fc->what, found_log, streams,
+                     fc->found, fc->yes);
+        rtpdetect_flows_free(fl);
+    }
 }
 
 /* ================================================================ sequence accounting */
@@ -835,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_is_rtcp),
         cmocka_unit_test(test_payload_types),
         cmocka_unit_test(test_detector),
+        cmocka_unit_test(test_detector_flows),
         cmocka_unit_test(test_sequences),
         cmocka_unit_test(test_late_beyond_misorder),
         cmocka_unit_test(test_ssrc_change),

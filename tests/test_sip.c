@@ -264,11 +264,11 @@ struct framed {
     char msgs[8][1024];
 };
 
-static void collect(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+static void collect(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len, bool ws)
 {
     struct framed *f = ud;
 
-    (void)p;
+    (void)p, (void)ws;
     if (f->n < 8 && len < 1024) {
         memcpy(f->msgs[f->n], buf, len);
         f->msgs[f->n][len] = '\0';

@@ -739,14 +739,14 @@ static void test_providers_incidents_metrics(void **state)
     status_publish(st,
                    json_pack("{s:f, s:i, s:{s:s, s:I, s:I, s:{s:i}, s:{s:i, s:i}}, "
                              "s:{s:i, s:i, s:i, s:i, "
-                             "s:i, s:i, s:i, s:i}, s:[{s:i, s:s, s:f, s:n, s:i}], "
+                             "s:i, s:i, s:i, s:i, s:i}, s:[{s:i, s:s, s:f, s:n, s:i}], "
                              "s:{s:[f, f, f], s:[i, i, i, i], s:f, s:i}}",
                              "now", 7000.0, "step", 10, "capture", "mode", "live", "kernel_dropped",
                              (json_int_t)7, "kernel_ifdropped", (json_int_t)2, "malformed",
                              "udp_bad_length", 3, "encapsulation", "vxlan", 11, "gre", 4, "calls",
                              "active", 2, "in_progress", 3, "attempts", 20, "answered", 15,
-                             "failed", 4, "cancelled", 1, "unanswered", 0, "dropped", 5,
-                             "open_incidents", "id", 3, "kind", "drops_with_congestion", "start",
+                             "failed", 4, "cancelled", 1, "unanswered", 0, "dropped", 5, "partial",
+                             2, "open_incidents", "id", 3, "kind", "drops_with_congestion", "start",
                              6000.0, "end", "dropped_calls", 4, "mos_histogram", "bounds", 2.0, 3.5,
                              4.0, "counts", 1, 2, 3, 4, "sum", 35.5, "count", 10));
     metrics_put(m, "link.wan0.util_pct", CW_SEC(6990), 97.0);
@@ -837,6 +837,7 @@ static void test_providers_incidents_metrics(void **state)
             "callwatch_calls_total{outcome=\"answered\"} 8\n",
             "callwatch_calls_total{outcome=\"dropped\"} 5\n",
             "callwatch_calls_total{outcome=\"failed\"} 4\n",
+            "# TYPE callwatch_calls_partial_total counter\ncallwatch_calls_partial_total 2\n",
             "# TYPE callwatch_rtp_mos histogram\n",
             "callwatch_rtp_mos_bucket{le=\"2\"} 1\n",
             "callwatch_rtp_mos_bucket{le=\"3.5\"} 3\n",

@@ -67,13 +67,14 @@ struct engine {
     bool live;
 };
 
-static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+static void sip_message(engine_t *e, const decode_pkt_t *p, const uint8_t *buf, size_t len, bool ws)
 {
     e->sip_messages++;
     if (sip_parse(buf, len, e->sipmsg) != 0) {
         e->sip_parse_errors++;
         return;
     }
+    e->sipmsg->over_ws = ws;
     calls_sip(e->calls, e->sipmsg, p);
 }
 
@@ -169,10 +170,13 @@ static void on_call_end(void *ud, call_t *c)
 {
     engine_t *e = ud;
 
-    if (e->groups)
+    /* A partial call counts in no group: neither its attempt nor its
+     * answer was seen. */
+    if (e->groups && !call_partial(c))
         groups_call_ended(e->groups, call_groups(e, c),
                           call_end_reports(c) == 1 && call_answered(c) != 0,
                           call_outcome(c) == CALL_FAILED, call_outcome(c) == CALL_DROPPED);
+    media_call_ended(e->media, call_id(c));
     if (call_outcome(c) == CALL_DROPPED) {
         double mos, loss;
 
@@ -204,9 +208,9 @@ static void on_incident(void *ud, const json_t *incident, bool resolved)
            json_string_value(json_object_get(incident, "summary")));
 }
 
-static void on_tcp_message(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+static void on_tcp_message(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len, bool ws)
 {
-    sip_message(ud, p, buf, len);
+    sip_message(ud, p, buf, len, ws);
 }
 
 static media_t *new_media(engine_t *e, bool keep)
@@ -513,7 +517,7 @@ static enum traffic_class classify(engine_t *e, const decode_pkt_t *dp)
     if (dp->proto == IPPROTO_UDP) {
         if ((config_sip_port(e->cfg, dp->sport) || config_sip_port(e->cfg, dp->dport)) &&
             !dp->truncated && sip_looks_like(dp->payload, dp->payload_len)) {
-            sip_message(e, dp, dp->payload, dp->payload_len);
+            sip_message(e, dp, dp->payload, dp->payload_len, false);
             return TRAFFIC_SIP;
         }
     } else if (dp->proto == IPPROTO_TCP) {
@@ -573,6 +577,7 @@ void engine_finish(engine_t *e)
     e->finished = true;
     if (e->next_step) {
         housekeep(e, e->now);
+        media_finish(e->media);
         calls_finish(e->calls, e->now);
         correlate_finish(e->corr, e->now);
         if (e->db) {
@@ -671,6 +676,18 @@ void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out)
     out->tcp_messages = ts.messages;
     out->tcp_gaps = ts.gaps;
     out->tcp_overflows = ts.overflows;
+    out->ws_malformed = ts.ws_malformed;
+    out->ws_too_long = ts.ws_too_long;
+}
+
+void engine_sip_malformed(const engine_sip_stats_t *ss, json_t *mal)
+{
+    if (ss->parse_errors)
+        json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss->parse_errors));
+    if (ss->ws_malformed)
+        json_object_set_new(mal, "websocket_malformed", json_integer((json_int_t)ss->ws_malformed));
+    if (ss->ws_too_long)
+        json_object_set_new(mal, "websocket_too_long", json_integer((json_int_t)ss->ws_too_long));
 }
 
 static json_t *sources_json(const engine_capture_info_t *ci)
@@ -730,8 +747,7 @@ json_t *engine_status_json(engine_t *e)
         if (ds.malformed[r])
             json_object_set_new(mal, decode_reason_name(r),
                                 json_integer((json_int_t)ds.malformed[r]));
-    if (ss.parse_errors)
-        json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss.parse_errors));
+    engine_sip_malformed(&ss, mal);
     cap = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:I, s:b}", "mode",
                     e->live ? "live" : "offline", "packets", (json_int_t)ci.packets, "bytes",
                     (json_int_t)ci.bytes, "start", ci.packets ? cw_ns_to_sec(ci.start) : 0.0, "end",
@@ -741,12 +757,13 @@ json_t *engine_status_json(engine_t *e)
                     "sip_messages", (json_int_t)ss.messages, "finished", e->finished);
     json_object_set_new(cap, "sources", sources_json(&ci));
     engine_capture_extras(e, cap);
-    calls = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "active",
+    calls = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "active",
                       (json_int_t)cc.active, "in_progress", (json_int_t)cc.in_progress, "attempts",
                       (json_int_t)cc.attempts, "answered", (json_int_t)cc.answered, "failed",
                       (json_int_t)cc.failed, "cancelled", (json_int_t)cc.cancelled, "unanswered",
                       (json_int_t)cc.unanswered, "dropped", (json_int_t)cc.dropped, "evicted",
-                      (json_int_t)cc.evicted, "orphans", (json_int_t)cc.orphans);
+                      (json_int_t)cc.evicted, "orphans", (json_int_t)cc.orphans, "partial",
+                      (json_int_t)cc.partial, "partial_active", (json_int_t)cc.partial_active);
     /* Calls still up, which the database has not seen yet (bounded). */
     n = calls_list(e->calls, &list);
     for (size_t i = 0; i < n && shown < 1000; i++) {

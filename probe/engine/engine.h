@@ -82,9 +82,14 @@ typedef struct engine_sip_stats {
     uint64_t messages;     /* SIP messages seen, UDP and TCP */
     uint64_t parse_errors; /* that libosip2 refused */
     uint64_t tcp_messages, tcp_gaps, tcp_overflows;
+    uint64_t ws_malformed, ws_too_long; /* SIP over WebSocket (siptcp_stats_t) */
 } engine_sip_stats_t;
 
 void engine_sip_stats(const engine_t *e, engine_sip_stats_t *out);
+
+/* Adds the SIP reasons of the capture's malformed counts to mal (those
+ * that occurred): sip_unparseable, websocket_malformed, websocket_too_long. */
+void engine_sip_malformed(const engine_sip_stats_t *ss, json_t *mal);
 
 /* Before the first packet: a live capture keeps ended calls and streams
  * only in the database, not in memory, unless keep asks for them (a live

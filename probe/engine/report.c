@@ -34,8 +34,7 @@ static json_t *capture_section(const engine_t *e)
         engine_sip_stats_t ss;
 
         engine_sip_stats(e, &ss);
-        if (ss.parse_errors)
-            json_object_set_new(mal, "sip_unparseable", json_integer((json_int_t)ss.parse_errors));
+        engine_sip_malformed(&ss, mal);
         json_object_set_new(cap, "sip_messages", json_integer((json_int_t)ss.messages));
     }
     json_object_set_new(cap, "malformed", mal);
@@ -257,12 +256,13 @@ static void report_text_calls(FILE *out, const json_t *report)
 
             if (json_is_integer(code))
                 snprintf(cs, sizeof(cs), "%lld", (long long)json_integer_value(code));
-            fprintf(out, "  %s  %-10s %3s  %-14s %s -> %s  [%s]\n",
+            fprintf(out, "  %s  %-10s %3s  %-14s %s -> %s  [%s]%s\n",
                     fmt_time(json_real_value(json_object_get(c, "start")), t1, sizeof(t1)),
                     json_string_value(json_object_get(c, "outcome")), cs, reason ? reason : "",
                     json_string_value(json_object_get(c, "from")),
                     json_string_value(json_object_get(c, "to")),
-                    json_string_value(json_object_get(c, "call_id")));
+                    json_string_value(json_object_get(c, "call_id")),
+                    json_is_true(json_object_get(c, "partial")) ? "  partial" : "");
         }
     }
     if (json_array_size(inc)) {
@@ -285,7 +285,7 @@ int report_write_text(FILE *out, const json_t *report)
     const json_t *files = json_object_get(cap, "files"), *mal = json_object_get(cap, "malformed");
     const json_t *v;
     const char *key;
-    size_t i;
+    size_t i, npartial = 0;
     char t1[64], t2[64];
     double start = json_real_value(json_object_get(cap, "start"));
     double end = json_real_value(json_object_get(cap, "end"));
@@ -329,8 +329,13 @@ int report_write_text(FILE *out, const json_t *report)
         fprintf(out, "  warning   %s\n", json_string_value(v));
 
     report_text_calls(out, report);
-    fprintf(out, "\nCalls: %zu   Streams: %zu   Incidents: %zu\n",
-            json_array_size(json_object_get(report, "calls")),
+    json_array_foreach(json_object_get(report, "calls"), i, v) npartial +=
+        json_is_true(json_object_get(v, "partial"));
+    /* Partial calls are listed, not counted as calls. */
+    fprintf(out, "\nCalls: %zu", json_array_size(json_object_get(report, "calls")) - npartial);
+    if (npartial)
+        fprintf(out, " (and %zu partial)", npartial);
+    fprintf(out, "   Streams: %zu   Incidents: %zu\n",
             json_array_size(json_object_get(report, "streams")),
             json_array_size(json_object_get(report, "incidents")));
     return ferror(out) ? -EIO : 0;

@@ -17,6 +17,9 @@
 
 #define EXPECT_IDLE CW_SEC(7200)
 #define STREAM_IDLE CW_SEC(300) /* live mode: forget a stream silent this long */
+/* A stream silent this long before a packet that another call's SDP
+ * announced is not continued by it: the packet starts the new call's. */
+#define REUSE_GAP CW_SEC(2)
 
 /* Bytes kept of a Call-ID, its NUL included. */
 #define CALL_ID_MAX 256 /* as the call table keeps it */
@@ -26,16 +29,23 @@ struct cid {
     struct cid *hnext;
     uint32_t hash; /* cw_hash32_str(s) */
     uint32_t refs;
+    bool ended; /* the call ended (media_call_ended()) */
     char s[];
 };
 
 struct stream {
     cw_addr_t src, dst;
     uint16_t sport, dport;
-    bool from_caller;
-    bool moved; /* packets since the calls were last told */
+    bool from_caller : 1;
+    bool moved : 1;   /* packets since the calls were last told */
+    bool retired : 1; /* out of the lookup tables: a newer stream took its packets */
+    bool recheck : 1; /* its call ended: look at the SDP endpoints again */
     uint32_t ssrc;
     uint32_t hash;
+    /* The expectation buckets of its destination and source, and the sum of
+     * their generations when the stream last looked at them. */
+    uint16_t ebkt[2];
+    uint32_t egen;
     struct cid *call;                  /* NULL: no call */
     const rtp_codec_map_t *codecs;     /* from the SDP; NULL if none */
     rtcp_far_t *far;                   /* NULL until RTCP reports on the stream */
@@ -84,7 +94,8 @@ struct expect {
         T *head, *tail;                                                                            \
     }
 
-#define STREAMS_H_MIN 256 /* buckets; two streams a bucket at most */
+#define STREAMS_H_MIN  256   /* buckets; two streams a bucket at most */
+#define EXPECT_BUCKETS 65536 /* a stream keeps two of their numbers in 16 bits */
 
 struct media {
     size_t max_streams, max_expect;
@@ -96,6 +107,7 @@ struct media {
     rtp_codec_sets_t *csets;
     cw_pool_t spool, epool; /* streams with their statistics; expectations */
     struct expect **expect_h;
+    uint32_t *egen;           /* per expectation bucket: bumped when one gets another call */
     rtpdetect_flows_t *flows; /* unannounced flows not judged yet */
     LIST(struct stream) lru;
     LIST(struct expect) equeue;
@@ -137,19 +149,32 @@ static uint32_t ep_key(const cw_addr_t *a, uint16_t port)
     return cw_addr_hash(a, port * 2654435761u);
 }
 
-/* The shared copy of call_id, cut to CALL_ID_MAX - 1 bytes, with one more
- * reference. */
+/* The shared copy of call_id (cut to CALL_ID_MAX - 1 bytes), or NULL;
+ * its hash and cut length go to *h and *len. */
+static struct cid *cid_find(const media_t *m, const char *call_id, uint32_t *h, size_t *len)
+{
+    struct cid *c;
+
+    *len = strnlen(call_id, CALL_ID_MAX - 1);
+    *h = cw_hash32(call_id, *len);
+    for (c = m->cid_h[*h & (m->nb_calls - 1)]; c; c = c->hnext)
+        if (c->hash == *h && strncmp(c->s, call_id, *len) == 0 && c->s[*len] == '\0')
+            return c;
+    return NULL;
+}
+
+/* The shared copy of call_id, with one more reference. */
 static struct cid *cid_get(media_t *m, const char *call_id)
 {
-    size_t len = strnlen(call_id, CALL_ID_MAX - 1);
-    uint32_t h = cw_hash32(call_id, len);
-    struct cid **b = &m->cid_h[h & (m->nb_calls - 1)], *c;
+    struct cid **b, *c;
+    uint32_t h;
+    size_t len;
 
-    for (c = *b; c; c = c->hnext)
-        if (c->hash == h && strncmp(c->s, call_id, len) == 0 && c->s[len] == '\0') {
-            c->refs++;
-            return c;
-        }
+    if ((c = cid_find(m, call_id, &h, &len))) {
+        c->refs++;
+        return c;
+    }
+    b = &m->cid_h[h & (m->nb_calls - 1)];
     c = cw_calloc(1, sizeof(*c) + len + 1);
     memcpy(c->s, call_id, len);
     c->hash = h;
@@ -194,6 +219,8 @@ static const char *stream_call_id(const struct stream *s)
     return s->call ? s->call->s : "";
 }
 
+static void on_found(void *ud, const rtpdetect_found_t *f);
+
 media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_hooks_t *hooks)
 {
     media_t *m = cw_calloc(1, sizeof(*m));
@@ -211,7 +238,7 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     /* The table looked up for every packet grows with the streams, so
      * that a few hundred at once stay in the cache. */
     m->nb_streams = STREAMS_H_MIN;
-    m->nb_expect = 65536;
+    m->nb_expect = EXPECT_BUCKETS;
     m->streams_h = cw_calloc(m->nb_streams, sizeof(*m->streams_h));
     m->ssrc_h = cw_calloc(m->nb_ssrc, sizeof(*m->ssrc_h));
     m->call_h = cw_calloc(m->nb_calls, sizeof(*m->call_h));
@@ -220,7 +247,8 @@ media_t *media_new(size_t max_streams, size_t max_flows, bool keep, const media_
     cw_pool_init(&m->spool, sizeof(struct stream) + rtpstats_size(), 64);
     cw_pool_init(&m->epool, sizeof(struct expect), 256);
     m->expect_h = cw_calloc(m->nb_expect, sizeof(*m->expect_h));
-    m->flows = rtpdetect_flows_new(max_flows);
+    m->egen = cw_calloc(m->nb_expect, sizeof(*m->egen));
+    m->flows = rtpdetect_flows_new(max_flows, on_found, m);
     m->rtcp = cw_calloc(1, sizeof(*m->rtcp));
     return m;
 }
@@ -269,6 +297,7 @@ void media_free(media_t *m)
     cw_pool_destroy(&m->spool);
     cw_pool_destroy(&m->epool);
     free(m->expect_h);
+    free(m->egen);
     free(m->rtcp);
     free(m);
 }
@@ -348,16 +377,15 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
                        bool from_caller, const sdp_stream_t *md, cw_ns_t now)
 {
     struct expect *e = expect_find(m, a, port);
+    unsigned b = ep_key(a, port) & (m->nb_expect - 1);
 
     if (!e) {
-        unsigned b;
-
         if (m->nexpect >= m->max_expect)
             (void)expect_drop_oldest(m, false, now);
         e = cw_pool_alloc(&m->epool);
         e->addr = *a;
         e->port = port;
-        b = ep_key(a, port) & (m->nb_expect - 1);
+        e->call = NULL;
         e->hnext = m->expect_h[b];
         m->expect_h[b] = e;
         m->nexpect++;
@@ -365,6 +393,9 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
     } else {
         e->flags |= EXP_USED;
     }
+    /* Streams through this endpoint look again at whose it is. */
+    if (e->call != call)
+        m->egen[b]++;
     /* The latest SDP for an endpoint wins: ports are reused by later calls. */
     call->refs++;
     cid_put(m, e->call);
@@ -380,6 +411,22 @@ static void expect_add(media_t *m, struct cid *call, const cw_addr_t *a, uint16_
 static struct expect *expect_find_rtcp(media_t *m, const cw_addr_t *a, uint16_t port)
 {
     return port > 0 ? expect_find(m, a, (uint16_t)(port - 1)) : NULL;
+}
+
+/* The expectation that announced a packet's endpoint: the receiver's, or
+ * (symmetric RTP) the sender's; *from_caller tells which side sent it. */
+static struct expect *expect_of(media_t *m, const decode_pkt_t *p, bool *from_caller)
+{
+    struct expect *e = expect_find(m, &p->dst, p->dport);
+
+    if (e) {
+        *from_caller = !(e->flags & EXP_FROM_CALLER);
+        return e;
+    }
+    e = expect_find(m, &p->src, p->sport);
+    if (e)
+        *from_caller = (e->flags & EXP_FROM_CALLER) != 0;
+    return e;
 }
 
 void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
@@ -419,11 +466,29 @@ static struct stream *stream_find(media_t *m, const decode_pkt_t *p, uint32_t ss
     return NULL;
 }
 
+/* The generations of the expectation buckets of s's two ends. */
+static uint32_t stream_egen(const media_t *m, const struct stream *s)
+{
+    return m->egen[s->ebkt[0]] + m->egen[s->ebkt[1]];
+}
+
+/* Takes s out of the lookups by 5-tuple and SSRC: a newer stream gets its
+ * packets and RTCP from now on; s stays in its call's streams and the
+ * report. */
+static void stream_retire(media_t *m, struct stream *s)
+{
+    unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
+    unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
+    s->retired = true;
+}
+
 static void stream_forget(media_t *m, struct stream *s)
 {
     LRU_UNLINK(m->lru, s);
-    unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
-    unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
+    if (!s->retired) {
+        unchain(&m->streams_h[s->hash & (m->nb_streams - 1)], s, offsetof(struct stream, hnext));
+        unchain(&m->ssrc_h[s->ssrc & (m->nb_ssrc - 1)], s, offsetof(struct stream, snext));
+    }
     if (s->call)
         unchain(&m->call_h[s->call->hash & (m->nb_calls - 1)], s, offsetof(struct stream, cnext));
     m->nstreams--;
@@ -478,6 +543,9 @@ static struct stream *stream_create(media_t *m, const decode_pkt_t *p, uint32_t 
     s->dport = p->dport;
     s->ssrc = ssrc;
     s->hash = h;
+    s->ebkt[0] = (uint16_t)(ep_key(&p->dst, p->dport) & (m->nb_expect - 1));
+    s->ebkt[1] = (uint16_t)(ep_key(&p->src, p->sport) & (m->nb_expect - 1));
+    s->egen = stream_egen(m, s);
     if (e) {
         if (e->call->s[0]) {
             s->call = e->call;
@@ -528,29 +596,125 @@ static void stream_feed(media_t *m, struct stream *s, cw_ns_t t, const rtp_hdr_t
     m->st.rtp_packets++;
 }
 
-/* A packet of a stream found by its shape, no SDP announced: its flow's
- * held packets, then the one that decided. */
-static void stream_unannounced(media_t *m, const decode_pkt_t *p, cw_ns_t arrival,
-                               const rtp_hdr_t *h)
+/* Links s, a stream no SDP announced so far, to the call of e. */
+static void stream_adopt(media_t *m, struct stream *s, const struct expect *e, bool from_caller)
 {
-    uint32_t key = stream_key(p, h->ssrc);
-    struct stream *s = stream_find(m, p, h->ssrc, key);
+    size_t b = e->call->hash & (m->nb_calls - 1);
 
-    if (!s)
-        s = stream_create(m, p, h->ssrc, key, NULL, false, arrival);
-    stream_feed(m, s, arrival, h);
+    s->call = e->call;
+    s->call->refs++;
+    s->cnext = m->call_h[b];
+    m->call_h[b] = s;
+    s->from_caller = from_caller;
+    if (e->codecs) {
+        rtp_codec_sets_put(m->csets, s->codecs);
+        s->codecs = e->codecs;
+        rtp_codec_sets_ref(s->codecs);
+        rtpstats_use_codecs(stream_st(s), s->codecs);
+    }
 }
 
-struct replay {
-    media_t *m;
-    const decode_pkt_t *p;
-};
-
-static void stream_replay(void *ud, const rtpdetect_held_t *held)
+/* The stream that takes packet p of s, after an SDP endpoint of s's
+ * changed hands or s's call ended: s itself while either end of p is still
+ * announced by s's call; s linked to the call that now announces it (a
+ * stream no SDP had announced, continuing); or a new stream of that call
+ * when s belonged to another call that ended, or fell silent REUSE_GAP
+ * before p (the addresses and SSRC of an earlier call used again). */
+static struct stream *stream_recheck(media_t *m, struct stream *s, const decode_pkt_t *p,
+                                     uint32_t key)
 {
-    const struct replay *r = ud;
+    bool from_caller = false;
+    struct expect *e = expect_of(m, p, &from_caller), *src;
+    bool gap;
 
-    stream_unannounced(r->m, r->p, held->arrival, &held->h);
+    s->recheck = false;
+    s->egen = stream_egen(m, s);
+    if (!e || !e->call || !e->call->s[0] || e->call == s->call)
+        return s;
+    /* Several calls may share one end (a server's single media port): the
+     * other end still says whose the stream is. */
+    src = expect_find(m, &p->src, p->sport);
+    if (s->call && src && src->call == s->call)
+        return s;
+    gap = p->ts - stream_last(s) > REUSE_GAP;
+    if (s->call && !s->call->ended && !gap)
+        return s; /* another call's, still flowing: the first SDP keeps it */
+    e->seen_s = whole_seconds(p->ts);
+    e->flags |= EXP_USED;
+    if (!s->call && !gap) {
+        stream_adopt(m, s, e, from_caller);
+        return s;
+    }
+    stream_retire(m, s);
+    return stream_create(m, p, s->ssrc, key, e, from_caller, p->ts);
+}
+
+void media_call_ended(media_t *m, const char *call_id)
+{
+    uint32_t h;
+    size_t len;
+    struct cid *c = cid_find(m, call_id, &h, &len);
+
+    if (!c || c->ended)
+        return;
+    c->ended = true;
+    /* Its streams look again at their endpoints on their next packet. */
+    for (struct stream *s = m->call_h[h & (m->nb_calls - 1)]; s; s = s->cnext)
+        if (s->call == c)
+            s->recheck = true;
+}
+
+/* A stream found at the end of its flow, its packets long gone by: it
+ * goes where its times put it, at the idle end of the LRU list and in
+ * order of first packet among the streams kept. */
+static void stream_place_late(media_t *m, struct stream *s)
+{
+    cw_ns_t first = rtpstats_first_arrival(stream_st(s));
+    size_t i;
+
+    LRU_UNLINK(m->lru, s);
+    s->next = m->lru.head;
+    if (m->lru.head)
+        m->lru.head->prev = s;
+    else
+        m->lru.tail = s;
+    m->lru.head = s;
+    s->moved = false;
+    if (!m->keep)
+        return;
+    for (i = m->nall - 1; i > 0 && rtpstats_first_arrival(stream_st(m->all[i - 1])) > first; i--)
+        m->all[i] = m->all[i - 1];
+    m->all[i] = s;
+}
+
+/* A source of a flow that its shape says is RTP, no SDP having announced
+ * it: a stream with no call, fed the packets held for it. */
+static void on_found(void *ud, const rtpdetect_found_t *f)
+{
+    media_t *m = ud;
+    decode_pkt_t k = { .src = *f->src, .dst = *f->dst, .sport = f->sport, .dport = f->dport };
+    struct stream *s;
+    uint32_t key;
+
+    k.src_hash = cw_addr_hash(&k.src, 0);
+    k.dst_hash = cw_addr_hash(&k.dst, 0);
+    key = stream_key(&k, f->ssrc);
+    s = stream_find(m, &k, f->ssrc, key);
+    if (s && f->short_stream)
+        return; /* an SDP announced it meanwhile: its stream has the rest */
+    if (!s)
+        s = stream_create(m, &k, f->ssrc, key, NULL, false, k.ts);
+    for (size_t i = 0; i < f->nheld; i++)
+        stream_feed(m, s, f->held[i].arrival, &f->held[i].h);
+    if (f->short_stream) {
+        m->st.streams_short++;
+        stream_place_late(m, s);
+    }
+}
+
+void media_finish(media_t *m)
+{
+    rtpdetect_flows_finish(m->flows);
 }
 
 /* ---- RTCP */
@@ -604,28 +768,11 @@ static void rtcp_packet(media_t *m, const decode_pkt_t *p)
 
 /* ---- the packet path */
 
-/* The expectation that announced a packet's endpoint: the receiver's, or
- * (symmetric RTP) the sender's; *from_caller tells which side sent it. */
-static struct expect *expect_of(media_t *m, const decode_pkt_t *p, bool *from_caller)
-{
-    struct expect *e = expect_find(m, &p->dst, p->dport);
-
-    if (e) {
-        *from_caller = !(e->flags & EXP_FROM_CALLER);
-        return e;
-    }
-    e = expect_find(m, &p->src, p->sport);
-    if (e)
-        *from_caller = (e->flags & EXP_FROM_CALLER) != 0;
-    return e;
-}
-
 bool media_packet(media_t *m, const decode_pkt_t *p)
 {
     rtp_hdr_t h;
     struct stream *s;
     struct expect *e;
-    struct replay r;
     uint32_t key;
     bool from_caller = false;
 
@@ -654,6 +801,8 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
     key = stream_key(p, h.ssrc);
     s = stream_find(m, p, h.ssrc, key);
     if (s) {
+        if (s->recheck || stream_egen(m, s) != s->egen)
+            s = stream_recheck(m, s, p, key);
         stream_feed(m, s, p->ts, &h);
         return true;
     }
@@ -666,12 +815,12 @@ bool media_packet(media_t *m, const decode_pkt_t *p)
         return true;
     }
     /* Nobody announced it: let the shape decide, keeping the first packets
-     * so that the stream's count is complete once it does. */
-    r.m = m;
-    r.p = p;
-    if (rtpdetect_flows_feed(m->flows, p, &h, stream_replay, &r) != RTPDETECT_YES)
+     * so that the stream's count is complete once it does (on_found()). */
+    if (rtpdetect_flows_feed(m->flows, p, &h) != RTPDETECT_YES)
         return false;
-    stream_unannounced(m, p, p->ts, &h);
+    if (!(s = stream_find(m, p, h.ssrc, key)))
+        s = stream_create(m, p, h.ssrc, key, NULL, false, p->ts);
+    stream_feed(m, s, p->ts, &h);
     return true;
 }
 
@@ -699,10 +848,7 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
     for (struct stream *s = m->lru.tail; s && stream_last(s) > t - step_ns; s = s->prev) {
         rtpstats_summary_t sum;
         int64_t de, dl;
-        double ppl;
-        mos_params_t mp;
-        const mos_codec_t *codec;
-        double mos;
+        double ppl, mos;
 
         rtpstats_get(stream_st(s), &sum);
         /* The step's part, modulo 2^32 (a step's are far fewer).  Lost may
@@ -715,22 +861,18 @@ void media_step(media_t *m, cw_ns_t t, cw_ns_t step_ns, media_step_summary_t *ou
         if (!sum.voice_packets || de <= 0)
             continue;
         ppl = dl > 0 ? 100.0 * (double)dl / (double)de : 0;
-        codec = mos_codec_find(sum.codec);
-        mp.ie = codec->ie;
-        mp.bpl = codec->bpl;
-        mp.ppl_pct = ppl > 100 ? 100 : ppl;
-        mp.burst_r = sum.burst_r > 0 ? sum.burst_r : 1;
-        mp.delay_ms = sum.delay_ms;
-        mos = mos_from_r(mos_r_factor(&mp, NULL));
+        if (ppl > 100)
+            ppl = 100;
+        mos = mos_listening(sum.codec, ppl, sum.burst_r, sum.delay_ms);
         out->rated++;
-        out->loss_pct += mp.ppl_pct;
+        out->loss_pct += ppl;
         out->jitter_ms += sum.jitter_ms;
         out->mos_avg += mos;
         if (isnan(out->mos_min) || mos < out->mos_min)
             out->mos_min = mos;
         if (m->hooks.on_quality)
-            m->hooks.on_quality(m->hooks.ud, stream_call_id(s), &s->src, &s->dst, t, mos,
-                                mp.ppl_pct, sum.jitter_ms);
+            m->hooks.on_quality(m->hooks.ud, stream_call_id(s), &s->src, &s->dst, t, mos, ppl,
+                                sum.jitter_ms);
     }
     if (out->rated) {
         out->loss_pct /= out->rated;
@@ -821,17 +963,6 @@ json_t *media_streams_json(media_t *m, const char *call_id)
     return arr;
 }
 
-#define MOS_BOUNDS_MAX 16
-
-static void hist_add(double mos, const double *bounds, size_t nb, uint64_t *counts)
-{
-    size_t i = 0;
-
-    while (i < nb && mos > bounds[i])
-        i++;
-    counts[i]++;
-}
-
 void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint64_t *counts,
                          double *sum, uint64_t *count)
 {
@@ -845,7 +976,7 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
             rtpstats_get(stream_st(m->all[i]), &st);
             if (!st.voice_packets)
                 continue;
-            hist_add(st.mos, bounds, nbounds, counts);
+            mos_hist_add(st.mos, bounds, nbounds, counts);
             *sum += st.mos;
             (*count)++;
         }
@@ -853,7 +984,7 @@ void media_mos_histogram(media_t *m, const double *bounds, size_t nbounds, uint6
     }
     /* Live: the streams already forgotten, kept as MOS values. */
     for (size_t i = 0; i < m->nforgotten; i++) {
-        hist_add(m->forgotten[i], bounds, nbounds, counts);
+        mos_hist_add(m->forgotten[i], bounds, nbounds, counts);
         *sum += m->forgotten[i];
         (*count)++;
     }

@@ -2,7 +2,10 @@
  * and SSRC, measured with rtpstats and linked to its call through the
  * endpoints that call's SDP announced (both directions, re-INVITEs, and
  * symmetric RTP behind NAT where only one end matches the SDP).  RTP no SDP
- * announced is found by its shape (rtpdetect) and kept with no call.
+ * announced is found by its shape (rtpdetect) and kept with no call, until
+ * an SDP announces it while it flows.  A later call that uses the
+ * addresses and SSRC of an ended (or long silent) call's stream again gets
+ * a stream of its own.
  * RTCP reports are attached to the streams they describe, as the far end's
  * view beside our own measurement.  Memory is bounded: at most max_streams
  * streams and max_flows undecided flows, the idle ones evicted first.  Not
@@ -35,6 +38,7 @@ typedef struct media_hooks {
 typedef struct media_stats {
     uint64_t rtp_packets, rtcp_packets;
     uint64_t streams, streams_unannounced; /* created so far */
+    uint64_t streams_short;                /* of those, found at the end of their flow */
     uint64_t streams_evicted, flows_evicted;
     uint64_t rtcp_unparseable;
 } media_stats_t;
@@ -49,6 +53,11 @@ void media_free(media_t *m);
 void media_expect(media_t *m, const char *call_id, const sdp_info_t *sdp, bool from_caller,
                   cw_ns_t now);
 
+/* call_id ended: a later call's SDP that announces one of its streams'
+ * endpoints takes that stream's next packets into a stream of its own,
+ * even with no pause between the two calls. */
+void media_call_ended(media_t *m, const char *call_id);
+
 /* Offers a UDP packet that is not SIP; returns true when it was RTP or
  * RTCP (of a known stream, an announced endpoint, or a flow whose shape
  * says RTP). */
@@ -56,6 +65,10 @@ bool media_packet(media_t *m, const decode_pkt_t *p);
 
 /* Once a second of packet time: activity to the calls, expiry. */
 void media_tick(media_t *m, cw_ns_t now);
+
+/* The end of the input: flows still being judged end, and their short
+ * sources become streams (rtpdetect_flows_finish()). */
+void media_finish(media_t *m);
 
 /* The streams active in a step, summarised for the rtp.* metrics. */
 typedef struct media_step_summary {

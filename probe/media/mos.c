@@ -238,3 +238,24 @@ double mos_estimate(const mos_codec_t *c, const mos_loss_t *l, double delay_ms, 
         *r_out = r;
     return mos_from_r(r);
 }
+
+double mos_listening(const char *codec, double ppl_pct, double burst_r, double delay_ms)
+{
+    const mos_codec_t *c = mos_codec_find(codec);
+    mos_params_t p = { .ie = c->ie,
+                       .bpl = c->bpl,
+                       .ppl_pct = ppl_pct,
+                       .burst_r = burst_r > 0 ? burst_r : 1,
+                       .delay_ms = delay_ms };
+
+    return mos_from_r(mos_r_factor(&p, NULL));
+}
+
+void mos_hist_add(double mos, const double *bounds, size_t nbounds, uint64_t *counts)
+{
+    size_t i = 0;
+
+    while (i < nbounds && mos > bounds[i])
+        i++;
+    counts[i]++;
+}

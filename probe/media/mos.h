@@ -10,6 +10,7 @@
 #define CW_MOS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One-way delay assumed when nothing better is known: 0 ms, i.e. the G.107
@@ -83,5 +84,13 @@ double mos_from_r(double r);
 
 /* Convenience: the MOS of a codec with a loss pattern and a delay. */
 double mos_estimate(const mos_codec_t *c, const mos_loss_t *l, double delay_ms, double *r_out);
+
+/* The MOS of a codec by name (mos_codec_find()) at a loss in percent, a
+ * burst ratio (<= 0: random loss) and a one-way delay. */
+double mos_listening(const char *codec, double ppl_pct, double burst_r, double delay_ms);
+
+/* Counts mos in a histogram: counts[i] for (bounds[i-1], bounds[i]], the
+ * last of nbounds + 1 counts for above every bound. */
+void mos_hist_add(double mos, const double *bounds, size_t nbounds, uint64_t *counts);
 
 #endif

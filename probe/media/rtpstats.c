@@ -846,6 +846,11 @@ cw_ns_t rtpstats_last_arrival(const rtpstats_t *st)
     return st->last_arrival;
 }
 
+cw_ns_t rtpstats_first_arrival(const rtpstats_t *st)
+{
+    return st->first_arrival;
+}
+
 void rtpstats_get(const rtpstats_t *st, rtpstats_summary_t *out)
 {
     const mos_codec_t *codec;

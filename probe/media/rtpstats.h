@@ -108,8 +108,9 @@ void rtpstats_set_delay_ms(rtpstats_t *st, double one_way_ms);
  * NULL argument. */
 int rtpstats_packet(rtpstats_t *st, cw_ns_t arrival, const rtp_hdr_t *h);
 
-/* The latest arrival fed (0 before the first packet). */
+/* The latest and the first arrival fed (0 before the first packet). */
 cw_ns_t rtpstats_last_arrival(const rtpstats_t *st);
+cw_ns_t rtpstats_first_arrival(const rtpstats_t *st);
 
 /* Fills out with the figures so far (including the E-model MOS); the stream
  * may go on afterwards.  Cost grows with the windows of the stream. */

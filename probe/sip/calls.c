@@ -13,6 +13,9 @@
 #define NBUCKETS    65536u
 #define LINGER_NS   CW_SEC(32) /* ended calls absorb late retransmissions */
 #define CALL_ID_MAX 256        /* a longer Call-ID is cut to 255 bytes */
+/* Call-IDs of calls forgotten, remembered (by hash, one a slot) so that a
+ * late BYE of a call ended by a timer is not taken for a partial dialog. */
+#define TOMBS 65536u
 
 enum call_state {
     ST_TRYING = 0, /* INVITE sent, nothing back */
@@ -69,7 +72,7 @@ struct call {
     uint16_t caller_port, callee_port;
     cw_addr_t sdp_addr[2]; /* where each side last said to send its media */
     cw_addr_t caller, callee;
-    uint8_t transport; /* IPPROTO_UDP or IPPROTO_TCP */
+    uint8_t transport; /* IPPROTO_UDP or IPPROTO_TCP; CALL_WS over WebSocket */
     uint8_t state;     /* enum call_state */
     uint8_t outcome;   /* enum call_outcome */
     bool hashed;
@@ -77,9 +80,16 @@ struct call {
     bool media_inactive; /* the latest SDP put the media on hold */
     bool cancel_seen;
     bool one_way;
-    bool dirty; /* changed since on_end reported it */
+    bool dirty;   /* changed since on_end reported it */
+    bool partial; /* seen only from the middle of its dialog: no INVITE */
 
     char id[]; /* the Call-ID (cut to CALL_ID_MAX - 1 bytes), allocated with the call */
+};
+
+/* A Call-ID forgotten, and until when (whole seconds of packet time). */
+struct tomb {
+    uint32_t hash;
+    uint32_t until_s;
 };
 
 struct calls {
@@ -91,6 +101,7 @@ struct calls {
     call_t **all;                           /* every call kept, in start order */
     size_t nall, capall;
     calls_counters_t ctr;
+    struct tomb *tombs; /* TOMBS slots */
 };
 
 calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks)
@@ -111,6 +122,7 @@ calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks)
         t->cfg.idle_timeout = CW_SEC(CW_DEF_IDLE_TIMEOUT_S);
     if (!t->cfg.rtp_timeout)
         t->cfg.rtp_timeout = CW_SEC(CW_DEF_RTP_TIMEOUT_S);
+    t->tombs = cw_calloc(TOMBS, sizeof(*t->tombs));
     return t;
 }
 
@@ -196,6 +208,7 @@ void calls_free(calls_t *t)
         }
     }
     free(t->all);
+    free(t->tombs);
     free(t);
 }
 
@@ -264,13 +277,20 @@ static void finish_call(calls_t *t, struct call *c, enum call_outcome o, const c
 {
     if (c->state == ST_ENDED)
         return;
-    if (c->state == ST_CONFIRMED && t->ctr.active)
-        t->ctr.active--;
-    t->ctr.in_progress--;
+    if (c->partial) {
+        /* Reported, never counted: its attempt and answer were not seen. */
+        t->ctr.partial_active--;
+    } else {
+        if (c->state == ST_CONFIRMED && t->ctr.active)
+            t->ctr.active--;
+        t->ctr.in_progress--;
+    }
     c->state = ST_ENDED;
     c->outcome = o;
     c->end = end;
     c->end_reason = reason;
+    if (c->partial)
+        o = CALL_ACTIVE; /* counted under no outcome */
     switch (o) {
     case CALL_FAILED:
         t->ctr.failed++;
@@ -299,11 +319,12 @@ static void finish_call(calls_t *t, struct call *c, enum call_outcome o, const c
  * (a 408/481 after the BYE, say). */
 static void redecide_dropped(calls_t *t, struct call *c, const char *reason)
 {
-    if (c->outcome == CALL_DROPPED || !c->answered)
+    if (c->outcome == CALL_DROPPED || !(c->answered || c->partial))
         return;
     c->outcome = CALL_DROPPED;
     c->end_reason = reason;
-    t->ctr.dropped++;
+    if (!c->partial)
+        t->ctr.dropped++;
     c->dirty = false;
     c->end_reports++;
     if (t->hooks.on_end)
@@ -321,8 +342,28 @@ static void report_again(calls_t *t, struct call *c)
         t->hooks.on_update(t->hooks.ud, c);
 }
 
+/* Whole seconds of packet time, for the tombstones. */
+static uint32_t secs_of(cw_ns_t t)
+{
+    return (uint32_t)(t / CW_NS_PER_SEC);
+}
+
+/* Was a call of this Call-ID hash forgotten lately? */
+static bool tomb_hit(const calls_t *t, uint32_t hash, cw_ns_t now)
+{
+    const struct tomb *tb = &t->tombs[hash % TOMBS];
+
+    return tb->until_s && tb->hash == hash && secs_of(now) <= tb->until_s;
+}
+
 static void forget(calls_t *t, struct call *c)
 {
+    struct tomb *tb = &t->tombs[c->hash % TOMBS];
+
+    /* Its dialog may outlive it (a call ended by a timer, its BYE still to
+     * come): for idle_timeout, the Call-ID starts no partial call. */
+    tb->hash = c->hash;
+    tb->until_s = secs_of(c->end + t->cfg.idle_timeout);
     if (c->hashed)
         unhash(t, c);
     if (!t->cfg.keep_ended)
@@ -390,14 +431,18 @@ static void note_sdp(calls_t *t, struct call *c, const sip_msg_t *m, bool from_c
         t->hooks.on_sdp(t->hooks.ud, c, &m->sdp, from_caller, ts);
 }
 
-static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p)
+/* A new call from its first message m: an INVITE outside a dialog, or for
+ * a partial call an in-dialog message (whose sender, for a request, or
+ * receiver, for a response, is taken as the caller: the side of m's From). */
+static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p, bool partial)
 {
+    bool fwd = !partial || m->is_request;
     const char *v[CS_COUNT];
     struct call *c;
     size_t idlen;
     unsigned b;
 
-    if (t->ctr.in_progress >= t->cfg.max_calls && t->live_head) {
+    if (t->ctr.in_progress + t->ctr.partial_active >= t->cfg.max_calls && t->live_head) {
         /* Evict the call idle the longest. */
         struct call *old = t->live_head;
 
@@ -424,16 +469,25 @@ static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p
     v[CS_TO_DISPLAY] = m->to_display;
     v[CS_USER_AGENT] = m->user_agent;
     strs_build(c, v);
-    c->caller = p->src;
-    c->caller_port = p->sport;
-    c->callee = p->dst;
-    c->callee_port = p->dport;
-    c->transport = p->proto;
+    c->caller = fwd ? p->src : p->dst;
+    c->caller_port = fwd ? p->sport : p->dport;
+    c->callee = fwd ? p->dst : p->src;
+    c->callee_port = fwd ? p->dport : p->sport;
+    c->transport = m->over_ws ? CALL_WS : p->proto;
     c->invite_cseq = m->cseq;
-    c->state = ST_TRYING;
     list_append(&t->live_head, &t->live_tail, c);
-    t->ctr.in_progress++;
-    t->ctr.attempts++;
+    if (partial) {
+        /* The dialog is up: a partial call is judged as an answered one,
+         * from its first message on. */
+        c->partial = true;
+        c->state = ST_CONFIRMED;
+        t->ctr.partial++;
+        t->ctr.partial_active++;
+    } else {
+        c->state = ST_TRYING;
+        t->ctr.in_progress++;
+        t->ctr.attempts++;
+    }
     if (t->cfg.keep_ended) {
         if (t->nall == t->capall) {
             t->capall = t->capall ? t->capall * 2 : 256;
@@ -441,7 +495,7 @@ static struct call *create(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p
         }
         t->all[t->nall++] = c;
     }
-    if (t->hooks.on_start)
+    if (t->hooks.on_start && !partial)
         t->hooks.on_start(t->hooks.ud, c);
     return c;
 }
@@ -522,13 +576,13 @@ static void on_request(calls_t *t, struct call *c, const sip_msg_t *m, const dec
 
 static void on_response(calls_t *t, struct call *c, const sip_msg_t *m, const decode_pkt_t *p)
 {
-    bool initial = m->cseq_method == SIP_INVITE && m->cseq == c->invite_cseq;
+    bool initial = !c->partial && m->cseq_method == SIP_INVITE && m->cseq == c->invite_cseq;
 
     if (m->has_sdp && (m->cseq_method == SIP_INVITE || m->cseq_method == SIP_UPDATE ||
                        m->cseq_method == SIP_PRACK))
         note_sdp(t, c, m, from_caller(c, m), p->ts);
 
-    if ((m->status == 408 || m->status == 481) && c->answered && !initial &&
+    if ((m->status == 408 || m->status == 481) && (c->answered || c->partial) && !initial &&
         m->cseq_method != SIP_CANCEL) {
         /* The far end lost the dialog: the call dropped. */
         if (c->state == ST_CONFIRMED)
@@ -536,6 +590,12 @@ static void on_response(calls_t *t, struct call *c, const sip_msg_t *m, const de
                         p->ts);
         else
             redecide_dropped(t, c, m->status == 408 ? "in_dialog_408" : "in_dialog_481");
+        return;
+    }
+    if (c->partial && c->state == ST_CONFIRMED && m->cseq_method == SIP_BYE && m->status >= 200 &&
+        m->status < 300) {
+        /* The BYE itself was not seen; its success ends the dialog. */
+        finish_call(t, c, CALL_ANSWERED, "bye", p->ts);
         return;
     }
     if (!initial || c->state == ST_ENDED || c->state == ST_CONFIRMED)
@@ -583,22 +643,45 @@ static void on_response(calls_t *t, struct call *c, const sip_msg_t *m, const de
     finish_call(t, c, CALL_FAILED, "sip_error", p->ts);
 }
 
+/* The methods of a call's dialog that show it established: a re-INVITE,
+ * BYE, UPDATE or INFO (SUBSCRIBE, NOTIFY and REFER have dialogs of their
+ * own; ACK and PRACK also follow failures and early dialogs). */
+static bool call_dialog_method(enum sip_method meth)
+{
+    return meth == SIP_INVITE || meth == SIP_BYE || meth == SIP_UPDATE || meth == SIP_INFO;
+}
+
+/* Does m, of a Call-ID not followed, show a call already up: an in-dialog
+ * request of the call's methods, or a 2xx to one? */
+static bool starts_partial(const sip_msg_t *m)
+{
+    if (!m->to_tag[0])
+        return false;
+    if (m->is_request)
+        return call_dialog_method(m->method);
+    return m->status >= 200 && m->status < 300 && call_dialog_method(m->cseq_method);
+}
+
 void calls_sip(calls_t *t, const sip_msg_t *m, const decode_pkt_t *p)
 {
     struct call *c = calls_find(t, m->call_id);
 
     if (!c) {
-        /* Only an INVITE outside a dialog starts a call. */
-        if (!(m->is_request && m->method == SIP_INVITE && !m->to_tag[0])) {
+        /* An INVITE outside a dialog starts a call; the middle of a
+         * dialog whose start the capture missed, a partial call. */
+        if (m->is_request && m->method == SIP_INVITE && !m->to_tag[0]) {
+            c = create(t, m, p, false);
+            record_msg(c, m, p);
+            if (m->has_sdp)
+                note_sdp(t, c, m, true, p->ts);
+            return;
+        }
+        if (!starts_partial(m) || tomb_hit(t, cw_hash32_str(m->call_id), p->ts)) {
             if (m->to_tag[0] && (m->is_request || m->cseq_method == SIP_INVITE))
                 t->ctr.orphans++;
             return;
         }
-        c = create(t, m, p);
-        record_msg(c, m, p);
-        if (m->has_sdp)
-            note_sdp(t, c, m, true, p->ts);
-        return;
+        c = create(t, m, p, true);
     }
     record_msg(c, m, p);
     touch(t, c, p->ts);
@@ -624,9 +707,10 @@ static void check_media(calls_t *t, struct call *c, cw_ns_t now)
 
     if (c->state != ST_CONFIRMED || c->media_inactive || !(c->media_seen[0] || c->media_seen[1]))
         return;
-    /* A direction that never carried media counts from the answer. */
+    /* A direction that never carried media counts from the answer (for a
+     * partial call, from its first message). */
     for (int d = 0; d < 2; d++)
-        since[d] = c->media_seen[d] ? c->last_media[d] : c->answered;
+        since[d] = c->media_seen[d] ? c->last_media[d] : c->answered ? c->answered : c->start;
     last = since[0] > since[1] ? since[0] : since[1];
     if (now - last > t->cfg.rtp_timeout) {
         finish_call(t, c, CALL_DROPPED, "rtp_timeout", last);
@@ -775,6 +859,11 @@ bool call_one_way(const call_t *c)
     return c->one_way;
 }
 
+bool call_partial(const call_t *c)
+{
+    return c->partial;
+}
+
 const cw_addr_t *call_caller_addr(const call_t *c)
 {
     return &c->caller;
@@ -830,7 +919,10 @@ json_t *call_json(const call_t *c, bool with_messages)
                         json_string(cw_endpoint_str(&c->caller, c->caller_port, ep, sizeof(ep))));
     json_object_set_new(o, "callee",
                         json_string(cw_endpoint_str(&c->callee, c->callee_port, ep, sizeof(ep))));
-    json_object_set_new(o, "transport", json_string(c->transport == IPPROTO_TCP ? "tcp" : "udp"));
+    json_object_set_new(o, "transport",
+                        json_string(c->transport == CALL_WS       ? "ws"
+                                    : c->transport == IPPROTO_TCP ? "tcp"
+                                                                  : "udp"));
     json_object_set_new(o, "user_agent", sip_json_string(s[CS_USER_AGENT]));
     json_object_set_new(o, "callee_agent", sip_json_string(s[CS_CALLEE_AGENT]));
     json_object_set_new(o, "codec", str_or_null(s[CS_CODEC]));
@@ -840,6 +932,8 @@ json_t *call_json(const call_t *c, bool with_messages)
     json_object_set_new(o, "retransmissions", json_integer(c->retrans));
     json_object_set_new(o, "challenges", json_integer(c->challenges));
     json_object_set_new(o, "one_way_audio", json_boolean(c->one_way));
+    if (c->partial)
+        json_object_set_new(o, "partial", json_true());
     if (with_messages) {
         json_object_set_new(o, "messages", ladder_json(c->ladder));
         json_object_set_new(o, "messages_dropped", json_integer(c->msgs_dropped));

@@ -10,6 +10,10 @@
  *   dropped     answered, then media silent both ways for rtp_timeout, a
  *               BYE with an error Reason, or 408/481 to an in-dialog request
  *   active      still up at the end of the capture
+ * A dialog seen only from its middle (a re-INVITE, BYE, UPDATE or INFO, or
+ * a 2xx to one, for a Call-ID whose INVITE the capture missed) is a
+ * partial call: judged as an answered call from its first message on, but
+ * counted under no attempt, answer or outcome (only as partial).
  * Timers run on packet time.  Not thread-safe: the packet thread owns it. */
 #ifndef CW_CALLS_H
 #define CW_CALLS_H
@@ -59,13 +63,20 @@ typedef struct calls_cfg {
     bool keep_ended;         /* keep ended calls for the report (offline) */
 } calls_cfg_t;
 
+/* A call's transport when its messages came over WebSocket (RFC 7118);
+ * otherwise IPPROTO_UDP or IPPROTO_TCP. */
+#define CALL_WS 255
+
+/* Whole calls only, but for partial and partial_active. */
 typedef struct calls_counters {
     uint64_t attempts, answered, failed, cancelled, unanswered, dropped;
     uint64_t active;          /* answered and not ended, now */
     uint64_t in_progress;     /* followed and not ended, now */
     uint64_t retransmissions; /* INVITEs seen again */
     uint64_t evicted;         /* dropped to stay within max_calls */
-    uint64_t orphans;         /* in-dialog messages for a Call-ID never seen */
+    uint64_t orphans;         /* in-dialog messages of no call followed that start none */
+    uint64_t partial;         /* partial calls found so far */
+    uint64_t partial_active;  /* partial calls not ended, now */
 } calls_counters_t;
 
 calls_t *calls_new(const calls_cfg_t *cfg, const calls_hooks_t *hooks);
@@ -87,7 +98,7 @@ call_t *calls_find(calls_t *t, const char *call_id);
 void calls_get_counters(const calls_t *t, calls_counters_t *out);
 
 /* Every call kept (ended ones when keep_ended, then those in progress), in
- * order of their first INVITE. */
+ * order of their first INVITE (a partial call's first message). */
 size_t calls_list(calls_t *t, call_t ***out);
 
 /* Accessors. */
@@ -101,6 +112,8 @@ cw_ns_t call_answered(const call_t *c); /* 0 if never */
 cw_ns_t call_end(const call_t *c);      /* 0 while up */
 bool call_ended(const call_t *c);
 bool call_one_way(const call_t *c);
+/* Seen only from the middle of its dialog (no INVITE): counted nowhere. */
+bool call_partial(const call_t *c);
 /* The caller's signalling address (source of the INVITE) and the callee's
  * (destination of the INVITE, then source of the 2xx). */
 const cw_addr_t *call_caller_addr(const call_t *c);

@@ -48,6 +48,7 @@ typedef struct sip_msg {
     int reason_q850;      /* its Q.850 cause, or -1 */
     int reason_sip;       /* its SIP cause, or -1 */
     bool has_sdp;
+    bool over_ws; /* came over WebSocket: set by the caller, not by sip_parse() */
     sdp_info_t sdp;
 } sip_msg_t;
 

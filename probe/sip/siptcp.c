@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "sip/sip.h"
+#include "sip/sipws.h"
 
 #define FLOW_BUF     65536u
 #define MAX_OOO      8u  /* out-of-order segments held per flow */
@@ -18,11 +19,22 @@ struct ooo_seg {
     uint8_t *data;
 };
 
+/* What a flow's bytes are. */
+enum flow_mode {
+    MODE_SIP = 0,   /* SIP messages framed by Content-Length */
+    MODE_UPGRADE,   /* an HTTP upgrade to SIP over WebSocket, not complete */
+    MODE_WEBSOCKET, /* WebSocket frames, each message a SIP message */
+    MODE_LOST,      /* WebSocket framing lost: ignored until a segment starts a message */
+    MODE_REFUSED,   /* the upgrade was not to SIP: not followed after all */
+};
+
 struct flow {
     cw_addr_t src, dst;
     uint16_t sport, dport;
     uint32_t next_seq; /* next byte we expect */
     bool synced;       /* next_seq is known */
+    uint8_t mode;      /* enum flow_mode */
+    sipws_dec_t ws;    /* MODE_WEBSOCKET */
     uint8_t *buf;
     uint32_t len;
     uint32_t mark; /* where the newest segment's bytes begin in buf */
@@ -42,6 +54,8 @@ struct siptcp {
     siptcp_msg_fn fn;
     void *ud;
     siptcp_stats_t st;
+    sipws_stats_t ws;
+    const decode_pkt_t *cur; /* the segment being taken in */
 };
 
 siptcp_t *siptcp_new(size_t max_flows, siptcp_msg_fn fn, void *ud)
@@ -268,17 +282,71 @@ static void frame(siptcp_t *t, struct flow *f, const decode_pkt_t *pkt)
         if (hend + (uint32_t)clen > f->len)
             return; /* body still arriving */
         t->st.messages++;
-        t->fn(t->ud, pkt, f->buf, hend + (size_t)clen);
+        t->fn(t->ud, pkt, f->buf, hend + (size_t)clen, false);
         memmove(f->buf, f->buf + hend + clen, f->len - hend - (uint32_t)clen);
         f->len -= hend + (uint32_t)clen;
         f->mark = f->mark > hend + (uint32_t)clen ? f->mark - hend - (uint32_t)clen : 0;
     }
 }
 
+static void ws_message(void *ud, const uint8_t *msg, size_t len)
+{
+    siptcp_t *t = ud;
+
+    t->st.messages++;
+    t->fn(t->ud, t->cur, msg, len, true);
+}
+
+/* Takes in-order bytes of a WebSocket flow, as much as the buffer holds at
+ * a time: the rest of the upgrade, then frames. */
+static void ws_append(siptcp_t *t, struct flow *f, const uint8_t *data, uint32_t len)
+{
+    if (f->mode == MODE_LOST && sipws_starts_message(data, len)) {
+        /* Found again: a segment that starts with a message's frame. */
+        f->mode = MODE_WEBSOCKET;
+        f->len = f->mark = 0;
+        memset(&f->ws, 0, sizeof(f->ws));
+    }
+    while (len && (f->mode == MODE_UPGRADE || f->mode == MODE_WEBSOCKET)) {
+        uint32_t n = FLOW_BUF - f->len < len ? FLOW_BUF - f->len : len;
+        long hl;
+
+        memcpy(f->buf + f->len, data, n);
+        f->len += n;
+        data += n;
+        len -= n;
+        if (f->mode == MODE_UPGRADE) {
+            hl = sipws_handshake(f->buf, f->len);
+            if (hl == 0)
+                continue;
+            if (hl < 0) {
+                t->st.ws_refused++;
+                f->mode = MODE_REFUSED;
+                break;
+            }
+            memmove(f->buf, f->buf + hl, f->len - (uint32_t)hl);
+            f->len -= (uint32_t)hl;
+            f->mode = MODE_WEBSOCKET;
+            memset(&f->ws, 0, sizeof(f->ws));
+            t->st.ws_flows++;
+        }
+        /* The decoder always leaves room for more (it drops what cannot
+         * fit); a full buffer would be a bug: give the flow up. */
+        if (sipws_decode(&f->ws, f->buf, &f->len, FLOW_BUF, ws_message, t, &t->ws) < 0 || !n)
+            f->mode = MODE_LOST;
+    }
+    if (f->mode == MODE_LOST || f->mode == MODE_REFUSED)
+        f->len = f->mark = 0;
+}
+
 static void append(siptcp_t *t, struct flow *f, const uint8_t *data, uint32_t len)
 {
     if (len == 0)
         return;
+    if (f->mode != MODE_SIP) {
+        ws_append(t, f, data, len);
+        return;
+    }
     if (len > FLOW_BUF - f->len) {
         /* Cannot hold it: keep the newest bytes and look for a message. */
         t->st.overflows++;
@@ -360,14 +428,19 @@ static void hold(siptcp_t *t, struct flow *f, uint32_t seq, const uint8_t *data,
         /* The hole will not fill: give up on it and resynchronise on the
          * oldest data we hold. */
         uint32_t lowest = seq;
+        bool held;
 
         t->st.gaps++;
         for (unsigned i = 0; i < f->nooo; i++)
             if (seq_diff(f->ooo[i].seq, lowest) < 0)
                 lowest = f->ooo[i].seq;
         f->len = f->mark = 0;
+        /* WebSocket frames cannot be found again after a hole. */
+        if (f->mode != MODE_SIP)
+            f->mode = MODE_LOST;
         f->next_seq = lowest;
-        if (f->nooo < MAX_OOO) {
+        held = f->nooo < MAX_OOO;
+        if (held) {
             f->ooo[f->nooo].seq = seq;
             f->ooo[f->nooo].len = len;
             f->ooo[f->nooo].data = cw_calloc(1, len);
@@ -375,8 +448,12 @@ static void hold(siptcp_t *t, struct flow *f, uint32_t seq, const uint8_t *data,
             f->nooo++;
         }
         take(t, f, lowest, NULL, 0);
+        /* No room to hold this segment: it may connect now. */
+        if (!held && seq_diff(seq, f->next_seq) <= 0)
+            take(t, f, seq, data, len);
         f->waiting = 0;
-        resync(f);
+        if (f->mode == MODE_SIP)
+            resync(f);
         return;
     }
     f->ooo[f->nooo].seq = seq;
@@ -386,17 +463,36 @@ static void hold(siptcp_t *t, struct flow *f, uint32_t seq, const uint8_t *data,
     f->nooo++;
 }
 
+/* What a flow starting with segment p carries: SIP, an upgrade to SIP over
+ * WebSocket, or (-1) nothing to follow. */
+static int new_flow_mode(const decode_pkt_t *p, bool sip_port)
+{
+    if (sipws_looks_like(p->payload, p->payload_len) &&
+        sipws_handshake(p->payload, p->payload_len) >= 0)
+        return MODE_UPGRADE;
+    if (sip_port || sip_looks_like(p->payload, p->payload_len))
+        return MODE_SIP;
+    return -1;
+}
+
 bool siptcp_segment(siptcp_t *t, const decode_pkt_t *p, bool sip_port)
 {
     struct flow *f = flow_find(t, p);
 
+    if (f && (p->tcp_flags & TCP_SYN) && f->mode != MODE_SIP) {
+        /* A new connection on the same ports: judged afresh. */
+        flow_drop(t, f);
+        f = NULL;
+    }
     if (!f) {
-        if (p->payload_len == 0 || p->truncated)
-            return false;
-        if (!sip_port && !sip_looks_like(p->payload, p->payload_len))
+        int mode;
+
+        if (p->payload_len == 0 || p->truncated || (mode = new_flow_mode(p, sip_port)) < 0)
             return false;
         f = flow_create(t, p);
+        f->mode = (uint8_t)mode;
     }
+    t->cur = p;
     touch(t, f, p->ts);
     if (p->tcp_flags & TCP_SYN) {
         f->next_seq = p->tcp_seq + 1;
@@ -413,7 +509,12 @@ bool siptcp_segment(siptcp_t *t, const decode_pkt_t *p, bool sip_port)
             hold(t, f, p->tcp_seq, p->payload, p->payload_len);
         else
             take(t, f, p->tcp_seq, p->payload, p->payload_len);
-        frame(t, f, p);
+        if (f->mode == MODE_SIP)
+            frame(t, f, p);
+    }
+    if (f->mode == MODE_REFUSED) {
+        flow_drop(t, f);
+        return false;
     }
     if (p->tcp_flags & (TCP_FIN | TCP_RST)) {
         flow_drop(t, f);
@@ -430,4 +531,7 @@ void siptcp_expire(siptcp_t *t, int64_t now, int64_t idle_ns)
 void siptcp_get_stats(const siptcp_t *t, siptcp_stats_t *out)
 {
     *out = t->st;
+    out->ws_messages = t->ws.messages;
+    out->ws_malformed = t->ws.malformed;
+    out->ws_too_long = t->ws.too_long;
 }

@@ -18,11 +18,13 @@ static calls_t *calls;
 static sip_msg_t msg;
 static cw_ns_t now;
 
-static void on_msg(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len)
+static void on_msg(void *ud, const decode_pkt_t *p, const uint8_t *buf, size_t len, bool ws)
 {
     (void)ud;
-    if (sip_parse(buf, len, &msg) == 0)
+    if (sip_parse(buf, len, &msg) == 0) {
+        msg.over_ws = ws;
         calls_sip(calls, &msg, p);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,7 +9,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/cw-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/rtp" "$work/web" "$work/tunnel"
+mkdir -p "$work/capture" "$work/decode" "$work/sip" "$work/sipws" "$work/rtp" "$work/web" "$work/tunnel"
 for f in "$src"/captures/public/*.pcap "$src"/captures/public/*.pcapng; do
     # Small seeds fuzz faster: the first 4 KiB keeps headers and a few packets.
     head -c 4096 "$f" >"$work/capture/$(basename "$f")"
@@ -105,6 +105,37 @@ mkdir -p "$work/tunnel"
 # SIP seeds: whole messages with SDP, a response with a Reason, two in a row.
 printf 'INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: "A" <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c1@h\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 98\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=sendrecv\r\n' >"$work/sip/invite"
 printf 'BYE sip:a@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nReason: Q.850;cause=41\r\nl: 0\r\n\r\nSIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:b@h>;tag=2\r\nTo: <sip:a@h>;tag=1\r\nCall-ID: c1@h\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n' >"$work/sip/bye"
+
+# SIP over WebSocket seeds (a first octet picking the piece and buffer
+# sizes, then frames): a masked INVITE in two fragments with a ping
+# between, an unmasked response with a 16-bit length, a close; and an
+# upgrade request as it is sent.
+python3 - "$work/sipws" <<'PY'
+import os, struct, sys
+out = sys.argv[1]
+def frame(op, fin, payload, mask=None):
+    b = bytes([(0x80 if fin else 0) | op])
+    m = 0x80 if mask else 0
+    if len(payload) < 126:
+        b += bytes([m | len(payload)])
+    elif len(payload) < 65536:
+        b += bytes([m | 126]) + struct.pack(">H", len(payload))
+    else:
+        b += bytes([m | 127]) + struct.pack(">Q", len(payload))
+    if mask:
+        b += mask
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+    return b + payload
+inv = (b"INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK1\r\n"
+       b"From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: ws1\r\n"
+       b"CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+ok = b"SIP/2.0 200 OK\r\n" + b"X-Pad: " + b"p" * 200 + b"\r\nCall-ID: ws1\r\nCSeq: 1 INVITE\r\n\r\n"
+k = b"\x37\xfa\x21\x3d"
+open(os.path.join(out, "frames"), "wb").write(bytes([0x45]) + frame(1, False, inv[:40], k) +
+    frame(9, True, b"", k) + frame(0, True, inv[40:], k) + frame(2, True, ok) + frame(8, True, b"\x03\xe8"))
+open(os.path.join(out, "upgrade"), "wb").write(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Protocol: sip\r\n\r\n" + frame(1, True, inv, k))
+PY
 
 # RTP seeds: runs of UDP payloads from the bundled captures, each framed as
 # length, arrival step (ms) and bytes; and single RTCP packets as they are.

@@ -747,7 +747,7 @@
         el('td', { class: 'wire' }, c.from_display ? el('div', null, c.from_display) : null, el('div', { class: 'muted' }, c.from || '')),
         el('td', { class: 'wire' }, c.to_display ? el('div', null, c.to_display) : null, el('div', { class: 'muted' }, c.to || '')),
         el('td', { class: 'wire' }, c.caller || ''), el('td', { class: 'wire' }, c.callee || ''),
-        el('td', null, outcomeTag(c.outcome)), el('td', { class: 'num' }, c.sip_code === null || c.sip_code === undefined ? '' : String(c.sip_code)),
+        el('td', null, outcomeTag(c.outcome), c.partial ? el('span', { class: 'muted', title: 'seen from the middle of its dialog' }, ' partial') : null), el('td', { class: 'num' }, c.sip_code === null || c.sip_code === undefined ? '' : String(c.sip_code)),
         el('td', { class: 'num' }, c.setup_ms === null || c.setup_ms === undefined ? '' : c.setup_ms + ' ms'),
         el('td', { class: 'num' }, dur === null ? '' : fmtDur(dur)),
         el('td', { class: 'num' }, m === null ? '' : m.toFixed(2)));
@@ -805,6 +805,7 @@
     root.append(kvTable([
       ['From', from], ['To', to], ['Caller', c.caller], ['Callee', c.callee], ['Transport', c.transport],
       ['Outcome', outcomeTag(c.outcome)], ['SIP code', c.sip_code], ['End reason', c.end_reason],
+      c.partial ? ['Partial call', 'seen from the middle of its dialog: the capture missed its INVITE'] : null,
       ['Start', fmtTime(c.start)], ['Answered', c.answered ? fmtTime(c.answered) : null], ['End', c.end ? fmtTime(c.end) : null],
       ['Setup', c.setup_ms !== null && c.setup_ms !== undefined ? c.setup_ms + ' ms' : null],
       ['Post-dial delay', c.pdd_ms !== null && c.pdd_ms !== undefined ? c.pdd_ms + ' ms' : null],
