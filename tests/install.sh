@@ -85,7 +85,7 @@ missing=$(for k in $keys; do grep -qE "(^|[ ,])$k( |,|$)" "$page5" || echo "$k";
 expect_eq "every key is in callwatch.ini(5)" "$missing" ""
 missing=$(for k in $keys; do grep -qE "^;?$k = " "$ini" || echo "$k"; done | tr '\n' ' ')
 expect_eq "every key is in the example configuration" "$missing" ""
-for s in probe web rrd alert incident group link cpu; do
+for s in probe web calldb rrd alert incident group link cpu; do
     grep -q "^\[$s" "$page5" && pass "callwatch.ini(5) has [$s]" || fail "callwatch.ini(5): no [$s]"
     grep -qE "^;?\[$s" "$ini" && pass "the example has [$s]" || fail "the example: no [$s]"
 done
@@ -97,7 +97,8 @@ for pair in rtp_timeout:RTP_TIMEOUT_S step:STEP_S snaplen:SNAPLEN buffer_mb:BUFF
     baseline:INC_BASELINE_S resolve_windows:INC_RESOLVE_WINDOWS \
     congestion_steps:INC_CONGESTION_STEPS mos_threshold:INC_MOS \
     min_degraded_streams:INC_MIN_DEGRADED scan_hosts:SCAN_HOSTS interval:SNMP_INTERVAL_S \
-    timeout:SNMP_TIMEOUT_MS retries:SNMP_RETRIES; do
+    timeout:SNMP_TIMEOUT_MS retries:SNMP_RETRIES spool_mb:SPOOL_MB vxlan_ports:VXLAN_PORT \
+    geneve_ports:GENEVE_PORT gtpu_ports:GTPU_PORT tzsp_ports:TZSP_PORT; do
     k=${pair%%:*}
     def=$(sed -n "s/^#define CW_DEF_${pair#*:}[[:space:]]*\([0-9.]*\).*/\1/p" "$CW_TOP/probe/common/config.h")
     grep -qE "^;$k = $def\$" "$ini" && pass "example: $k = $def" || fail "example: $k is not $def"

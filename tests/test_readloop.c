@@ -20,7 +20,7 @@
 #include "common/config.h"
 #include "common/fs.h"
 #include "engine/engine.h"
-#include "engine/readloop.h"
+#include "daemon/readloop.h"
 #include "pcapgen.h"
 
 #define T0 CW_SEC(1700000000)

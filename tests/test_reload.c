@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/config.h"
-#include "engine/reload.h"
+#include "daemon/reload.h"
 
 static void load(cw_config_t *cfg, const char *text)
 {

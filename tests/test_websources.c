@@ -15,8 +15,8 @@
 #include "common/config.h"
 #include "common/fs.h"
 #include "common/metrics.h"
-#include "engine/collectors.h"
-#include "engine/websources.h"
+#include "daemon/collectors.h"
+#include "daemon/websources.h"
 #include "rrd/rrdstore.h"
 
 #define T0 1700000000L /* a multiple of the step */

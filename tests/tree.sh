@@ -23,7 +23,8 @@ declare -A may=(
     [probe/traffic]="common decode"
     [probe/netmon]="common rrd"
     [probe/incident]="common decode traffic"
-    [probe/engine]="common calldb rrd web capture decode sip media traffic netmon incident"
+    [probe/engine]="common calldb capture decode sip media traffic incident"
+    [probe/daemon]="common calldb rrd web service capture decode sip media traffic netmon incident engine"
 )
 for dir in "${!may[@]}"; do
     self=${dir#probe/}

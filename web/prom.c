@@ -234,7 +234,7 @@ void web_prom_metrics(const web_sources_t *s, const web_query_t *q, web_reply_t 
         }
         sample(&b, "callwatch_calls_total", "outcome", outcome_keys[i], v);
     }
-    family(&b, "callwatch_calls_partial_total", "counter",
+    family(&b.b, "callwatch_calls_partial_total", "counter",
            "Partial calls: dialogs seen only from their middle, counted in no other family");
     sample(&b, "callwatch_calls_partial_total", NULL, NULL, num(calls, "partial"));
 

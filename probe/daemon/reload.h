@@ -15,9 +15,9 @@
 
 #include "common/config.h"
 #include "common/metrics.h"
-#include "engine/collectors.h"
+#include "daemon/collectors.h"
 #include "engine/engine.h"
-#include "engine/websources.h"
+#include "daemon/websources.h"
 #include "incident/alert.h"
 #include "web/web.h"
 

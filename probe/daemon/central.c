@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "engine/central.h"
+#include "daemon/central.h"
 
 #include <errno.h>
 #include <math.h>

@@ -10,7 +10,7 @@
 #include "calldb/calldb.h"
 #include "common/metrics.h"
 #include "common/status.h"
-#include "engine/collectors.h"
+#include "daemon/collectors.h"
 #include "rrd/rrdstore.h"
 #include "web/web.h"
 

@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "engine/collectors.h"
+#include "daemon/collectors.h"
 
 #include <errno.h>
 #include <math.h>

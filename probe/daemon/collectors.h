@@ -12,7 +12,7 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "engine/engine.h"
-#include "engine/readloop.h"
+#include "daemon/readloop.h"
 
 typedef struct collectors collectors_t;
 

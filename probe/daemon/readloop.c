@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "engine/readloop.h"
+#include "daemon/readloop.h"
 
 #include <errno.h>
 #include <signal.h>

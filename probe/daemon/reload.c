@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "engine/reload.h"
+#include "daemon/reload.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "engine/websources.h"
+#include "daemon/websources.h"
 
 #include <errno.h>
 #include <pthread.h>
