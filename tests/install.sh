@@ -48,8 +48,8 @@ expect_match "tmpfiles: its data directory" "$(grep -v '^#' "$tmpfiles")" \
 # (make distcheck's) gets the columns its paths need, since a path is not
 # broken across lines.
 width=80
-for d in "$sysconfdir" "$systemdsystemunitdir" "$sysusersdir" "$tmpfilesdir"; do
-    [ $((${#d} + 40)) -le "$width" ] || width=$((${#d} + 40))
+for d in "$sysconfdir" "$systemdsystemunitdir" "$sysusersdir$tmpfilesdir"; do
+    [ $((${#d} + 60)) -le "$width" ] || width=$((${#d} + 60))
 done
 for page in "$man8" "$man5"; do
     LC_ALL=C.UTF-8 MANWIDTH=$width man --warnings -l "$page" >"$T/page.txt" 2>"$T/page.err" || true
