@@ -74,8 +74,10 @@ sleep 3
 pings=$(awk -v t="$ready_t" '$2 == "WATCHDOG=1" && $1 >= t && $1 < t + 3' "$nlog" | wc -l)
 [ "$pings" -ge 4 ] && [ "$pings" -le 8 ] && pass "WATCHDOG=1 at half the interval ($pings in 3 s)" ||
     fail "WATCHDOG=1: $pings pings in 3 s, want 4 to 8"
+# Half the interval apart, and never late enough for the watchdog to fire
+# (a loaded machine may delay one by a tenth or two).
 gaps=$(awk '$2 == "WATCHDOG=1" { if (p) printf "%.1f\n", $1 - p; p = $1 }' "$nlog" | sort -u | tr '\n' ' ')
-expect_match "pings 0.5 s apart" "$gaps" '^(0\.[4-6] )+$'
+expect_match "pings about 0.5 s apart, none 1 s late" "$gaps" '^(0\.[4-9] )+$'
 
 # Priorities: stderr is the journal here.
 expect_match "info lines carry <6>" "$(cat "$T/log")" '^<6>callwatch: capturing on lo'
